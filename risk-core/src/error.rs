@@ -1,0 +1,210 @@
+//! The one error type of the risk API client.
+
+use std::time::Duration;
+
+/// What is wrong with a configuration. Says which setting and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No client id was given.
+    #[error("missing client id: call `client_id(..)` or set TS_CLIENT_ID")]
+    MissingClientId,
+    /// No client secret was given.
+    #[error("missing client secret: call `client_secret(..)` or set TS_CLIENT_SECRET")]
+    MissingClientSecret,
+    /// The region name is not one of the known regions.
+    #[error("unknown region `{0}`: expected one of us, eu, ca, au, sandbox")]
+    UnknownRegion(String),
+    /// The base URL cannot be used.
+    #[error("invalid base URL `{url}`: {reason}")]
+    InvalidBaseUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A setting has a value outside its allowed range.
+    #[error("invalid value for `{setting}`: {reason}")]
+    InvalidValue {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An environment variable could not be read.
+    #[error("environment variable {var}: {reason}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP client could not be built (TLS backend, ...).
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// An error from the risk API or on the way to it.
+///
+/// Match on the variant to tell the cases apart; [`Error::status`], [`Error::retry_after`] and
+/// [`Error::is_retryable`] answer the common questions. No variant ever contains the client
+/// secret, an access token, or a whole session or action token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The token endpoint refused the client credentials (check the client id, secret and region).
+    #[error("access token request rejected (HTTP {status}): {message}")]
+    TokenRejected {
+        /// HTTP status of the token endpoint.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 401 from a risk endpoint, after one token refresh and retry.
+    #[error("unauthorized (HTTP 401): {message}")]
+    Unauthorized {
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 403: the token is valid but not for this resource or operation.
+    #[error("forbidden (HTTP 403): {message}")]
+    Forbidden {
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 429, after the retries this endpoint allows.
+    #[error("rate limited (HTTP 429){}: {message}", retry_after.map(|d| format!(", retry after {d:?}")).unwrap_or_default())]
+    RateLimited {
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 463: the action token was reused, expired or blacklisted. Do not retry.
+    #[error("blacklisted token (HTTP 463): {message}")]
+    BlacklistedToken {
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 400: the request was invalid.
+    #[error("bad request (HTTP 400): {message}")]
+    BadRequest {
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 404.
+    #[error("not found (HTTP 404): {message}")]
+    NotFound {
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 409: a unique field (rule name or priority) or a state collision.
+    #[error("conflict (HTTP 409): {message}")]
+    Conflict {
+        /// The server's message.
+        message: String,
+    },
+    /// HTTP 5xx, after the retries this endpoint allows.
+    #[error("server error (HTTP {status}): {message}")]
+    Server {
+        /// The status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// Another unexpected HTTP status.
+    #[error("unexpected HTTP status {status}: {message}")]
+    UnexpectedStatus {
+        /// The status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The call did not complete within its total deadline.
+    #[error("timed out after {after:?} (total deadline of the call)")]
+    Timeout {
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The request could not be sent or the response not read (connection refused, reset, TLS...).
+    #[error("transport error: {message}")]
+    Transport {
+        /// What went wrong.
+        message: String,
+        /// Whether the request may have reached the server (matters for non-repeatable calls).
+        maybe_sent: bool,
+    },
+    /// The response body did not decode.
+    #[error("cannot decode the response: {message} (body starts: {excerpt:?})")]
+    Decode {
+        /// The decoder's message.
+        message: String,
+        /// The first bytes of the body (never contains a token: token responses are not excerpted).
+        excerpt: String,
+    },
+}
+
+impl Error {
+    /// The HTTP status behind this error, if there was a response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::TokenRejected { status, .. }
+            | Self::Server { status, .. }
+            | Self::UnexpectedStatus { status, .. } => Some(*status),
+            Self::Unauthorized { .. } => Some(401),
+            Self::Forbidden { .. } => Some(403),
+            Self::RateLimited { .. } => Some(429),
+            Self::BlacklistedToken { .. } => Some(463),
+            Self::BadRequest { .. } => Some(400),
+            Self::NotFound { .. } => Some(404),
+            Self::Conflict { .. } => Some(409),
+            Self::Config(_)
+            | Self::Timeout { .. }
+            | Self::Transport { .. }
+            | Self::Decode { .. } => None,
+        }
+    }
+
+    /// The server's `Retry-After`, for [`Error::RateLimited`].
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again later (timeouts, transport errors,
+    /// 429 and 5xx). Says nothing about whether it is *safe* to resend: see the client docs.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. }
+                | Self::Server { .. }
+                | Self::Timeout { .. }
+                | Self::Transport { .. }
+        )
+    }
+
+    /// A short stable name of the variant, for metrics and tracing fields.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "config",
+            Self::TokenRejected { .. } => "token_rejected",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::BlacklistedToken { .. } => "blacklisted_token",
+            Self::BadRequest { .. } => "bad_request",
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::Server { .. } => "server_error",
+            Self::UnexpectedStatus { .. } => "unexpected_status",
+            Self::Timeout { .. } => "timeout",
+            Self::Transport { .. } => "transport",
+            Self::Decode { .. } => "decode",
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Wire types of the risk API: requests and responses of every endpoint.
+//!
+//! Every type here both serializes and deserializes, so that the emulator serves exactly
+//! what the client decodes. Decoding is tolerant: unknown fields are ignored, `null` is
+//! accepted wherever a field is optional, some numbers may arrive as strings (and the
+//! reverse), and enums that the service may extend keep unknown values as `Other`.
+
+mod action;
+pub(crate) mod de;
+mod events;
+mod recommendation;
+mod rules;
+mod token;
+
+pub use action::{
+    ActionResult, ActionResultReport, ActionType, AttributeValue, ChallengeType, ClaimedUserIdType,
+    CustomAttributes, MessageResponse, TransactionData, TransactionParty, TriggerActionRequest,
+    TriggerActionResponse,
+};
+pub use events::{ActivityEvent, EventType};
+pub use recommendation::{
+    BehaviorSignals, Context, Decision, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule,
+    Reason, RecommendationResponse, RecommendationType, RiskSignals,
+};
+pub use rules::{
+    CreateLegacyRuleResponse, LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleMode,
+    LegacyRuleWithId, Matcher, Rule, RuleList, RuleMode, RuleRecommendation, StoredRule,
+};
+pub use token::{redact, ActionToken, SessionToken};
+
+/// The OAuth resource every risk access token must be issued for.
+pub const RISK_RESOURCE: &str = "https://risk.identity.security";

@@ -1,0 +1,435 @@
+//! The recommendation returned by `GET /risk/v1/recommendation`.
+
+use serde::{Deserialize, Serialize};
+
+use super::action::{ActionType, ChallengeType, CustomAttributes, TransactionData};
+use super::de::{
+    null_default, open_enum, opt_bool_lenient, opt_f64_lenient, opt_i64_lenient,
+    opt_string_lenient, opt_u64_lenient,
+};
+
+open_enum! {
+    /// What the service recommends doing with the action.
+    pub enum RecommendationType {
+        /// Proceed; the device is trusted for this user (lowest risk).
+        Trust => "TRUST",
+        /// Proceed.
+        Allow => "ALLOW",
+        /// Ask for a step-up (one-time code, passkey...).
+        Challenge => "CHALLENGE",
+        /// Refuse the action.
+        Deny => "DENY",
+    }
+}
+
+open_enum! {
+    /// Why the service recommends what it does. An open set: unknown reasons are kept.
+    pub enum Reason {
+        /// Automation (headless browser, webdriver, no interaction).
+        BehaviorBot => "BEHAVIOR_BOT",
+        /// Suspicious pointer or touch movement.
+        BehaviorSuspiciousMovement => "BEHAVIOR_SUSPICIOUS_MOVEMENT",
+        /// The IP has a risky reputation (VPN, Tor, hosting, proxy).
+        IpRiskyReputation => "IP_RISKY_REPUTATION",
+        /// The device has suspicious attributes.
+        DeviceSuspiciousAttribute => "DEVICE_SUSPICIOUS_ATTRIBUTE",
+        /// The device is new for this user.
+        ProfileDeviceNew => "PROFILE_DEVICE_NEW",
+        /// The device has never been seen.
+        DeviceNew => "DEVICE_NEW",
+        /// The device is a bot.
+        DeviceBot => "DEVICE_BOT",
+        /// The device is spoofed.
+        DeviceSpoofed => "DEVICE_SPOOFED",
+        /// Incognito browsing.
+        DeviceIncognitoBrowser => "DEVICE_INCOGNITO_BROWSER",
+        /// A privacy browser.
+        DevicePrivateBrowser => "DEVICE_PRIVATE_BROWSER",
+        /// The device's network is suspicious.
+        DeviceSuspiciousNetwork => "DEVICE_SUSPICIOUS_NETWORK",
+        /// The device's timezone does not match its IP location.
+        DeviceSuspiciousTimezone => "DEVICE_SUSPICIOUS_TIMEZONE",
+        /// Many actions or users on one device in a short time.
+        DeviceProfileVelocity => "DEVICE_PROFILE_VELOCITY",
+    }
+}
+
+/// `recommendation` of a recommendation response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Decision {
+    /// TRUST, ALLOW, CHALLENGE or DENY (or a value this version does not know).
+    #[serde(rename = "type")]
+    pub recommendation_type: RecommendationType,
+    /// An optional result string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// The challenge the service suggests, with CHALLENGE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_type: Option<ChallengeType>,
+}
+
+impl Decision {
+    /// A decision of the given type.
+    pub fn new(recommendation_type: RecommendationType) -> Self {
+        Self {
+            recommendation_type,
+            result: None,
+            challenge_type: None,
+        }
+    }
+}
+
+/// `context` of a recommendation: what the service knows about the action, device and network.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs)] // field names are the documented wire names
+pub struct Context {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_type: Option<ActionType>,
+    /// Epoch milliseconds.
+    #[serde(
+        default,
+        deserialize_with = "opt_i64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub action_performed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_location_city: Option<String>,
+    /// Sent as a number by some payloads and a string by others; kept as a string.
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_location_zip: Option<String>,
+    /// Sent as a number or a string.
+    #[serde(
+        default,
+        deserialize_with = "opt_f64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_location_longitude: Option<f64>,
+    /// Sent as a number or a string.
+    #[serde(
+        default,
+        deserialize_with = "opt_f64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_location_latitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_asn_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_asn_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_organization_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_organization_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_location_timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_platform: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Device signals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct DeviceSignals {
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub incognito: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_browser: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tampered: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub emulated: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub spoofed: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tz_mismatch: Option<bool>,
+}
+
+/// Network signals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct NetworkSignals {
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpn: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tor: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub hosting: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub proxy: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub anonymizer: Option<bool>,
+}
+
+/// Behaviour signals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct BehaviorSignals {
+    #[serde(
+        default,
+        deserialize_with = "opt_f64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub typing_velocity: Option<f64>,
+    /// e.g. `is_typing`, `is_paste`.
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub input_method: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub no_user_interaction: Option<bool>,
+}
+
+/// History (velocity and linking) signals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct HistorySignals {
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_action_rate_60_sec: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_action_rate_60_sec: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_action_rate_60_sec: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_user_count_last_hour: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub linking_user_to_device_count: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub linking_device_to_users_count: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_device_count_last_hour: Option<u64>,
+}
+
+/// `risk_signals` of a recommendation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RiskSignals {
+    /// Device signals.
+    #[serde(default, deserialize_with = "null_default")]
+    pub device: DeviceSignals,
+    /// Network signals.
+    #[serde(default, deserialize_with = "null_default")]
+    pub network: NetworkSignals,
+    /// Behaviour signals.
+    #[serde(default, deserialize_with = "null_default")]
+    pub behavior: BehaviorSignals,
+    /// History signals.
+    #[serde(default, deserialize_with = "null_default")]
+    pub history: HistorySignals,
+}
+
+/// `preview_rule`: what a preview-mode rule would have recommended. The real
+/// recommendation is unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PreviewRule {
+    /// Name of the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    /// What it would have recommended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<RecommendationType>,
+    /// The score it would have given.
+    #[serde(
+        default,
+        deserialize_with = "opt_f64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub risk_score: Option<f64>,
+}
+
+/// The full body of `GET /risk/v1/recommendation` (see the seed's example).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RecommendationResponse {
+    /// Id of this recommendation.
+    #[serde(default, deserialize_with = "null_default")]
+    pub id: String,
+    /// When it was issued (epoch milliseconds).
+    #[serde(
+        default,
+        deserialize_with = "opt_i64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub issued_at: Option<i64>,
+    /// The recommendation itself.
+    pub recommendation: Decision,
+    /// Risk score, 0 to 100.
+    #[serde(
+        default,
+        deserialize_with = "opt_f64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub risk_score: Option<f64>,
+    /// What the service knows about the action.
+    #[serde(default, deserialize_with = "null_default")]
+    pub context: Context,
+    /// Device, network, behaviour and history signals.
+    #[serde(default, deserialize_with = "null_default")]
+    pub risk_signals: RiskSignals,
+    /// Why (an open set).
+    #[serde(default, deserialize_with = "null_default")]
+    pub reasons: Vec<Reason>,
+    /// Threats, when given.
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub threats: Vec<String>,
+    /// The action's transaction data, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_data: Option<TransactionData>,
+    /// The action's custom attributes, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_attributes: Option<CustomAttributes>,
+    /// Present when a preview-mode rule would have won.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_rule: Option<PreviewRule>,
+}
+
+impl RecommendationResponse {
+    /// A minimal response of the given type and score (for tests and emulators).
+    pub fn new(recommendation_type: RecommendationType, risk_score: f64) -> Self {
+        Self {
+            id: String::new(),
+            issued_at: None,
+            recommendation: Decision::new(recommendation_type),
+            risk_score: Some(risk_score),
+            context: Context::default(),
+            risk_signals: RiskSignals::default(),
+            reasons: Vec::new(),
+            threats: Vec::new(),
+            transaction_data: None,
+            custom_attributes: None,
+            preview_rule: None,
+        }
+    }
+
+    /// Shorthand for `self.recommendation.recommendation_type`.
+    pub fn recommendation_type(&self) -> &RecommendationType {
+        &self.recommendation.recommendation_type
+    }
+}

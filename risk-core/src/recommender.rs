@@ -1,0 +1,51 @@
+//! The two seams between the decision flow and the API: [`Recommender`] (assess an action)
+//! and [`ResultSink`] (report how it ended). [`RiskClient`](crate::RiskClient) implements both;
+//! tests and applications can substitute their own.
+
+use async_trait::async_trait;
+
+use crate::error::Error;
+use crate::models::{
+    ActionResultReport, ActionToken, RecommendationResponse, TriggerActionRequest,
+};
+
+/// Something that can assess an action: the risk API client, or a test double.
+#[async_trait]
+pub trait Recommender: Send + Sync + 'static {
+    /// Triggers the action (session-token mode) and returns its action token.
+    async fn trigger_action(&self, request: &TriggerActionRequest) -> Result<ActionToken, Error>;
+
+    /// Fetches the recommendation for an action token.
+    async fn recommendation(
+        &self,
+        action_token: &ActionToken,
+    ) -> Result<RecommendationResponse, Error>;
+}
+
+#[async_trait]
+impl<R: Recommender + ?Sized> Recommender for std::sync::Arc<R> {
+    async fn trigger_action(&self, request: &TriggerActionRequest) -> Result<ActionToken, Error> {
+        (**self).trigger_action(request).await
+    }
+
+    async fn recommendation(
+        &self,
+        action_token: &ActionToken,
+    ) -> Result<RecommendationResponse, Error> {
+        (**self).recommendation(action_token).await
+    }
+}
+
+/// Where action results go: the risk API client, or the application's own durable queue.
+#[async_trait]
+pub trait ResultSink: Send + Sync + 'static {
+    /// Delivers one report. An `Err` that [`Error::is_retryable`] is retried by the reporter.
+    async fn report(&self, report: &ActionResultReport) -> Result<(), Error>;
+}
+
+#[async_trait]
+impl<S: ResultSink + ?Sized> ResultSink for std::sync::Arc<S> {
+    async fn report(&self, report: &ActionResultReport) -> Result<(), Error> {
+        (**self).report(report).await
+    }
+}

@@ -1,0 +1,1 @@
+//! risk-emulator (in progress).
