@@ -1,1 +1,592 @@
-//! The HTTP client.
+//! The HTTP client of the risk API.
+
+mod token;
+mod transport;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use secrecy::SecretString;
+use url::Url;
+
+use self::token::TokenCache;
+use self::transport::{decode, Call, Replay};
+use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
+use crate::error::{ConfigError, Error};
+use crate::models::{
+    ActionResultReport, ActionToken, ActivityEvent, CreateLegacyRuleResponse, EventType,
+    LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleWithId, MessageResponse,
+    RecommendationResponse, Rule, RuleList, StoredRule, TriggerActionRequest,
+    TriggerActionResponse,
+};
+use crate::recommender::{Recommender, ResultSink};
+
+/// The largest `batch_size` of [`RiskClient::collect`].
+pub const MAX_COLLECT_BATCH: u16 = 1000;
+
+/// A client of the risk API: every endpoint, typed.
+///
+/// Build one with [`RiskClient::builder`] or [`RiskClient::from_env`] and share it: cloning is
+/// cheap (an `Arc`), and all clones share one connection pool (keep-alive) and one access-token
+/// cache. `Debug` shows the client id and base URL, never the secret or a token.
+///
+/// # Access tokens
+/// A client-credentials token for the risk resource is fetched on first use (`POST /oidc/token`)
+/// and cached; any number of concurrent callers cause one token request. It is replaced
+/// [`token_refresh_margin`](RiskClientBuilder::token_refresh_margin) before `expires_in` runs out.
+/// A 401 from a risk endpoint drops the cached token, fetches a new one and resends that call
+/// once. A 400 or 401 from the token endpoint is [`Error::TokenRejected`].
+///
+/// # Deadline
+/// Each call has one total deadline ([`timeout`](RiskClientBuilder::timeout)): token fetch,
+/// connect, TLS, headers, body and all retries together. When it passes the call fails with
+/// [`Error::Timeout`]. (The fallback call of
+/// [`trigger_action_with_recommendation`](Self::trigger_action_with_recommendation) has its own.)
+///
+/// # Retries
+/// Failed attempts are retried per the [`RetryPolicy`] (exponential backoff with full jitter,
+/// `Retry-After` honoured up to [`RetryPolicy::max_retry_after`]) — but only when repeating the
+/// call is safe:
+///
+/// | call | connect error (nothing sent) | 429 | 5xx, reset or timeout after sending |
+/// |---|---|---|---|
+/// | access token (`POST /oidc/token`) | retried | retried | retried |
+/// | [`trigger_action`](Self::trigger_action), [`trigger_action_with_recommendation`](Self::trigger_action_with_recommendation) | retried | retried | **not retried**: a second action would be created |
+/// | [`get_recommendation`](Self::get_recommendation) (GET) | retried | retried | retried |
+/// | [`report_action_result`](Self::report_action_result) (one result per action token) | retried | retried | retried |
+/// | rule list / get (GET), update (PUT), delete (DELETE), both shapes | retried | retried | retried |
+/// | [`create_rule`](Self::create_rule), [`create_legacy_rule`](Self::create_legacy_rule) (POST) | retried | retried | **not retried**: a resend would collide (409) or duplicate |
+/// | [`start_collect`](Self::start_collect), [`create_stream`](Self::create_stream), [`delete_stream`](Self::delete_stream), [`stop_collect`](Self::stop_collect) (PUT/DELETE) | retried | retried | retried |
+/// | [`collect`](Self::collect) (POST, advances the stream's read position) | retried | retried | **not retried**: a batch would be lost |
+///
+/// A 429 is a rejection before any processing, so it is safe to resend for every call. A
+/// `Retry-After` longer than the policy's maximum or than what is left of the deadline is not
+/// waited for: the call fails at once with [`Error::RateLimited`]. An idempotent write whose
+/// first attempt took effect although its response was lost may answer the retry with 404 or
+/// 409 (e.g. a repeated delete or start-collect).
+///
+/// # Tracing
+/// Each call runs in a `risk.call` span with the fields `endpoint` (a static name such as
+/// `trigger_action`), `method`, `status`, `attempt`, `latency_ms` and `error` (the
+/// [`Error::kind`]); the token request runs in a `risk.token` span. No secret, access token,
+/// session token or action token is ever recorded.
+///
+/// # Example
+/// ```no_run
+/// use risk_core::{ActionResult, ActionResultReport, ActionType, RiskClient, TriggerActionRequest};
+/// # async fn run() -> Result<(), risk_core::Error> {
+/// let client = RiskClient::from_env()?;
+/// let action = client
+///     .trigger_action(&TriggerActionRequest::new("session-token-from-the-sdk", ActionType::Login))
+///     .await?;
+/// let recommendation = client.get_recommendation(&action.action_token).await?;
+/// println!("{:?} (score {:?})", recommendation.recommendation_type(), recommendation.risk_score);
+/// client
+///     .report_action_result(&ActionResultReport::new(action.action_token, ActionResult::Success))
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RiskClient {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    http: reqwest::Client,
+    base_url: Url,
+    token_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+    timeout: Duration,
+    token_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    user_agent: String,
+    token_refresh_margin: Duration,
+    tokens: TokenCache,
+}
+
+impl fmt::Debug for RiskClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("RiskClient")
+            .field("client_id", &i.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("base_url", &i.base_url.as_str())
+            .field("timeout", &i.timeout)
+            .field("token_timeout", &i.token_timeout)
+            .field("retry_policy", &i.retry)
+            .field("user_agent", &i.user_agent)
+            .field("token_refresh_margin", &i.token_refresh_margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RiskClient {
+    /// A builder with the defaults (see [`RiskClientBuilder::new`]).
+    pub fn builder() -> RiskClientBuilder {
+        RiskClientBuilder::new()
+    }
+
+    /// A client configured from `TS_CLIENT_ID`, `TS_CLIENT_SECRET`, and `TS_BASE_URL` or
+    /// `TS_REGION` (see [`RiskClientBuilder::from_env`], which lets you override settings).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        RiskClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_config(config: ClientConfig) -> Result<Self, ConfigError> {
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_keepalive(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            // The API does not redirect; never carry the bearer token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let token_url = join(&config.base_url, "oidc/token")?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                token_url,
+                base_url: config.base_url,
+                client_id: config.client_id,
+                client_secret: config.client_secret,
+                timeout: config.timeout,
+                token_timeout: config.token_timeout,
+                retry: config.retry_policy,
+                user_agent: config.user_agent,
+                token_refresh_margin: config.token_refresh_margin,
+                tokens: token::new_cache(),
+            }),
+        })
+    }
+
+    /// The base URL all paths are relative to (always ends with `/`).
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url.as_str()
+    }
+
+    /// The OAuth client id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The total deadline of one call.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Drops the cached access token: the next call fetches a new one.
+    pub async fn clear_token_cache(&self) {
+        self.inner.tokens.invalidate_all();
+        self.inner.tokens.run_pending_tasks().await;
+    }
+
+    fn url(&self, path: &str) -> Result<Url, Error> {
+        Ok(join(&self.inner.base_url, path)?)
+    }
+
+    /// `path` followed by one percent-encoded segment `id`.
+    fn url_with_id(&self, path: &str, setting: &'static str, id: &str) -> Result<Url, Error> {
+        if id.trim().is_empty() {
+            return Err(invalid(setting, "must not be empty"));
+        }
+        let mut url = self.url(path)?;
+        url.path_segments_mut()
+            .map_err(|()| invalid("base_url", "cannot carry a path"))?
+            .push(id);
+        Ok(url)
+    }
+
+    async fn send(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        replay: Replay,
+    ) -> Result<Vec<u8>, Error> {
+        self.inner
+            .execute(Call {
+                endpoint,
+                method,
+                url,
+                body,
+                replay,
+            })
+            .await
+    }
+
+    // ---- actions and recommendations ------------------------------------------------------
+
+    /// Triggers an action for a session token: `POST /risk/v1/action/trigger-action` (201).
+    ///
+    /// Never resent once the request may have reached the server (see [Retries](Self#retries)).
+    pub async fn trigger_action(
+        &self,
+        request: &TriggerActionRequest,
+    ) -> Result<TriggerActionResponse, Error> {
+        let url = self.url("risk/v1/action/trigger-action")?;
+        let body = self
+            .send(
+                "trigger_action",
+                Method::POST,
+                url,
+                Some(to_json(request)?),
+                Replay::UnsentOnly,
+            )
+            .await?;
+        decode(&body, true)
+    }
+
+    /// Triggers an action asking for the recommendation in the same response
+    /// (`?get_recommendation=true`). When the response carries no decodable `recommendation`,
+    /// falls back to [`get_recommendation`](Self::get_recommendation) (a second call with its
+    /// own deadline).
+    pub async fn trigger_action_with_recommendation(
+        &self,
+        request: &TriggerActionRequest,
+    ) -> Result<(ActionToken, RecommendationResponse), Error> {
+        let mut url = self.url("risk/v1/action/trigger-action")?;
+        url.query_pairs_mut()
+            .append_pair("get_recommendation", "true");
+        let body = self
+            .send(
+                "trigger_action_with_recommendation",
+                Method::POST,
+                url,
+                Some(to_json(request)?),
+                Replay::UnsentOnly,
+            )
+            .await?;
+        let response: TriggerActionResponse = decode(&body, true)?;
+        match response.recommendation {
+            Some(recommendation) => Ok((response.action_token, *recommendation)),
+            None => {
+                let recommendation = self.get_recommendation(&response.action_token).await?;
+                Ok((response.action_token, recommendation))
+            }
+        }
+    }
+
+    /// Fetches the recommendation for an action: `GET /risk/v1/recommendation?action_token=..`.
+    pub async fn get_recommendation(
+        &self,
+        action_token: &ActionToken,
+    ) -> Result<RecommendationResponse, Error> {
+        if action_token.expose().is_empty() {
+            return Err(invalid("action_token", "must not be empty"));
+        }
+        let mut url = self.url("risk/v1/recommendation")?;
+        url.query_pairs_mut()
+            .append_pair("action_token", action_token.expose());
+        let body = self
+            .send("get_recommendation", Method::GET, url, None, Replay::Always)
+            .await?;
+        decode(&body, false)
+    }
+
+    /// Reports how an action ended: `POST /risk/v1/action/result` (201). Safe to repeat for
+    /// one action token, so it is retried.
+    pub async fn report_action_result(&self, report: &ActionResultReport) -> Result<(), Error> {
+        let url = self.url("risk/v1/action/result")?;
+        self.send(
+            "report_action_result",
+            Method::POST,
+            url,
+            Some(to_json(report)?),
+            Replay::Always,
+        )
+        .await?;
+        Ok(())
+    }
+
+    // ---- rules, seed shape ----------------------------------------------------------------
+
+    /// Creates a rule in the seed's shape: `POST /risk/v1/recommendation/rules` (201).
+    pub async fn create_legacy_rule(
+        &self,
+        rule: &LegacyRule,
+    ) -> Result<CreateLegacyRuleResponse, Error> {
+        let url = self.url("risk/v1/recommendation/rules")?;
+        let body = self
+            .send(
+                "create_legacy_rule",
+                Method::POST,
+                url,
+                Some(to_json(rule)?),
+                Replay::UnsentOnly,
+            )
+            .await?;
+        decode(&body, false)
+    }
+
+    /// Lists the seed-shape rules: `GET /risk/v1/recommendation/rules`.
+    pub async fn list_legacy_rules(&self) -> Result<Vec<LegacyRuleWithId>, Error> {
+        let url = self.url("risk/v1/recommendation/rules")?;
+        let body = self
+            .send("list_legacy_rules", Method::GET, url, None, Replay::Always)
+            .await?;
+        Ok(decode::<LegacyRuleList>(&body, false)?.data)
+    }
+
+    /// Fetches one seed-shape rule: `GET /risk/v1/recommendation/rules/{id}` → `{id, data}`.
+    pub async fn get_legacy_rule(&self, rule_id: &str) -> Result<LegacyRuleEnvelope, Error> {
+        let url = self.url_with_id("risk/v1/recommendation/rules", "rule_id", rule_id)?;
+        let body = self
+            .send("get_legacy_rule", Method::GET, url, None, Replay::Always)
+            .await?;
+        decode(&body, false)
+    }
+
+    /// Replaces a seed-shape rule: `PUT /risk/v1/recommendation/rules/{id}` (200 `{message}`).
+    pub async fn update_legacy_rule(
+        &self,
+        rule_id: &str,
+        rule: &LegacyRule,
+    ) -> Result<MessageResponse, Error> {
+        let url = self.url_with_id("risk/v1/recommendation/rules", "rule_id", rule_id)?;
+        let body = self
+            .send(
+                "update_legacy_rule",
+                Method::PUT,
+                url,
+                Some(to_json(rule)?),
+                Replay::Always,
+            )
+            .await?;
+        decode_message(&body)
+    }
+
+    /// Deletes a seed-shape rule: `DELETE /risk/v1/recommendation/rules/{id}` (200 `{message}`).
+    pub async fn delete_legacy_rule(&self, rule_id: &str) -> Result<MessageResponse, Error> {
+        let url = self.url_with_id("risk/v1/recommendation/rules", "rule_id", rule_id)?;
+        let body = self
+            .send(
+                "delete_legacy_rule",
+                Method::DELETE,
+                url,
+                None,
+                Replay::Always,
+            )
+            .await?;
+        decode_message(&body)
+    }
+
+    // ---- rules, current shape -------------------------------------------------------------
+
+    /// Creates a rule: `POST /risk/v1/rules` (201, the rule with its `id`).
+    pub async fn create_rule(&self, rule: &Rule) -> Result<StoredRule, Error> {
+        let url = self.url("risk/v1/rules")?;
+        let body = self
+            .send(
+                "create_rule",
+                Method::POST,
+                url,
+                Some(to_json(rule)?),
+                Replay::UnsentOnly,
+            )
+            .await?;
+        decode(&body, false)
+    }
+
+    /// Lists the rules: `GET /risk/v1/rules` → `{data: [...]}`.
+    pub async fn list_rules(&self) -> Result<Vec<StoredRule>, Error> {
+        let url = self.url("risk/v1/rules")?;
+        let body = self
+            .send("list_rules", Method::GET, url, None, Replay::Always)
+            .await?;
+        Ok(decode::<RuleList>(&body, false)?.data)
+    }
+
+    /// Fetches one rule: `GET /risk/v1/rules/{id}`.
+    pub async fn get_rule(&self, rule_id: &str) -> Result<StoredRule, Error> {
+        let url = self.url_with_id("risk/v1/rules", "rule_id", rule_id)?;
+        let body = self
+            .send("get_rule", Method::GET, url, None, Replay::Always)
+            .await?;
+        decode(&body, false)
+    }
+
+    /// Replaces a rule: `PUT /risk/v1/rules/{id}` (200, the updated rule).
+    pub async fn update_rule(&self, rule_id: &str, rule: &Rule) -> Result<StoredRule, Error> {
+        let url = self.url_with_id("risk/v1/rules", "rule_id", rule_id)?;
+        let body = self
+            .send(
+                "update_rule",
+                Method::PUT,
+                url,
+                Some(to_json(rule)?),
+                Replay::Always,
+            )
+            .await?;
+        decode(&body, false)
+    }
+
+    /// Deletes a rule: `DELETE /risk/v1/rules/{id}` (200 `{message}`).
+    pub async fn delete_rule(&self, rule_id: &str) -> Result<MessageResponse, Error> {
+        let url = self.url_with_id("risk/v1/rules", "rule_id", rule_id)?;
+        let body = self
+            .send("delete_rule", Method::DELETE, url, None, Replay::Always)
+            .await?;
+        decode_message(&body)
+    }
+
+    // ---- event streaming ------------------------------------------------------------------
+
+    fn events_url(
+        &self,
+        path: &str,
+        event_type: EventType,
+        stream_id: Option<&str>,
+    ) -> Result<Url, Error> {
+        let mut url = self.url(path)?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("type", event_type.as_str());
+            if let Some(stream_id) = stream_id {
+                validate_stream_id(stream_id)?;
+                query.append_pair("stream_id", stream_id);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Starts collecting events of a type: `PUT /activities/v1/activities/start-collect?type=`.
+    /// 409 ([`Error::Conflict`]) when already collecting.
+    pub async fn start_collect(&self, event_type: EventType) -> Result<(), Error> {
+        let url = self.events_url("activities/v1/activities/start-collect", event_type, None)?;
+        self.send("start_collect", Method::PUT, url, None, Replay::Always)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates a named stream: `PUT /activities/v1/activities/stream?type=&stream_id=`.
+    /// Stream ids must be non-empty and contain no whitespace (checked before sending).
+    pub async fn create_stream(&self, event_type: EventType, stream_id: &str) -> Result<(), Error> {
+        let url = self.events_url(
+            "activities/v1/activities/stream",
+            event_type,
+            Some(stream_id),
+        )?;
+        self.send("create_stream", Method::PUT, url, None, Replay::Always)
+            .await?;
+        Ok(())
+    }
+
+    /// The next batch of a stream's events:
+    /// `POST /activities/v1/activities/collect?type=&stream_id=&batch_size=`.
+    /// `batch_size` must be `1..=1000` (checked before sending). Not retried once sent: it
+    /// advances the stream's read position.
+    pub async fn collect(
+        &self,
+        event_type: EventType,
+        stream_id: &str,
+        batch_size: u16,
+    ) -> Result<Vec<ActivityEvent>, Error> {
+        if !(1..=MAX_COLLECT_BATCH).contains(&batch_size) {
+            return Err(invalid(
+                "batch_size",
+                &format!("must be between 1 and {MAX_COLLECT_BATCH}, got {batch_size}"),
+            ));
+        }
+        let mut url = self.events_url(
+            "activities/v1/activities/collect",
+            event_type,
+            Some(stream_id),
+        )?;
+        url.query_pairs_mut()
+            .append_pair("batch_size", &batch_size.to_string());
+        let body = self
+            .send("collect", Method::POST, url, None, Replay::UnsentOnly)
+            .await?;
+        decode(&body, false)
+    }
+
+    /// Deletes a stream: `DELETE /activities/v1/activities/stream?type=&stream_id=`.
+    pub async fn delete_stream(&self, event_type: EventType, stream_id: &str) -> Result<(), Error> {
+        let url = self.events_url(
+            "activities/v1/activities/stream",
+            event_type,
+            Some(stream_id),
+        )?;
+        self.send("delete_stream", Method::DELETE, url, None, Replay::Always)
+            .await?;
+        Ok(())
+    }
+
+    /// Stops collecting events of a type: `DELETE /activities/v1/activities/stop-collect?type=`.
+    pub async fn stop_collect(&self, event_type: EventType) -> Result<(), Error> {
+        let url = self.events_url("activities/v1/activities/stop-collect", event_type, None)?;
+        self.send("stop_collect", Method::DELETE, url, None, Replay::Always)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Recommender for RiskClient {
+    async fn trigger_action(&self, request: &TriggerActionRequest) -> Result<ActionToken, Error> {
+        RiskClient::trigger_action(self, request)
+            .await
+            .map(|r| r.action_token)
+    }
+
+    async fn recommendation(
+        &self,
+        action_token: &ActionToken,
+    ) -> Result<RecommendationResponse, Error> {
+        self.get_recommendation(action_token).await
+    }
+}
+
+#[async_trait]
+impl ResultSink for RiskClient {
+    async fn report(&self, report: &ActionResultReport) -> Result<(), Error> {
+        self.report_action_result(report).await
+    }
+}
+
+fn join(base: &Url, path: &str) -> Result<Url, ConfigError> {
+    base.join(path).map_err(|e| ConfigError::InvalidBaseUrl {
+        url: base.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn invalid(setting: &'static str, reason: &str) -> Error {
+    Error::Config(ConfigError::InvalidValue {
+        setting,
+        reason: reason.to_owned(),
+    })
+}
+
+fn validate_stream_id(stream_id: &str) -> Result<(), Error> {
+    if stream_id.is_empty() {
+        return Err(invalid("stream_id", "must not be empty"));
+    }
+    if stream_id.chars().any(char::is_whitespace) {
+        return Err(invalid("stream_id", "must not contain whitespace"));
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| invalid("request body", &e.to_string()))
+}
+
+/// A `{message}` body; an empty 2xx body is accepted as an empty message.
+fn decode_message(body: &[u8]) -> Result<MessageResponse, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(MessageResponse::default());
+    }
+    decode(body, false)
+}

@@ -54,10 +54,10 @@ open_enum! {
     }
 }
 
-/// `recommendation` of a recommendation response.
+/// The `recommendation` object of a recommendation response: its type and details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct Decision {
+pub struct Recommendation {
     /// TRUST, ALLOW, CHALLENGE or DENY (or a value this version does not know).
     #[serde(rename = "type")]
     pub recommendation_type: RecommendationType,
@@ -69,7 +69,7 @@ pub struct Decision {
     pub challenge_type: Option<ChallengeType>,
 }
 
-impl Decision {
+impl Recommendation {
     /// A decision of the given type.
     pub fn new(recommendation_type: RecommendationType) -> Self {
         Self {
@@ -375,7 +375,7 @@ pub struct RecommendationResponse {
     )]
     pub issued_at: Option<i64>,
     /// The recommendation itself.
-    pub recommendation: Decision,
+    pub recommendation: Recommendation,
     /// Risk score, 0 to 100.
     #[serde(
         default,
@@ -416,7 +416,7 @@ impl RecommendationResponse {
         Self {
             id: String::new(),
             issued_at: None,
-            recommendation: Decision::new(recommendation_type),
+            recommendation: Recommendation::new(recommendation_type),
             risk_score: Some(risk_score),
             context: Context::default(),
             risk_signals: RiskSignals::default(),

@@ -386,6 +386,37 @@ impl<'de> Deserialize<'de> for StoredRule {
     }
 }
 
+impl LegacyRuleWithId {
+    /// A seed-shape rule with its id.
+    pub fn new(id: impl Into<String>, rule: LegacyRule) -> Self {
+        Self { id: id.into(), rule }
+    }
+}
+
+impl CreateLegacyRuleResponse {
+    /// The 201 body of a created seed-shape rule.
+    pub fn new(message: impl Into<String>, rule_id: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            rule_id: rule_id.into(),
+        }
+    }
+}
+
+impl LegacyRuleEnvelope {
+    /// The body of `GET /risk/v1/recommendation/rules/{id}`.
+    pub fn new(id: impl Into<String>, data: LegacyRule) -> Self {
+        Self { id: id.into(), data }
+    }
+}
+
+impl StoredRule {
+    /// A current-shape rule with its id.
+    pub fn new(id: impl Into<String>, rule: Rule) -> Self {
+        Self { id: id.into(), rule }
+    }
+}
+
 /// `GET /risk/v1/rules` → 200 `{data: [...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

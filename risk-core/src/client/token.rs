@@ -1,0 +1,215 @@
+//! The access token: fetched with client credentials, shared through a moka cache so that
+//! concurrent callers cause one request, expired ahead of `expires_in`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::ACCEPT;
+use secrecy::ExposeSecret;
+use tokio::time::Instant;
+use tracing::field::Empty;
+use tracing::Instrument;
+
+use super::transport::{
+    clone_error, error_message, retry_after, retry_wait, status_error, transport_error, Failure,
+};
+use super::Inner;
+use crate::error::Error;
+use crate::models::RISK_RESOURCE;
+
+/// Lifetime assumed when the token response has no usable `expires_in`.
+const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(300);
+
+/// A cached access token. `Debug` never shows it.
+#[derive(Clone)]
+pub(crate) struct AccessToken {
+    value: Arc<str>,
+    /// How long the cache may keep it (`expires_in` minus the refresh margin).
+    ttl: Duration,
+}
+
+impl AccessToken {
+    pub(crate) fn expose(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("value", &"[REDACTED]")
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+/// Per-entry expiry: each token lives for its own `ttl`.
+pub(crate) struct TokenExpiry;
+
+impl moka::Expiry<(), AccessToken> for TokenExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &(),
+        value: &AccessToken,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+pub(crate) type TokenCache = moka::future::Cache<(), AccessToken>;
+
+pub(crate) fn new_cache() -> TokenCache {
+    moka::future::Cache::builder()
+        .max_capacity(1)
+        .expire_after(TokenExpiry)
+        .build()
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+impl Inner {
+    /// The current access token: from the cache, or fetched once for all concurrent callers.
+    pub(crate) async fn access_token(&self, deadline: Instant) -> Result<AccessToken, Error> {
+        self.tokens
+            .try_get_with((), self.fetch_token(deadline))
+            .await
+            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| clone_error(&e)))
+    }
+
+    /// Drops `used` from the cache, unless another caller already replaced it.
+    pub(crate) async fn invalidate_token(&self, used: &AccessToken) {
+        if let Some(current) = self.tokens.get(&()).await {
+            if Arc::ptr_eq(&current.value, &used.value) {
+                self.tokens.invalidate(&()).await;
+            }
+        }
+    }
+
+    async fn fetch_token(&self, deadline: Instant) -> Result<AccessToken, Error> {
+        let span = tracing::info_span!(
+            "risk.token",
+            endpoint = "token",
+            method = "POST",
+            status = Empty,
+            attempt = Empty,
+            error = Empty,
+        );
+        let deadline = match self.token_timeout {
+            Some(t) => deadline.min(Instant::now() + t),
+            None => deadline,
+        };
+        let after = self.token_timeout.unwrap_or(self.timeout);
+        let result = tokio::time::timeout_at(deadline, self.token_attempts(deadline, after, &span))
+            .instrument(span.clone())
+            .await
+            .unwrap_or(Err(Error::Timeout { after }));
+        if let Err(e) = &result {
+            span.record("error", e.kind());
+            tracing::debug!(parent: &span, error = %e, "access token request failed");
+        }
+        result
+    }
+
+    async fn token_attempts(
+        &self,
+        deadline: Instant,
+        after: Duration,
+        span: &tracing::Span,
+    ) -> Result<AccessToken, Error> {
+        let secret = self.client_secret.expose_secret();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            span.record("attempt", attempt);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let request = self
+                .http
+                .post(self.token_url.clone())
+                .timeout(remaining)
+                .header(ACCEPT, "application/json")
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", self.client_id.as_str()),
+                    ("client_secret", secret),
+                    ("resource", RISK_RESOURCE),
+                ]);
+            let failure = match request.send().await {
+                Err(e) => Failure::from(transport_error(e, after, false)),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    span.record("status", status);
+                    if response.status().is_success() {
+                        match response.bytes().await {
+                            Ok(body) => return self.parse_token(&body),
+                            Err(e) => Failure::from(transport_error(e, after, true)),
+                        }
+                    } else {
+                        let retry_after = retry_after(response.headers());
+                        let body = response.bytes().await.unwrap_or_default();
+                        let message = error_message(&body, Some(secret));
+                        let error = match status {
+                            400 | 401 => Error::TokenRejected { status, message },
+                            _ => status_error(status, message, retry_after),
+                        };
+                        Failure { error, retry_after }
+                    }
+                }
+            };
+            // Asking for a token is safe to repeat.
+            let retryable = matches!(
+                failure.error,
+                Error::RateLimited { .. } | Error::Server { .. } | Error::Transport { .. }
+            );
+            if !retryable || attempt >= self.retry.max_attempts {
+                return Err(failure.error);
+            }
+            let wait = retry_wait(&self.retry, attempt, &failure, deadline)?;
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn parse_token(&self, body: &[u8]) -> Result<AccessToken, Error> {
+        // Never quote a token response: it carries the access token.
+        let parsed: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::Decode {
+            message: format!(
+                "token response: {:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+            excerpt: String::new(),
+        })?;
+        if parsed.access_token.is_empty() {
+            return Err(Error::Decode {
+                message: "token response: empty access_token".to_owned(),
+                excerpt: String::new(),
+            });
+        }
+        let expires_in = match parsed.expires_in {
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(DEFAULT_EXPIRES_IN, |s| {
+            Duration::try_from_secs_f64(s).unwrap_or(DEFAULT_EXPIRES_IN)
+        });
+        let ttl = expires_in.saturating_sub(self.token_refresh_margin);
+        tracing::debug!(
+            expires_in_s = expires_in.as_secs(),
+            ttl_s = ttl.as_secs(),
+            "access token fetched"
+        );
+        Ok(AccessToken {
+            value: Arc::from(parsed.access_token),
+            ttl,
+        })
+    }
+}

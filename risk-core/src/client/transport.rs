@@ -1,0 +1,367 @@
+//! One call: the total deadline, the attempt loop, retries, and the mapping of
+//! statuses and transport failures to [`Error`].
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::Method;
+use tokio::time::Instant;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
+use url::Url;
+
+use super::Inner;
+use crate::config::RetryPolicy;
+use crate::error::Error;
+use crate::models::MessageResponse;
+
+/// How many characters of a body an error may quote.
+const EXCERPT_CHARS: usize = 200;
+
+/// Whether a call may be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Safe to repeat (reads, idempotent writes, result reports): retried after connection
+    /// errors, 5xx and 429.
+    Always,
+    /// Not safe to repeat once the request may have reached the server: retried only after
+    /// a connect error (nothing was sent) and after 429 (rejected before processing).
+    UnsentOnly,
+}
+
+/// One request to a risk endpoint.
+pub(crate) struct Call {
+    /// Static name for tracing (`trigger_action`, ...).
+    pub(crate) endpoint: &'static str,
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    /// A JSON body.
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) replay: Replay,
+}
+
+/// A failure of one attempt, with what is needed to decide on a retry.
+pub(crate) struct Failure {
+    pub(crate) error: Error,
+    /// The server asked to wait this long (`Retry-After`).
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+impl Inner {
+    /// Runs `call` under the client's total deadline and returns the body of its 2xx response.
+    pub(crate) async fn execute(&self, call: Call) -> Result<Vec<u8>, Error> {
+        let span = tracing::info_span!(
+            "risk.call",
+            endpoint = call.endpoint,
+            method = %call.method,
+            status = Empty,
+            attempt = Empty,
+            latency_ms = Empty,
+            error = Empty,
+        );
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        let result = tokio::time::timeout_at(deadline, self.attempts(&call, deadline, &span))
+            .instrument(span.clone())
+            .await
+            .unwrap_or(Err(Error::Timeout {
+                after: self.timeout,
+            }));
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("latency_ms", latency_ms);
+        match &result {
+            Ok(_) => tracing::debug!(parent: &span, latency_ms, "risk call succeeded"),
+            Err(e) => {
+                span.record("error", e.kind());
+                tracing::debug!(parent: &span, latency_ms, error = %e, "risk call failed");
+            }
+        }
+        result
+    }
+
+    async fn attempts(
+        &self,
+        call: &Call,
+        deadline: Instant,
+        span: &Span,
+    ) -> Result<Vec<u8>, Error> {
+        let mut attempt: u32 = 0;
+        let mut refreshed_token = false;
+        loop {
+            attempt += 1;
+            span.record("attempt", attempt);
+            let token = self.access_token(deadline).await?;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let mut request = self
+                .http
+                .request(call.method.clone(), call.url.clone())
+                .timeout(remaining)
+                .bearer_auth(token.expose())
+                .header(ACCEPT, "application/json");
+            if let Some(body) = &call.body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let failure = match request.send().await {
+                Err(e) => Failure::from(transport_error(e, self.timeout, false)),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    span.record("status", status);
+                    if response.status().is_success() {
+                        match response.bytes().await {
+                            Ok(body) => return Ok(body.to_vec()),
+                            Err(e) => Failure::from(transport_error(e, self.timeout, true)),
+                        }
+                    } else {
+                        let retry_after = retry_after(response.headers());
+                        let body = response.bytes().await.unwrap_or_default();
+                        if status == 401 && !refreshed_token {
+                            // Drop the token the server refused, fetch a new one, resend once.
+                            refreshed_token = true;
+                            self.invalidate_token(&token).await;
+                            tracing::debug!(
+                                attempt,
+                                "401 from risk endpoint: refreshing the access token"
+                            );
+                            continue;
+                        }
+                        Failure {
+                            error: status_error(status, error_message(&body, None), retry_after),
+                            retry_after,
+                        }
+                    }
+                }
+            };
+            let retryable = match &failure.error {
+                Error::RateLimited { .. } => true,
+                Error::Server { .. } => call.replay == Replay::Always,
+                Error::Transport { maybe_sent, .. } => {
+                    call.replay == Replay::Always || !*maybe_sent
+                }
+                _ => false,
+            };
+            let max_attempts = self.retry.max_attempts + u32::from(refreshed_token);
+            if !retryable || attempt >= max_attempts {
+                return Err(failure.error);
+            }
+            let retry = attempt - u32::from(refreshed_token);
+            let wait = retry_wait(&self.retry, retry, &failure, deadline)?;
+            tracing::debug!(
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = failure.error.kind(),
+                "retrying risk call"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// How long to wait before retry number `retry`, or the error when waiting makes no sense
+/// (the server asks for longer than the policy allows or than the deadline leaves).
+pub(crate) fn retry_wait(
+    policy: &RetryPolicy,
+    retry: u32,
+    failure: &Failure,
+    deadline: Instant,
+) -> Result<Duration, Error> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let wait = match failure.retry_after {
+        Some(asked) if asked > policy.max_retry_after || asked >= remaining => {
+            return Err(clone_error(&failure.error));
+        }
+        Some(asked) => asked,
+        None => policy.delay(retry),
+    };
+    if wait >= remaining {
+        return Err(clone_error(&failure.error));
+    }
+    Ok(wait)
+}
+
+/// Maps a transport failure. `after` is the deadline the request ran under.
+pub(crate) fn transport_error(e: reqwest::Error, after: Duration, reading_body: bool) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout { after };
+    }
+    // The URL may carry an action token in its query: never put it in a message.
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Transport {
+        message,
+        maybe_sent: reading_body || !e.is_connect(),
+    }
+}
+
+/// Maps a non-2xx status of a risk endpoint.
+pub(crate) fn status_error(status: u16, message: String, retry_after: Option<Duration>) -> Error {
+    match status {
+        400 => Error::BadRequest { message },
+        401 => Error::Unauthorized { message },
+        403 => Error::Forbidden { message },
+        404 => Error::NotFound { message },
+        409 => Error::Conflict { message },
+        429 => Error::RateLimited {
+            retry_after,
+            message,
+        },
+        463 => Error::BlacklistedToken { message },
+        500..=599 => Error::Server { status, message },
+        _ => Error::UnexpectedStatus { status, message },
+    }
+}
+
+/// The message of an error body: `{"message": ...}` (or the OAuth `error_description` /
+/// `error`), else the body's first characters. With `scrub`, the body is never quoted
+/// raw and the given secret is removed from the message.
+pub(crate) fn error_message(body: &[u8], scrub: Option<&str>) -> String {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        error_description: Option<String>,
+    }
+    let mut message = serde_json::from_slice::<MessageResponse>(body)
+        .ok()
+        .map(|m| m.message)
+        .filter(|m| !m.is_empty())
+        .or_else(|| {
+            serde_json::from_slice::<OAuthError>(body)
+                .ok()
+                .and_then(|e| e.error_description.or(e.error))
+        })
+        .unwrap_or_default();
+    if message.is_empty() && scrub.is_none() {
+        message = excerpt(body);
+    }
+    if let Some(secret) = scrub.filter(|s| !s.is_empty()) {
+        message = message.replace(secret, "[REDACTED]");
+    }
+    if message.is_empty() {
+        message = "(no message)".to_owned();
+    }
+    message
+}
+
+/// The first characters of a body, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Decodes a 2xx body. With `sensitive` (the body carries a token), neither the body nor
+/// the decoder's message (which may quote a value) is put into the error.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    sensitive: bool,
+) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        if sensitive {
+            Error::Decode {
+                message: format!(
+                    "{:?} error at line {} column {} (details withheld: the body carries a token)",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+                excerpt: String::new(),
+            }
+        } else {
+            Error::Decode {
+                message: e.to_string(),
+                excerpt: excerpt(body),
+            }
+        }
+    })
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// A copy of an error (the type is not `Clone`; errors from the shared token fetch arrive
+/// behind an `Arc`).
+pub(crate) fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Config(c) => Error::Config(c.clone()),
+        Error::TokenRejected { status, message } => Error::TokenRejected {
+            status: *status,
+            message: message.clone(),
+        },
+        Error::Unauthorized { message } => Error::Unauthorized {
+            message: message.clone(),
+        },
+        Error::Forbidden { message } => Error::Forbidden {
+            message: message.clone(),
+        },
+        Error::RateLimited {
+            retry_after,
+            message,
+        } => Error::RateLimited {
+            retry_after: *retry_after,
+            message: message.clone(),
+        },
+        Error::BlacklistedToken { message } => Error::BlacklistedToken {
+            message: message.clone(),
+        },
+        Error::BadRequest { message } => Error::BadRequest {
+            message: message.clone(),
+        },
+        Error::NotFound { message } => Error::NotFound {
+            message: message.clone(),
+        },
+        Error::Conflict { message } => Error::Conflict {
+            message: message.clone(),
+        },
+        Error::Server { status, message } => Error::Server {
+            status: *status,
+            message: message.clone(),
+        },
+        Error::UnexpectedStatus { status, message } => Error::UnexpectedStatus {
+            status: *status,
+            message: message.clone(),
+        },
+        Error::Timeout { after } => Error::Timeout { after: *after },
+        Error::Transport {
+            message,
+            maybe_sent,
+        } => Error::Transport {
+            message: message.clone(),
+            maybe_sent: *maybe_sent,
+        },
+        Error::Decode { message, excerpt } => Error::Decode {
+            message: message.clone(),
+            excerpt: excerpt.clone(),
+        },
+    }
+}

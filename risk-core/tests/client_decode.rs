@@ -1,0 +1,181 @@
+//! The seed's example recommendation and a hostile payload (nulls, unknown fields,
+//! string-numbers) decode through the client to the right values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
+
+mod client_support;
+
+use client_support::*;
+use risk_core::{ActionToken, ActionType, Reason, RecommendationType};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SEED: &str = include_str!("fixtures/seed_recommendation.json");
+
+async fn serve_recommendation(body: String) -> (MockServer, risk_core::RiskClient) {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/recommendation"))
+        .and(query_param("action_token", ACTION_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    (server, client)
+}
+
+#[tokio::test]
+async fn the_seed_example_recommendation_decodes() {
+    let (_server, client) = serve_recommendation(SEED.to_owned()).await;
+    let rec = client
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        rec.id,
+        "385cd06b527a974982e0560b67123fe2b1b5a39fd98d8d32cdbaca8ec16fd62d"
+    );
+    assert_eq!(rec.issued_at, Some(1_648_028_118_123));
+    assert_eq!(rec.recommendation_type(), &RecommendationType::Challenge);
+    assert_eq!(rec.risk_score, Some(73.2));
+
+    let ctx = &rec.context;
+    assert_eq!(ctx.action_type, Some(ActionType::Login));
+    assert_eq!(ctx.action_performed_at, Some(1_648_028_118_123));
+    assert_eq!(
+        ctx.client_id.as_deref(),
+        Some("d152ddd.ece93f4.c2a3d12.riskid.security")
+    );
+    assert_eq!(ctx.tenant_id.as_deref(), Some("c2a3d12"));
+    assert_eq!(
+        ctx.correlation_id.as_deref(),
+        Some("bcb934d8-89cb-433b-a4c7-b7d94299586b")
+    );
+    assert_eq!(ctx.user_id.as_deref(), Some("5c4afa75c"));
+    assert_eq!(ctx.ip.as_deref(), Some("192.168.0.1"));
+    assert_eq!(ctx.ip_country.as_deref(), Some("UK"));
+    assert_eq!(ctx.ip_location_city.as_deref(), Some("Los Angeles"));
+    assert_eq!(ctx.ip_location_zip.as_deref(), Some("92131"));
+    assert_eq!(ctx.ip_location_longitude, Some(-117.0903));
+    assert_eq!(ctx.ip_location_latitude, Some(32.9167));
+    assert_eq!(ctx.ip_asn_id.as_deref(), Some("AS174"));
+    assert_eq!(ctx.ip_organization_type.as_deref(), Some("isp"));
+    assert_eq!(ctx.device_platform.as_deref(), Some("desktop"));
+    assert_eq!(ctx.os_name.as_deref(), Some("macOS"));
+    assert_eq!(ctx.browser_name.as_deref(), Some("Chrome"));
+    assert!(ctx
+        .user_agent
+        .as_deref()
+        .unwrap()
+        .starts_with("Mozilla/5.0 (X11; Linux x86_64)"));
+
+    let signals = &rec.risk_signals;
+    assert_eq!(signals.device.incognito, Some(true));
+    assert_eq!(signals.device.tz_mismatch, Some(true));
+    assert_eq!(signals.network.vpn, Some(true));
+    assert_eq!(signals.network.anonymizer, Some(true));
+    assert_eq!(signals.behavior.typing_velocity, Some(0.867));
+    assert_eq!(signals.behavior.input_method, vec!["is_typing", "is_paste"]);
+    assert_eq!(signals.behavior.no_user_interaction, Some(true));
+    assert_eq!(signals.history.ip_action_rate_60_sec, Some(1));
+    assert_eq!(signals.history.user_action_rate_60_sec, Some(2));
+    assert_eq!(signals.history.device_action_rate_60_sec, Some(1));
+    assert_eq!(signals.history.linking_device_to_users_count, Some(1));
+    assert_eq!(signals.history.ip_device_count_last_hour, Some(1));
+
+    assert_eq!(
+        rec.reasons,
+        vec![
+            Reason::BehaviorBot,
+            Reason::IpRiskyReputation,
+            Reason::DeviceSuspiciousAttribute,
+            Reason::ProfileDeviceNew
+        ]
+    );
+    let preview = rec.preview_rule.as_ref().unwrap();
+    assert_eq!(preview.rule_name.as_deref(), Some("string"));
+    assert_eq!(
+        preview.recommendation,
+        Some(RecommendationType::Other("string".into()))
+    );
+    assert_eq!(preview.risk_score, None);
+}
+
+#[tokio::test]
+async fn a_payload_of_nulls_unknown_fields_and_string_numbers_decodes() {
+    let body = r#"{
+        "id": null,
+        "issued_at": "1648028118123",
+        "recommendation": {"type": "STEP_UP_LATER", "result": null, "challenge_type": "carrier_pigeon", "extra": 1},
+        "risk_score": "42.5",
+        "brand_new_top_level": {"nested": [1, 2, 3]},
+        "context": {
+            "action_type": "gift_card_redeem",
+            "ip_location_zip": "02134",
+            "ip_location_longitude": "-71.1",
+            "ip_location_latitude": null,
+            "device_id": null,
+            "unknown_ctx": true
+        },
+        "risk_signals": {
+            "device": null,
+            "network": {"vpn": "true", "tor": null, "new_flag": 1},
+            "behavior": {"typing_velocity": "1.5", "input_method": null},
+            "history": {"ip_action_rate_60_sec": "7", "user_action_rate_60_sec": 2.0, "device_action_rate_60_sec": null}
+        },
+        "reasons": ["DEVICE_NEW", "SOMETHING_NEW_UPSTREAM"],
+        "threats": null,
+        "transaction_data": null,
+        "custom_attributes": null,
+        "preview_rule": null
+    }"#;
+    let (_server, client) = serve_recommendation(body.to_owned()).await;
+    let rec = client
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap();
+
+    assert_eq!(rec.id, "");
+    assert_eq!(rec.issued_at, Some(1_648_028_118_123));
+    assert_eq!(
+        rec.recommendation_type(),
+        &RecommendationType::Other("STEP_UP_LATER".into())
+    );
+    assert_eq!(rec.recommendation.result, None);
+    assert_eq!(
+        rec.recommendation
+            .challenge_type
+            .as_ref()
+            .map(|c| c.as_str()),
+        Some("carrier_pigeon")
+    );
+    assert_eq!(rec.risk_score, Some(42.5));
+    assert_eq!(
+        rec.context.action_type,
+        Some(ActionType::custom("gift_card_redeem"))
+    );
+    assert_eq!(rec.context.ip_location_zip.as_deref(), Some("02134"));
+    assert_eq!(rec.context.ip_location_longitude, Some(-71.1));
+    assert_eq!(rec.context.ip_location_latitude, None);
+    assert_eq!(rec.context.device_id, None);
+    assert_eq!(rec.risk_signals.device, Default::default());
+    assert_eq!(rec.risk_signals.network.vpn, Some(true));
+    assert_eq!(rec.risk_signals.network.tor, None);
+    assert_eq!(rec.risk_signals.behavior.typing_velocity, Some(1.5));
+    assert!(rec.risk_signals.behavior.input_method.is_empty());
+    assert_eq!(rec.risk_signals.history.ip_action_rate_60_sec, Some(7));
+    assert_eq!(rec.risk_signals.history.user_action_rate_60_sec, Some(2));
+    assert_eq!(rec.risk_signals.history.device_action_rate_60_sec, None);
+    assert_eq!(
+        rec.reasons,
+        vec![
+            Reason::DeviceNew,
+            Reason::Other("SOMETHING_NEW_UPSTREAM".into())
+        ]
+    );
+    assert!(rec.threats.is_empty());
+    assert!(rec.transaction_data.is_none());
+    assert!(rec.preview_rule.is_none());
+}

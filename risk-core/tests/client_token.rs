@@ -1,0 +1,323 @@
+//! The access-token cache: one request for concurrent callers, expiry, 401 refresh, token errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client_support;
+
+use std::time::Duration;
+
+use client_support::*;
+use futures_util::future::join_all;
+use risk_core::{ActionToken, Error, RetryPolicy};
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn mount_rules(server: &MockServer, token: &str, expect: u64) {
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/rules"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_concurrent_first_calls_fetch_one_token() {
+    let server = MockServer::start().await;
+    // A slow token endpoint makes sure all callers are waiting at the same time.
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": ACCESS_TOKEN, "expires_in": 3600}))
+                .set_delay(Duration::from_millis(200)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_rules(&server, ACCESS_TOKEN, 100).await;
+
+    let client = client(&server);
+    let calls = (0..100).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.list_rules().await })
+    });
+    for result in join_all(calls).await {
+        result.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_cached_token_is_reused() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    mount_rules(&server, ACCESS_TOKEN, 3).await;
+    let client = client(&server);
+    for _ in 0..3 {
+        client.list_rules().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_is_replaced() {
+    let server = MockServer::start().await;
+    // Lifetime shorter than the refresh margin: stale as soon as it is fetched.
+    mount_token(&server, ACCESS_TOKEN, 30, 2).await;
+    mount_rules(&server, ACCESS_TOKEN, 2).await;
+    let client = builder(&server.uri())
+        .token_refresh_margin(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    client.list_rules().await.unwrap();
+    client.list_rules().await.unwrap();
+}
+
+#[tokio::test]
+async fn expires_in_zero_refetches_every_call() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 0, 2).await;
+    mount_rules(&server, ACCESS_TOKEN, 2).await;
+    let client = client(&server);
+    client.list_rules().await.unwrap();
+    client.list_rules().await.unwrap();
+}
+
+#[tokio::test]
+async fn clear_token_cache_forces_a_new_token() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 2).await;
+    mount_rules(&server, ACCESS_TOKEN, 2).await;
+    let client = client(&server);
+    client.list_rules().await.unwrap();
+    client.clone().clear_token_cache().await;
+    client.list_rules().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_and_retries_once() {
+    let server = MockServer::start().await;
+    // First token request gets the old token, the second the new one.
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": ACCESS_TOKEN, "expires_in": 3600})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": ACCESS_TOKEN_2, "expires_in": 3600})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/recommendation"))
+        .and(header(
+            "authorization",
+            format!("Bearer {ACCESS_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "token revoked"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/recommendation"))
+        .and(header(
+            "authorization",
+            format!("Bearer {ACCESS_TOKEN_2}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"recommendation": {"type": "ALLOW"}})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let client = client(&server);
+    let token = ActionToken::new(ACTION_TOKEN);
+    client.get_recommendation(&token).await.unwrap();
+    // The new token is cached: no third token request.
+    client.get_recommendation(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trigger_action_answered_401_is_resent_once_with_a_new_token() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 2).await;
+    Mock::given(method("POST"))
+        .and(path("/risk/v1/action/trigger-action"))
+        .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/risk/v1/action/trigger-action"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"action_token": ACTION_TOKEN})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let req = risk_core::TriggerActionRequest::new(SESSION_TOKEN, risk_core::ActionType::Login);
+    assert_eq!(
+        client
+            .trigger_action(&req)
+            .await
+            .unwrap()
+            .action_token
+            .expose(),
+        ACTION_TOKEN
+    );
+}
+
+#[tokio::test]
+async fn a_second_401_is_unauthorized() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 2).await;
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/rules"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "nope"})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let err = client(&server).list_rules().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Unauthorized { message } if message == "nope"),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), Some(401));
+}
+
+#[tokio::test]
+async fn token_endpoint_400_and_401_are_token_rejected_and_not_retried() {
+    for status in [400_u16, 401] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/oidc/token"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+                "error": "invalid_client",
+                "error_description": format!("bad secret {CLIENT_SECRET}")
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/risk/v1/rules"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let err = client(&server).list_rules().await.unwrap_err();
+        match &err {
+            Error::TokenRejected { status: s, message } => {
+                assert_eq!(*s, status);
+                assert!(message.contains("bad secret"), "{message}");
+                assert!(!message.contains(CLIENT_SECRET), "secret echoed: {message}");
+            }
+            other => panic!("expected TokenRejected, got {other:?}"),
+        }
+        assert!(!err.to_string().contains(CLIENT_SECRET));
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_5xx_is_retried_per_policy_then_server_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "maintenance"})))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = client(&server).list_rules().await.unwrap_err();
+    assert!(matches!(&err, Error::Server { status: 503, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn token_endpoint_5xx_then_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    mount_rules(&server, ACCESS_TOKEN, 1).await;
+    client(&server).list_rules().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_malformed_token_response_is_a_decode_error_without_excerpt() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!("{{\"access_token\": \"{ACCESS_TOKEN}\", \"expires_in\": [oops"),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let err = client(&server).list_rules().await.unwrap_err();
+    match &err {
+        Error::Decode { excerpt, message } => {
+            assert!(excerpt.is_empty());
+            assert!(!message.contains(ACCESS_TOKEN));
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert!(!format!("{err} {err:?}").contains(ACCESS_TOKEN));
+}
+
+#[tokio::test]
+async fn a_token_response_without_access_token_is_a_decode_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})))
+        .mount(&server)
+        .await;
+    let err = client(&server).list_rules().await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn expires_in_as_a_string_is_accepted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": ACCESS_TOKEN, "expires_in": "3600", "scope": null}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_rules(&server, ACCESS_TOKEN, 2).await;
+    let client = client(&server);
+    client.list_rules().await.unwrap();
+    client.list_rules().await.unwrap();
+}
+
+#[tokio::test]
+async fn clones_share_the_token_cache() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    mount_rules(&server, ACCESS_TOKEN, 2).await;
+    let client = client(&server);
+    client.list_rules().await.unwrap();
+    let clone = client.clone();
+    drop(client);
+    clone.list_rules().await.unwrap();
+}
