@@ -4,3 +4,10 @@
 //! and the root `tests/` run from the workspace root. Users depend on the crates
 //! they need: `risk-core`, `risk-tower` (axum, tower) or `risk-actix` (actix-web),
 //! and `risk-emulator` for their own integration tests.
+//!
+//! The example servers' routers live here (not in `examples/`) so that the end-to-end tests
+//! in `tests/` drive exactly the code the examples run.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod demo;

@@ -389,7 +389,10 @@ impl<'de> Deserialize<'de> for StoredRule {
 impl LegacyRuleWithId {
     /// A seed-shape rule with its id.
     pub fn new(id: impl Into<String>, rule: LegacyRule) -> Self {
-        Self { id: id.into(), rule }
+        Self {
+            id: id.into(),
+            rule,
+        }
     }
 }
 
@@ -406,14 +409,20 @@ impl CreateLegacyRuleResponse {
 impl LegacyRuleEnvelope {
     /// The body of `GET /risk/v1/recommendation/rules/{id}`.
     pub fn new(id: impl Into<String>, data: LegacyRule) -> Self {
-        Self { id: id.into(), data }
+        Self {
+            id: id.into(),
+            data,
+        }
     }
 }
 
 impl StoredRule {
     /// A current-shape rule with its id.
     pub fn new(id: impl Into<String>, rule: Rule) -> Self {
-        Self { id: id.into(), rule }
+        Self {
+            id: id.into(),
+            rule,
+        }
     }
 }
 

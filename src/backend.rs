@@ -1,0 +1,121 @@
+//! The risk side of the example servers, shared by the axum and actix-web apps: the client,
+//! the result reporter, the circuit breaker and one guard per protected route.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use risk_core::{
+    ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType, ConfigError,
+    DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient, ScoreThresholds,
+};
+use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
+
+use crate::demo;
+
+/// The header the demo front end uses to say who is trying to log in, before the password is
+/// checked. The guard turns it into an opaque claimed user id (never the username itself).
+pub const CLAIMED_USER_HEADER: &str = "x-claimed-user";
+
+/// Everything risk-related an example server needs.
+#[derive(Clone)]
+pub struct Backend {
+    /// The API client (shared by the guards and the reporter: one connection pool).
+    pub client: RiskClient,
+    /// Delivers action results in the background.
+    pub reporter: Reporter,
+    /// `POST /login`: action `login`, the default policy, fail open.
+    pub login_guard: Guard,
+    /// `POST /transfer`: action `transaction`, a stricter score policy, fail closed.
+    pub transfer_guard: Guard,
+    /// The circuit breaker shared by both guards.
+    pub breaker: CircuitBreaker,
+    /// The in-process emulator, when no `TS_BASE_URL`/`TS_REGION` was given.
+    pub emulator: Option<Arc<EmulatorHandle>>,
+}
+
+/// Why the backend could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// Invalid risk configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The in-process emulator did not start.
+    #[error("cannot start the in-process emulator: {0}")]
+    Emulator(String),
+}
+
+impl Backend {
+    /// Reads `TS_CLIENT_ID`, `TS_CLIENT_SECRET` and `TS_BASE_URL` or `TS_REGION`. With neither
+    /// `TS_BASE_URL` nor `TS_REGION`, starts the emulator in-process on 127.0.0.1 (any free
+    /// port) and talks to it with its development client.
+    pub async fn from_env() -> Result<Self, BackendError> {
+        let remote = std::env::var_os("TS_BASE_URL").is_some() || std::env::var_os("TS_REGION").is_some();
+        if remote {
+            let client = RiskClient::from_env()?;
+            return Self::with_client(client, None);
+        }
+        let emulator = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
+            .await
+            .map_err(|e| BackendError::Emulator(e.to_string()))?;
+        Self::with_emulator(Arc::new(emulator))
+    }
+
+    /// A backend talking to an emulator (started by the caller) with its development client.
+    pub fn with_emulator(emulator: Arc<EmulatorHandle>) -> Result<Self, BackendError> {
+        let client = RiskClient::builder()
+            .client_id(DEV_CLIENT_ID)
+            .client_secret(DEV_CLIENT_SECRET)
+            .base_url(emulator.base_url())
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        Self::with_client(client, Some(emulator))
+    }
+
+    /// A backend around an existing client.
+    pub fn with_client(
+        client: RiskClient,
+        emulator: Option<Arc<EmulatorHandle>>,
+    ) -> Result<Self, BackendError> {
+        let reporter = Reporter::builder(client.clone()).build();
+        let breaker = CircuitBreaker::new(BreakerConfig::default());
+        let login_guard = Guard::builder(ActionType::Login, client.clone())
+            .policy(DefaultPolicy)
+            .on_error(ErrorBehavior::FailOpen)
+            .deadline(Duration::from_secs(3))
+            .claimed_user(claimed_user)
+            .circuit_breaker(breaker.clone())
+            .reporter(reporter.clone())
+            .build()?;
+        // Money moves: challenge from a score of 40, deny from 70, and never proceed unassessed.
+        let transfer_guard = Guard::builder(ActionType::Transaction, client.clone())
+            .policy(ScoreThresholds::new(40.0, 70.0)?)
+            .on_error(ErrorBehavior::FailClosed)
+            .deadline(Duration::from_secs(3))
+            .circuit_breaker(breaker.clone())
+            .reporter(reporter.clone())
+            .build()?;
+        Ok(Self {
+            client,
+            reporter,
+            login_guard,
+            transfer_guard,
+            breaker,
+            emulator,
+        })
+    }
+
+    /// The base URL of the risk API this backend talks to.
+    pub fn base_url(&self) -> &str {
+        self.client.base_url()
+    }
+}
+
+/// The claimed user of a login: the `x-claimed-user` header, turned into an opaque id.
+fn claimed_user(headers: &dyn HeaderLookup) -> Option<ClaimedUser> {
+    let username = headers.get(CLAIMED_USER_HEADER)?.trim();
+    if username.is_empty() || username.len() > 128 {
+        return None;
+    }
+    Some(ClaimedUser::new(demo::claimed_user_id(username)).with_type(ClaimedUserIdType::AccountId))
+}
