@@ -1,0 +1,161 @@
+//! The [`ResponseFuture`] of [`RiskService`](crate::RiskService).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use risk_core::{Outcome, PendingReport, ResponseSpec};
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::service::CheckFuture;
+
+pin_project! {
+    /// The response future of [`RiskService`](crate::RiskService): first the risk check,
+    /// then either the inner service's future or the challenge/denial response.
+    ///
+    /// Dropping it before the inner response is ready (the client went away) reports the
+    /// action as `incomplete` (the [`PendingReport`] it holds does so on drop).
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S::Future, ReqBody>,
+        // The instance driven to readiness by `poll_ready`; called once, after the check.
+        service: S,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, ReqBody> {
+        Checking {
+            check: CheckFuture,
+            request: Option<Request<ReqBody>>,
+        },
+        Inner {
+            #[pin]
+            future: F,
+            report: Option<PendingReport>,
+        },
+        Done,
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn new(check: CheckFuture, request: Request<ReqBody>, service: S) -> Self {
+        Self {
+            state: State::Checking {
+                check,
+                request: Some(request),
+            },
+            service,
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Checking { check, request } => {
+                    let decision = ready!(check.as_mut().poll(cx));
+                    let Some(mut request) = request.take() else {
+                        // Unreachable: the request is taken only here, and the state
+                        // changes right after.
+                        this.state.set(State::Done);
+                        return Poll::Ready(Ok(empty(500)));
+                    };
+                    match decision.response {
+                        None if decision.verdict.is_proceed() => {
+                            request.extensions_mut().insert(decision.assessment);
+                            let future = this.service.call(request);
+                            this.state.set(State::Inner {
+                                future,
+                                report: Some(decision.report),
+                            });
+                        }
+                        spec => {
+                            // Challenges and denials are reported by the guard itself.
+                            decision.report.disarm();
+                            this.state.set(State::Done);
+                            let response = match spec {
+                                Some(spec) => to_http(spec),
+                                // Only a verdict this version does not know, with no
+                                // response: refuse rather than let it through.
+                                None => empty(decision.verdict.status().unwrap_or(403)),
+                            };
+                            return Poll::Ready(Ok(response));
+                        }
+                    }
+                }
+                StateProj::Inner { future, report } => {
+                    let result = ready!(future.poll(cx));
+                    if let Some(report) = report.take() {
+                        match &result {
+                            Ok(response) => report.complete(
+                                response.status().as_u16(),
+                                response.extensions().get::<Outcome>(),
+                            ),
+                            // The inner service failed: a server error, not the user's.
+                            Err(_) => report.complete(500, None),
+                        }
+                    }
+                    this.state.set(State::Done);
+                    return Poll::Ready(result.map(|r| r.map(ResponseBody::inner)));
+                }
+                StateProj::Done => {
+                    panic!("`risk_tower::ResponseFuture` polled after completion")
+                }
+            }
+        }
+    }
+}
+
+/// Converts the guard's response 1:1. A status or header the `http` crate refuses (only
+/// possible from a custom responder) is logged and replaced, never panicked on.
+fn to_http<B>(spec: ResponseSpec) -> Response<ResponseBody<B>> {
+    let status = StatusCode::from_u16(spec.status).unwrap_or_else(|_| {
+        tracing::error!(
+            status = spec.status,
+            "risk responder returned an invalid HTTP status; answering 500"
+        );
+        StatusCode::INTERNAL_SERVER_ERROR
+    });
+    let mut response = Response::new(ResponseBody::full(spec.body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in spec.headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                headers.append(name, value);
+            }
+            _ => tracing::error!(
+                header = name,
+                "risk responder returned an invalid header; skipped"
+            ),
+        }
+    }
+    response
+}
+
+fn empty<B>(status: u16) -> Response<ResponseBody<B>> {
+    let mut response = Response::new(ResponseBody::full(String::new()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    response
+}

@@ -1,0 +1,163 @@
+//! The [`RiskService`].
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{HeaderMap, Request, Response};
+use risk_core::{Decision, Guard, HeaderLookup};
+use tower_service::Service;
+
+use crate::future::ResponseFuture;
+use crate::layer::RiskLayer;
+
+/// The boxed check a [`ResponseFuture`] waits on first.
+pub(crate) type CheckFuture = Pin<Box<dyn Future<Output = Decision> + Send + 'static>>;
+
+/// Middleware that asks the risk API before calling the inner service. Built by
+/// [`RiskLayer`].
+///
+/// For each request it reads the request facts (token headers, `x-request-id`, user agent,
+/// client IP from the socket peer and trusted forwarding headers), runs
+/// [`Guard::check`], and then:
+/// - **proceed**: inserts the [`Arc<Assessment>`](risk_core::Assessment) into the request
+///   extensions (read it with [`RiskAssessment`](crate::RiskAssessment)) and calls the inner
+///   service; when its response is ready, the response status and the
+///   [`Outcome`](risk_core::Outcome) the handler put in the *response* extensions, if any,
+///   complete the result report (queued, never awaited);
+/// - **challenge / deny**: answers with the guard's [`ResponseSpec`](risk_core::ResponseSpec),
+///   converted 1:1; the inner service is not called.
+///
+/// The socket peer is taken from axum's `ConnectInfo<SocketAddr>` (feature `axum`) or a plain
+/// [`SocketAddr`] in the request extensions; without either, the client IP comes from
+/// forwarding headers only if the guard trusts them without a peer.
+///
+/// `poll_ready` only forwards to the inner service; the response future owns the instance
+/// that was driven to readiness (the inner service is cloned the tower-safe way).
+#[derive(Clone, Debug)]
+pub struct RiskService<S> {
+    inner: S,
+    guard: Guard,
+}
+
+impl<S> RiskService<S> {
+    /// Wraps `inner`, checking every request with `guard`.
+    pub fn new(inner: S, guard: Guard) -> Self {
+        Self { inner, guard }
+    }
+
+    /// A [`RiskLayer`] with `guard` (same as [`RiskLayer::new`]).
+    pub fn layer(guard: Guard) -> RiskLayer {
+        RiskLayer::new(guard)
+    }
+
+    /// The guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RiskService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+{
+    type Response = Response<crate::ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let facts = self
+            .guard
+            .facts(&HttpHeaders(req.headers()), peer_ip(req.extensions()));
+        let guard = self.guard.clone();
+        let check: CheckFuture = Box::pin(async move { guard.check(facts).await });
+        // The instance driven to readiness goes with the request; a fresh clone stays
+        // (https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::new(check, req, inner)
+    }
+}
+
+/// The request's header map seen by risk-core.
+struct HttpHeaders<'a>(&'a HeaderMap);
+
+impl HeaderLookup for HttpHeaders<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+    }
+
+    fn get_all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get_all(name)
+            .iter()
+            .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
+            .collect()
+    }
+}
+
+/// The socket peer: axum's `ConnectInfo<SocketAddr>`, else a bare `SocketAddr`. IPv4-mapped
+/// IPv6 addresses (dual-stack listeners) become IPv4, so proxy CIDRs match.
+fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+        return Some(info.0.ip().to_canonical());
+    }
+    extensions
+        .get::<SocketAddr>()
+        .map(|addr| addr.ip().to_canonical())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lookup_is_case_insensitive_and_keeps_every_value() {
+        let mut map = HeaderMap::new();
+        map.append("x-forwarded-for", "1.1.1.1".parse().unwrap());
+        map.append("x-forwarded-for", "2.2.2.2".parse().unwrap());
+        let h = HttpHeaders(&map);
+        assert_eq!(h.get("X-Forwarded-For"), Some("1.1.1.1"));
+        assert_eq!(h.get_all("x-forwarded-for"), vec!["1.1.1.1", "2.2.2.2"]);
+        assert_eq!(h.get("user-agent"), None);
+    }
+
+    #[test]
+    fn peer_ip_prefers_connect_info_and_canonicalises() {
+        let mut ext = http::Extensions::new();
+        assert_eq!(peer_ip(&ext), None);
+        let mapped: SocketAddr = "[::ffff:10.0.0.1]:80".parse().unwrap();
+        ext.insert(mapped);
+        assert_eq!(peer_ip(&ext), Some(IpAddr::from([10, 0, 0, 1])));
+        #[cfg(feature = "axum")]
+        {
+            let real: SocketAddr = "192.0.2.7:443".parse().unwrap();
+            ext.insert(axum::extract::ConnectInfo(real));
+            assert_eq!(peer_ip(&ext), Some(IpAddr::from([192, 0, 2, 7])));
+        }
+    }
+}
