@@ -50,7 +50,8 @@ impl Backend {
     /// `TS_BASE_URL` nor `TS_REGION`, starts the emulator in-process on 127.0.0.1 (any free
     /// port) and talks to it with its development client.
     pub async fn from_env() -> Result<Self, BackendError> {
-        let remote = std::env::var_os("TS_BASE_URL").is_some() || std::env::var_os("TS_REGION").is_some();
+        let remote =
+            std::env::var_os("TS_BASE_URL").is_some() || std::env::var_os("TS_REGION").is_some();
         if remote {
             let client = RiskClient::from_env()?;
             return Self::with_client(client, None);

@@ -47,8 +47,38 @@ pub fn verify_one_time_code(code: &str) -> bool {
     constant_time_eq(ONE_TIME_CODE, code)
 }
 
+/// What the risk check of a request can learn from its JSON body before the handler runs: the
+/// claimed user of a login (`username`, as an opaque id) and the transaction data of a transfer
+/// (`amount`, `currency`). Both example servers run this in a small middleware in front of the
+/// risk middleware, which reads the result from the request extensions.
+pub fn action_details_from_json(body: &[u8]) -> Option<risk_core::ActionDetails> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut details = risk_core::ActionDetails::new();
+    if let Some(username) = value.get("username").and_then(|v| v.as_str()) {
+        let username = username.trim();
+        if !username.is_empty() && username.len() <= 128 {
+            details = details.with_claimed_user(
+                risk_core::ClaimedUser::new(claimed_user_id(username))
+                    .with_type(risk_core::ClaimedUserIdType::AccountId),
+            );
+        }
+    }
+    let amount = value.get("amount").and_then(serde_json::Value::as_f64);
+    let currency = value.get("currency").and_then(|v| v.as_str());
+    if let (Some(amount), Some(currency)) = (amount, currency) {
+        details = details.with_transaction_data(
+            risk_core::TransactionData::new(amount, currency).with_type("transfer"),
+        );
+    }
+    Some(details)
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]

@@ -9,5 +9,10 @@
 //! in `tests/` drive exactly the code the examples run.
 #![warn(missing_docs)]
 
+pub mod actix_app;
+pub mod app;
+pub mod axum_app;
 pub mod backend;
 pub mod demo;
+pub mod launch;
+pub mod scenarios;

@@ -205,6 +205,11 @@ where
             &Headers(req.headers()),
             req.peer_addr().map(|addr| addr.ip()),
         );
+        // Details a middleware in front of this one learned from the body (claimed user,
+        // transaction data...): see `risk_core::ActionDetails`.
+        if let Some(details) = req.extensions().get::<risk_core::ActionDetails>() {
+            facts = details.apply_to(facts);
+        }
         if let Some(enrich) = &self.enrich {
             facts = enrich(&req, facts);
         }

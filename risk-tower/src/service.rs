@@ -86,9 +86,14 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let facts = self
+        let mut facts = self
             .guard
             .facts(&HttpHeaders(req.headers()), peer_ip(req.extensions()));
+        // Details a middleware in front of this one learned from the body (claimed user,
+        // transaction data...): see `risk_core::ActionDetails`.
+        if let Some(details) = req.extensions().get::<risk_core::ActionDetails>() {
+            facts = details.apply_to(facts);
+        }
         let guard = self.guard.clone();
         let check: CheckFuture = Box::pin(async move { guard.check(facts).await });
         // The instance driven to readiness goes with the request; a fresh clone stays

@@ -1,0 +1,35 @@
+//! The actix-web example server: the same routes and behaviour as `axum_server`. With
+//! `TS_BASE_URL` (or `TS_REGION`) and the client credentials in the environment it talks to that
+//! risk API only; without, it starts the emulator in-process and prints a ready-made session
+//! token to try with curl.
+//!
+//! ```sh
+//! cargo run --example actix_server
+//! ```
+#![allow(clippy::print_stdout)]
+
+use actix_web::{App, HttpServer};
+use risk_examples::{actix_app, backend::Backend, launch};
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    launch::init_tracing();
+    let backend = Backend::from_env().await?;
+    let listener = std::net::TcpListener::bind(launch::listen_addr())?;
+    let addr = listener.local_addr()?;
+    launch::print_banner("actix-web", addr, &backend).await;
+    let app_backend = backend.clone();
+    // actix-web handles Ctrl-C itself (graceful shutdown).
+    HttpServer::new(move || {
+        let backend = app_backend.clone();
+        App::new().configure(move |cfg| actix_app::configure(cfg, backend))
+    })
+    .listen(listener)?
+    .run()
+    .await?;
+    let _ = backend
+        .reporter
+        .shutdown(std::time::Duration::from_secs(5))
+        .await;
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! The whole product in one process: the risk emulator, an axum app protecting `POST /login`
+//! (action `login`, default policy, fail open) and `POST /transfer` (action `transaction`, a
+//! stricter score policy, fail closed), and the scenarios of `risk_examples::scenarios` played
+//! through real HTTP. Prints what happened, then the risk events read back through the
+//! event-streaming API.
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use risk_emulator::{Emulator, EmulatorConfig};
+use risk_examples::axum_app;
+use risk_examples::backend::Backend;
+use risk_examples::scenarios::{self, Row, Run};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Warnings only: the library logs a reporter drop or a circuit breaker opening there.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quickstart failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let emulator = Arc::new(Emulator::start(EmulatorConfig::default(), "127.0.0.1:0").await?);
+    let backend = Backend::with_emulator(emulator.clone())?;
+    scenarios::prepare(&backend).await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let app_url = format!("http://{}", listener.local_addr()?);
+    let app = axum_app::router(backend.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    println!("risk emulator:  {}", emulator.base_url());
+    println!("axum app:       {app_url}  (POST /login: default policy, fail open; POST /transfer: score ≥ 40 challenge, ≥ 70 deny, fail closed)\n");
+
+    let run = scenarios::run(&app_url, &backend, &emulator).await?;
+    print_table(&run);
+    print_events(&run);
+
+    let stats = backend.reporter.shutdown(Duration::from_secs(5)).await?;
+    println!(
+        "\nreports: {} sent, {} retried, {} failed, {} dropped · emulator: {} token(s) issued, {} connection(s) · {:.1} s",
+        stats.sent,
+        stats.retried,
+        stats.failed,
+        stats.dropped,
+        emulator.stats().tokens_issued,
+        emulator.stats().connections_accepted,
+        started.elapsed().as_secs_f64()
+    );
+    server.abort();
+    Ok(())
+}
+
+fn print_table(run: &Run) {
+    let interesting = |r: &&Row| {
+        !r.scenario.starts_with("burst")
+            || r.scenario.ends_with(" 1/20")
+            || r.scenario.ends_with(" 20/20")
+    };
+    println!(
+        "{:<42} {:<14} {:<10} {:>5}  {:<26} {:>4}  {:<18} {}",
+        "scenario",
+        "route",
+        "recommend.",
+        "score",
+        "verdict",
+        "HTTP",
+        "reported result",
+        "reasons / preview rule"
+    );
+    println!("{}", "─".repeat(150));
+    for row in run.rows.iter().filter(interesting) {
+        let mut why = row.reasons.join(", ");
+        if let Some(rule) = &row.preview_rule {
+            if !why.is_empty() {
+                why.push_str("; ");
+            }
+            why.push_str(&format!("preview rule \"{rule}\""));
+        }
+        println!(
+            "{:<42} {:<14} {:<10} {:>5}  {:<26} {:>4}  {:<18} {}",
+            row.scenario,
+            row.route,
+            row.recommendation.as_deref().unwrap_or("—"),
+            row.score.map_or("—".to_owned(), |s| format!("{s:.0}")),
+            row.verdict,
+            row.status,
+            row.reported.as_deref().unwrap_or("—"),
+            why
+        );
+    }
+}
+
+fn print_events(run: &Run) {
+    println!(
+        "\nrisk events read back through the event-streaming API (type `risk`, stream `{}`): {} events",
+        scenarios::STREAM_ID,
+        run.events.len()
+    );
+    // The burst's logins are shown for its first login only.
+    let burst: Vec<&str> = run
+        .rows
+        .iter()
+        .filter(|r| r.scenario.starts_with("burst") && !r.scenario.ends_with(" 1/20"))
+        .map(|r| r.correlation_id.as_str())
+        .collect();
+    let mut hidden = 0;
+    for event in &run.events {
+        let p = &event.additional_params;
+        let field = |k: &str| match p.get(k) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        if burst.contains(&field("correlation_id").as_str()) {
+            hidden += 1;
+            continue;
+        }
+        let detail = match event.activity.as_str() {
+            "recommendation_issued" => {
+                format!("{} {}", field("recommendation"), field("risk_score"))
+            }
+            "action_result_reported" => field("result"),
+            _ => String::new(),
+        };
+        println!(
+            "  {:<6} {:<24} {:<12} {:<15} user={:<14} ip={}",
+            field("correlation_id"),
+            event.activity,
+            field("action_type"),
+            detail,
+            event.user_id.as_deref().unwrap_or("-"),
+            event.ip.as_deref().unwrap_or("-"),
+        );
+    }
+    if hidden > 0 {
+        println!("  ... and {hidden} events of the burst's other logins");
+    }
+}

@@ -1,0 +1,92 @@
+//! The actix-web example server: the same routes and behaviour as the axum one
+//! ([`crate::axum_app`]), with `RiskMiddleware` on `POST /login` and `POST /transfer`.
+//! Handlers are glue around [`crate::app`].
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use risk_actix::{RiskAssessment, RiskMiddleware, RiskResponseExt};
+use risk_core::Outcome;
+
+use crate::app::{self, Failure, LoginBody, StepUpBody, TransferBody, MAX_BODY};
+use crate::backend::Backend;
+use crate::demo;
+
+/// Registers the example server's routes on an actix-web `App` (or scope):
+/// `App::new().configure(|cfg| actix_app::configure(cfg, backend.clone()))`.
+pub fn configure(cfg: &mut web::ServiceConfig, backend: Backend) {
+    cfg.app_data(web::Data::new(backend.clone()))
+        .app_data(web::JsonConfig::default().limit(MAX_BODY))
+        .app_data(web::PayloadConfig::new(MAX_BODY))
+        .service(
+            web::resource("/login")
+                .route(web::post().to(login))
+                // The last `wrap` runs first: the body's details, then the risk check.
+                .wrap(RiskMiddleware::new(backend.login_guard.clone()))
+                .wrap(from_fn(action_details)),
+        )
+        .service(web::resource("/login/step-up").route(web::post().to(step_up)))
+        .service(
+            web::resource("/transfer")
+                .route(web::post().to(transfer))
+                .wrap(RiskMiddleware::new(backend.transfer_guard.clone()))
+                .wrap(from_fn(action_details)),
+        )
+        .service(web::resource("/health").route(web::get().to(health)));
+}
+
+/// Reads the claimed user and transaction data from the JSON body for the risk middleware
+/// behind it (see [`demo::action_details_from_json`]), then hands the body on unchanged.
+async fn action_details(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let bytes = req.extract::<web::Bytes>().await?;
+    if let Some(details) = demo::action_details_from_json(&bytes) {
+        req.extensions_mut().insert(details);
+    }
+    req.set_payload(Payload::from(bytes));
+    next.call(req).await
+}
+
+async fn login(risk: RiskAssessment, body: web::Json<LoginBody>) -> HttpResponse {
+    match app::login(&body, &risk) {
+        Ok((json, user_id)) => HttpResponse::Ok()
+            .json(json)
+            .with_risk_outcome(Outcome::success().with_user_id(user_id)),
+        Err(f) => failure(f).with_risk_outcome(Outcome::failure()),
+    }
+}
+
+async fn step_up(
+    backend: web::Data<Backend>,
+    req: HttpRequest,
+    body: web::Json<StepUpBody>,
+) -> HttpResponse {
+    let token = req
+        .headers()
+        .get(app::ACTION_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match app::step_up(&backend, token, &body).await {
+        Ok(json) => HttpResponse::Ok().json(json),
+        Err(f) => failure(f),
+    }
+}
+
+async fn transfer(risk: RiskAssessment, body: web::Json<TransferBody>) -> HttpResponse {
+    match app::transfer(&body, &risk) {
+        Ok(json) => HttpResponse::Ok().json(json),
+        Err(f) => failure(f),
+    }
+}
+
+async fn health(backend: web::Data<Backend>) -> HttpResponse {
+    HttpResponse::Ok().json(app::health(&backend))
+}
+
+fn failure(f: Failure) -> HttpResponse {
+    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status).json(f.body())
+}

@@ -1,0 +1,208 @@
+//! The framework-free part of the example servers' handlers: both apps ([`crate::axum_app`],
+//! [`crate::actix_app`]) are thin glue around these functions, so they behave identically.
+
+use risk_core::{
+    ActionResult, ActionResultReport, Assessment, ChallengeType, RecommendationType, TokenInput,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::backend::Backend;
+use crate::demo;
+
+/// Largest JSON body the demo routes accept.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// The header carrying the challenge's action token to the step-up route.
+pub const ACTION_TOKEN_HEADER: &str = "x-risk-action-token";
+
+/// An error answer: status, machine-readable code, message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// HTTP status.
+    pub status: u16,
+    /// `error` field of the body.
+    pub code: &'static str,
+    /// `message` field of the body.
+    pub message: &'static str,
+}
+
+impl Failure {
+    const fn new(status: u16, code: &'static str, message: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            message,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        json!({ "error": self.code, "message": self.message })
+    }
+}
+
+/// Body of `POST /login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginBody {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Body of `POST /login/step-up`.
+#[derive(Debug, Deserialize)]
+pub struct StepUpBody {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// The one-time code.
+    pub code: String,
+}
+
+/// Body of `POST /transfer`.
+#[derive(Debug, Deserialize)]
+pub struct TransferBody {
+    /// Amount.
+    pub amount: f64,
+    /// ISO 4217 currency code.
+    pub currency: String,
+}
+
+/// A login: the 200 body and the opaque user id, or the failure (wrong credentials).
+pub fn login(body: &LoginBody, risk: &Assessment) -> Result<(Value, &'static str), Failure> {
+    let user_id = demo::authenticate(&body.username, &body.password).ok_or(Failure::new(
+        401,
+        "invalid_credentials",
+        "wrong username or password",
+    ))?;
+    Ok((
+        json!({ "status": "logged_in", "user_id": user_id, "risk": risk_summary(risk) }),
+        user_id,
+    ))
+}
+
+/// A transfer: the 200 body, or the failure (invalid amount or currency).
+pub fn transfer(body: &TransferBody, risk: &Assessment) -> Result<Value, Failure> {
+    if !(body.amount.is_finite() && body.amount > 0.0) || body.currency.len() != 3 {
+        return Err(Failure::new(
+            422,
+            "invalid_transfer",
+            "amount must be positive, currency a 3-letter code",
+        ));
+    }
+    Ok(json!({
+        "status": "accepted",
+        "amount": body.amount,
+        "currency": body.currency,
+        "risk": risk_summary(risk),
+    }))
+}
+
+/// Completes a challenged login: the action token of the challenge (from the challenge
+/// response, sent back in `x-risk-action-token`), the credentials and the one-time code.
+/// Reports the step-up's result with its challenge type, in the background.
+pub async fn step_up(
+    backend: &Backend,
+    raw_action_token: Option<&str>,
+    body: &StepUpBody,
+) -> Result<Value, Failure> {
+    let token = match TokenInput::action(raw_action_token.unwrap_or_default()) {
+        TokenInput::Action(token) => token,
+        TokenInput::Missing => {
+            return Err(Failure::new(
+                401,
+                "missing_action_token",
+                "send the challenge's action token in x-risk-action-token",
+            ))
+        }
+        _ => {
+            return Err(Failure::new(
+                400,
+                "invalid_action_token",
+                "malformed action token",
+            ))
+        }
+    };
+    // The action must really have been challenged, and for this user.
+    let recommendation = backend
+        .client
+        .get_recommendation(&token)
+        .await
+        .map_err(|e| match e.status() {
+            Some(status) if status < 500 && status != 429 => NO_CHALLENGE,
+            _ => Failure::new(503, "risk_unavailable", "try again later"),
+        })?;
+    if *recommendation.recommendation_type() != RecommendationType::Challenge {
+        return Err(NO_CHALLENGE);
+    }
+    let claimed = demo::claimed_user_id(&body.username);
+    let same_user = recommendation
+        .context
+        .claimed_user_id
+        .as_deref()
+        .is_none_or(|c| c == claimed);
+    match demo::authenticate(&body.username, &body.password) {
+        Some(user_id) if same_user && demo::verify_one_time_code(&body.code) => {
+            submit(
+                backend,
+                ActionResultReport::new(token, ActionResult::Success)
+                    .with_user_id(user_id)
+                    .with_challenge_type(ChallengeType::SmsOtp),
+            );
+            Ok(json!({ "status": "logged_in", "user_id": user_id, "step_up": "passed" }))
+        }
+        _ => {
+            submit(
+                backend,
+                ActionResultReport::new(token, ActionResult::Failure)
+                    .with_challenge_type(ChallengeType::SmsOtp),
+            );
+            Err(Failure::new(
+                401,
+                "step_up_failed",
+                "wrong credentials or one-time code",
+            ))
+        }
+    }
+}
+
+const NO_CHALLENGE: Failure = Failure::new(
+    409,
+    "no_challenge_pending",
+    "this action was not challenged",
+);
+
+/// `GET /health`: the risk API in use, the circuit breaker, and the reporter's counters.
+pub fn health(backend: &Backend) -> Value {
+    let stats = backend.reporter.stats();
+    json!({
+        "status": "ok",
+        "risk_api": backend.base_url(),
+        "circuit_breaker": backend.breaker.state().as_str(),
+        "reports": {
+            "queued": stats.queued,
+            "sent": stats.sent,
+            "retried": stats.retried,
+            "failed": stats.failed,
+            "dropped": stats.dropped,
+        },
+    })
+}
+
+/// What the demo tells the caller about the assessment of an action that proceeded (the
+/// recommendation type only: never the score or reasons).
+pub fn risk_summary(risk: &Assessment) -> Value {
+    match risk.recommendation_type() {
+        Some(kind) => json!({ "recommendation": kind.as_str() }),
+        None if risk.is_unavailable() => json!({ "recommendation": null, "unavailable": true }),
+        None => json!({ "recommendation": null }),
+    }
+}
+
+fn submit(backend: &Backend, report: ActionResultReport) {
+    // A full queue is counted and logged by the reporter; the response never waits for it.
+    let _ = backend.reporter.submit(report);
+}

@@ -1,0 +1,104 @@
+//! The axum example server: `POST /login` and `POST /transfer` protected by `RiskLayer`, the
+//! step-up route of a challenged login, and `GET /health`. Handlers are glue around
+//! [`crate::app`].
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use risk_core::Outcome;
+use risk_tower::{RiskAssessment, RiskLayer};
+
+use crate::app::{self, Failure, LoginBody, StepUpBody, TransferBody, MAX_BODY};
+use crate::backend::Backend;
+use crate::demo;
+
+/// The router of the axum example server.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so that the risk layer
+/// sees the socket peer.
+pub fn router(backend: Backend) -> Router {
+    Router::new()
+        .route(
+            "/login",
+            // Layers added later run first: the body's details, then the risk check.
+            post(login)
+                .route_layer(RiskLayer::new(backend.login_guard.clone()))
+                .route_layer(middleware::from_fn(action_details)),
+        )
+        .route("/login/step-up", post(step_up))
+        .route(
+            "/transfer",
+            post(transfer)
+                .route_layer(RiskLayer::new(backend.transfer_guard.clone()))
+                .route_layer(middleware::from_fn(action_details)),
+        )
+        .route("/health", get(health))
+        .with_state(backend)
+}
+
+/// Reads the claimed user and transaction data from the JSON body for the risk layer behind
+/// it (see [`demo::action_details_from_json`]), then hands the body on unchanged.
+async fn action_details(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return failure(Failure {
+            status: 413,
+            code: "body_too_large",
+            message: "body over 16 KiB",
+        });
+    };
+    let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
+    if let Some(details) = demo::action_details_from_json(&bytes) {
+        request.extensions_mut().insert(details);
+    }
+    next.run(request).await
+}
+
+async fn login(risk: RiskAssessment, Json(body): Json<LoginBody>) -> Response {
+    match app::login(&body, &risk) {
+        Ok((json, user_id)) => with_outcome(
+            Json(json).into_response(),
+            Outcome::success().with_user_id(user_id),
+        ),
+        Err(f) => with_outcome(failure(f), Outcome::failure()),
+    }
+}
+
+async fn step_up(
+    State(backend): State<Backend>,
+    headers: HeaderMap,
+    Json(body): Json<StepUpBody>,
+) -> Response {
+    let token = headers
+        .get(app::ACTION_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match app::step_up(&backend, token, &body).await {
+        Ok(json) => Json(json).into_response(),
+        Err(f) => failure(f),
+    }
+}
+
+async fn transfer(risk: RiskAssessment, Json(body): Json<TransferBody>) -> Response {
+    match app::transfer(&body, &risk) {
+        Ok(json) => Json(json).into_response(),
+        Err(f) => failure(f),
+    }
+}
+
+async fn health(State(backend): State<Backend>) -> Response {
+    Json(app::health(&backend)).into_response()
+}
+
+fn with_outcome(mut response: Response, outcome: Outcome) -> Response {
+    response.extensions_mut().insert(outcome);
+    response
+}
+
+fn failure(f: Failure) -> Response {
+    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(f.body())).into_response()
+}
