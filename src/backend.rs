@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use risk_core::{
     ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType, ConfigError,
-    DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient, ScoreThresholds,
+    DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient, RiskClientBuilder,
+    ScoreThresholds,
 };
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 
@@ -46,15 +47,32 @@ pub enum BackendError {
 }
 
 impl Backend {
-    /// Reads `TS_CLIENT_ID`, `TS_CLIENT_SECRET` and `TS_BASE_URL` or `TS_REGION`. With neither
+    /// Reads `TS_CLIENT_ID`, `TS_CLIENT_SECRET` and `TS_BASE_URL` or `TS_REGION` (with
+    /// `TS_BASE_URL` and no credentials, the emulator's development client). With neither
     /// `TS_BASE_URL` nor `TS_REGION`, starts the emulator in-process on 127.0.0.1 (any free
     /// port) and talks to it with its development client.
     pub async fn from_env() -> Result<Self, BackendError> {
-        let remote =
-            std::env::var_os("TS_BASE_URL").is_some() || std::env::var_os("TS_REGION").is_some();
-        if remote {
-            let client = RiskClient::from_env()?;
-            return Self::with_client(client, None);
+        let base_url = std::env::var_os("TS_BASE_URL");
+        if base_url.is_some() || std::env::var_os("TS_REGION").is_some() {
+            let mut builder = RiskClientBuilder::from_env();
+            // A base URL without credentials is an emulator started with `cargo run -p
+            // risk-emulator`: use its development client. A region always needs real ones.
+            if base_url.is_some()
+                && std::env::var_os("TS_CLIENT_ID").is_none()
+                && std::env::var_os("TS_CLIENT_SECRET").is_none()
+            {
+                tracing::warn!(
+                    "TS_CLIENT_ID/TS_CLIENT_SECRET not set: using the emulator's development client"
+                );
+                builder = RiskClientBuilder::from_vars(|var| {
+                    Ok(match var {
+                        "TS_CLIENT_ID" => Some(DEV_CLIENT_ID.to_owned()),
+                        "TS_CLIENT_SECRET" => Some(DEV_CLIENT_SECRET.to_owned()),
+                        other => std::env::var(other).ok(),
+                    })
+                });
+            }
+            return Self::with_client(builder?.build()?, None);
         }
         let emulator = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
             .await
