@@ -1,1 +1,139 @@
-fn main() {}
+//! The guard's own cost per request: facts extraction, check (policy, response building),
+//! and report completion into a reporter with a no-op sink. The recommender is in-process
+//! and answers at once, so what is measured is the guard, not the API.
+//!
+//! Run: `cargo bench -p risk-core --bench guard`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use criterion::{criterion_group, criterion_main, Criterion};
+use risk_core::testing::NoopSink;
+use risk_core::{
+    ActionToken, ActionType, Error, Guard, RecommendationResponse, RecommendationType, Recommender,
+    Reporter, TriggerActionRequest,
+};
+
+/// The cheapest in-process recommender: clones of a ready token and a ready response.
+/// Its own cost is measured separately (`recommender alone`) so it can be subtracted.
+#[derive(Clone)]
+struct Ready {
+    token: ActionToken,
+    response: RecommendationResponse,
+}
+
+impl Ready {
+    fn new(t: RecommendationType, score: f64) -> Self {
+        Self {
+            token: ActionToken::new("bench-action-token-0123456789abcdef"),
+            response: RecommendationResponse::new(t, score),
+        }
+    }
+}
+
+#[async_trait]
+impl Recommender for Ready {
+    async fn trigger_action(&self, _request: &TriggerActionRequest) -> Result<ActionToken, Error> {
+        Ok(self.token.clone())
+    }
+
+    async fn recommendation(
+        &self,
+        _action_token: &ActionToken,
+    ) -> Result<RecommendationResponse, Error> {
+        Ok(self.response.clone())
+    }
+}
+
+const HEADERS: [(&str, &str); 5] = [
+    ("x-risk-session-token", "sess-0123456789abcdef0123456789abcdef"),
+    ("x-request-id", "req-4f1c2b7a"),
+    (
+        "user-agent",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+    ),
+    ("x-forwarded-for", "203.0.113.7, 10.0.0.2"),
+    ("content-type", "application/json"),
+];
+
+fn bench_guard(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer: IpAddr = "10.0.0.1".parse().unwrap();
+
+    let (reporting, plain, challenge) = rt.block_on(async {
+        let reporter = Reporter::builder(NoopSink).capacity(100_000).build();
+        let reporting = Guard::builder(
+            ActionType::Login,
+            Ready::new(RecommendationType::Allow, 12.0),
+        )
+        .trusted_proxies(["10.0.0.0/8"])
+        .reporter(reporter)
+        .build()
+        .unwrap();
+        let plain = Guard::builder(
+            ActionType::Login,
+            Ready::new(RecommendationType::Allow, 12.0),
+        )
+        .trusted_proxies(["10.0.0.0/8"])
+        .build()
+        .unwrap();
+        let challenge = Guard::builder(
+            ActionType::Login,
+            Ready::new(RecommendationType::Challenge, 70.0),
+        )
+        .trusted_proxies(["10.0.0.0/8"])
+        .build()
+        .unwrap();
+        (reporting, plain, challenge)
+    });
+
+    let ready = Ready::new(RecommendationType::Allow, 12.0);
+    c.bench_function("recommender alone", |b| {
+        b.to_async(&rt).iter(|| async {
+            let request = TriggerActionRequest::new("sess-0123456789abcdef", ActionType::Login)
+                .with_correlation_id("req-4f1c2b7a");
+            let token = ready.trigger_action(black_box(&request)).await.unwrap();
+            black_box(ready.recommendation(&token).await.unwrap());
+        });
+    });
+
+    c.bench_function("facts", |b| {
+        b.iter(|| black_box(plain.facts(black_box(&HEADERS), Some(peer))));
+    });
+
+    c.bench_function("guard/proceed+report", |b| {
+        b.to_async(&rt).iter(|| async {
+            let facts = reporting.facts(black_box(&HEADERS), Some(peer));
+            let decision = reporting.check(facts).await;
+            decision.report.complete(200, None);
+            black_box(decision.verdict);
+        });
+    });
+
+    c.bench_function("guard/proceed", |b| {
+        b.to_async(&rt).iter(|| async {
+            let facts = plain.facts(black_box(&HEADERS), Some(peer));
+            let decision = plain.check(facts).await;
+            decision.report.disarm();
+            black_box(decision.verdict);
+        });
+    });
+
+    c.bench_function("guard/challenge+response", |b| {
+        b.to_async(&rt).iter(|| async {
+            let facts = challenge.facts(black_box(&HEADERS), Some(peer));
+            let decision = challenge.check(facts).await;
+            black_box(decision.response);
+            decision.report.disarm();
+        });
+    });
+}
+
+criterion_group!(benches, bench_guard);
+criterion_main!(benches);

@@ -19,8 +19,8 @@ pub use action::{
 };
 pub use events::{ActivityEvent, EventType};
 pub use recommendation::{
-    BehaviorSignals, Context, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule,
-    Reason, Recommendation, RecommendationResponse, RecommendationType, RiskSignals,
+    BehaviorSignals, Context, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule, Reason,
+    Recommendation, RecommendationResponse, RecommendationType, RiskSignals,
 };
 pub use rules::{
     CreateLegacyRuleResponse, LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleMode,

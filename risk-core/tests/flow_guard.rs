@@ -1,0 +1,575 @@
+//! The guard end to end with in-process recommenders: bad input, action-token mode, error
+//! behaviours (failing and slow recommenders, paused clock), reports, shadow mode.
+#![cfg(feature = "testing")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use risk_core::testing::{RecordingSink, ScriptedRecommender, StaticRecommender};
+use risk_core::*;
+
+type Pairs = Vec<(&'static str, String)>;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn session(token: &str) -> Vec<(&'static str, String)> {
+    vec![("x-risk-session-token", token.to_owned())]
+}
+
+fn headers(pairs: &[(&'static str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+fn server_error() -> Error {
+    Error::Server {
+        status: 502,
+        message: "bad gateway".into(),
+    }
+}
+
+struct Setup {
+    guard: Guard,
+    sink: RecordingSink,
+    reporter: Reporter,
+}
+
+fn setup(
+    recommender: impl Recommender,
+    configure: impl FnOnce(GuardBuilder) -> GuardBuilder,
+) -> Setup {
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone())
+        .backoff(Duration::from_millis(1), Duration::from_millis(10))
+        .build();
+    let guard = configure(
+        Guard::builder(ActionType::Login, recommender)
+            .reporter(reporter.clone())
+            .without_circuit_breaker(),
+    )
+    .build()
+    .unwrap();
+    Setup {
+        guard,
+        sink,
+        reporter,
+    }
+}
+
+async fn check(guard: &Guard, pairs: &[(&'static str, String)]) -> Decision {
+    guard.check(guard.facts(&headers(pairs), None)).await
+}
+
+#[tokio::test]
+async fn bad_tokens_never_reach_the_recommender() {
+    let fake = StaticRecommender::of_type(RecommendationType::Allow, 1.0);
+    let s = setup(fake.clone(), |b| b);
+    let long = "a".repeat(4 * 1024 + 1);
+    let cases: Vec<(Pairs, u16, &str)> = vec![
+        (vec![], 401, "missing_session_token"),
+        (session(""), 400, "invalid_session_token"),
+        (session(&long), 400, "invalid_session_token"),
+        (session("tok with space"), 400, "invalid_session_token"),
+        (session("tok\u{e9}"), 400, "invalid_session_token"),
+        (session("tok\tx"), 400, "invalid_session_token"),
+        (
+            vec![("x-risk-action-token", String::new())],
+            400,
+            "invalid_session_token",
+        ),
+        (
+            vec![("x-risk-action-token", "a\u{1}b".into())],
+            400,
+            "invalid_session_token",
+        ),
+    ];
+    for (pairs, status, error) in cases {
+        let d = check(&s.guard, &pairs).await;
+        assert_eq!(d.verdict.kind(), VerdictKind::Deny, "{pairs:?}");
+        let response = d.response.as_ref().unwrap();
+        assert_eq!(response.status, status, "{pairs:?}");
+        assert!(response.body.contains(error), "{}", response.body);
+        assert!(d.assessment.bad_input().is_some());
+        assert!(!d.report.is_armed());
+    }
+    assert_eq!(
+        fake.calls(),
+        0,
+        "the recommender must not be called for bad input"
+    );
+    s.reporter.flush(WAIT).await.unwrap();
+    assert_eq!(s.sink.attempts(), 0, "nothing to report without an action");
+}
+
+#[tokio::test]
+async fn action_token_mode_makes_one_call() {
+    let fake = StaticRecommender::of_type(RecommendationType::Allow, 5.0);
+    let s = setup(fake.clone(), |b| b);
+    let d = check(
+        &s.guard,
+        &[
+            ("x-risk-action-token", "front-end-action-1".into()),
+            ("x-risk-session-token", "sess-1".into()),
+        ],
+    )
+    .await;
+    assert!(d.verdict.is_proceed());
+    assert_eq!(fake.trigger_calls(), 0);
+    assert_eq!(fake.recommendation_calls(), 1);
+    assert_eq!(
+        d.assessment.action_token().map(ActionToken::expose),
+        Some("front-end-action-1")
+    );
+    d.report.complete(200, None);
+    s.reporter.flush(WAIT).await.unwrap();
+    let reports = s.sink.reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].action_token.expose(), "front-end-action-1");
+    assert_eq!(reports[0].result, ActionResult::Success);
+}
+
+#[tokio::test]
+async fn session_mode_triggers_with_request_details() {
+    let fake = StaticRecommender::of_type(RecommendationType::Trust, 0.0);
+    let mut base = CustomAttributes::new();
+    base.insert("route".into(), "login".into());
+    base.insert("tier".into(), "base".into());
+    let s = setup(fake.clone(), |b| {
+        b.custom_attributes(base)
+            .claimed_user(|h: &dyn HeaderLookup| h.get("x-user").map(ClaimedUser::new))
+    });
+    let pairs = [
+        ("x-risk-session-token", "sess-1".to_owned()),
+        ("x-request-id", "req-77".to_owned()),
+        ("x-user", "u-9".to_owned()),
+    ];
+    let facts = s
+        .guard
+        .facts(&headers(&pairs), None)
+        .with_transaction_data(TransactionData::new(12.5, "EUR"))
+        .with_custom_attribute("tier", "gold");
+    let d = s.guard.check(facts).await;
+    assert!(d.verdict.is_proceed());
+    assert_eq!(fake.trigger_calls(), 1);
+    assert_eq!(fake.recommendation_calls(), 1);
+    let req = &fake.trigger_requests()[0];
+    assert_eq!(req.session_token.expose(), "sess-1");
+    assert_eq!(req.action_type, ActionType::Login);
+    assert_eq!(req.correlation_id.as_deref(), Some("req-77"));
+    assert_eq!(req.claimed_user_id.as_deref(), Some("u-9"));
+    assert_eq!(req.transaction_data.as_ref().unwrap().amount, Some(12.5));
+    let attrs = req.custom_attributes.as_ref().unwrap();
+    assert_eq!(attrs["route"], AttributeValue::from("login"));
+    assert_eq!(attrs["tier"], AttributeValue::from("gold"));
+    assert_eq!(d.assessment.correlation_id(), "req-77");
+    d.report.disarm();
+}
+
+fn unavailable_verdicts(d: &Decision, behavior: ErrorBehaviorKind) {
+    assert!(d.assessment.is_unavailable());
+    assert_eq!(d.assessment.error_behavior(), Some(behavior));
+    match behavior {
+        ErrorBehaviorKind::FailOpen => {
+            assert!(d.verdict.is_proceed());
+            assert!(d.response.is_none());
+        }
+        ErrorBehaviorKind::FailClosed => {
+            let r = d.response.as_ref().unwrap();
+            assert_eq!(r.status, 503);
+            assert!(r.header("retry-after").is_some());
+            assert!(r.body.contains("risk_unavailable"));
+        }
+        ErrorBehaviorKind::Challenge => {
+            assert_eq!(d.verdict.kind(), VerdictKind::Challenge);
+            assert_eq!(d.response.as_ref().unwrap().status, 403);
+        }
+        _ => {
+            assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+            assert_eq!(d.response.as_ref().unwrap().status, 418);
+        }
+    }
+}
+
+fn behaviors() -> Vec<ErrorBehavior> {
+    vec![
+        ErrorBehavior::FailOpen,
+        ErrorBehavior::FailClosed,
+        ErrorBehavior::Challenge,
+        ErrorBehavior::custom(|a: &Assessment| {
+            assert!(a.is_unavailable());
+            Verdict::Deny(Denial::with_status(
+                DenialReason::Custom("teapot".into()),
+                418,
+            ))
+        }),
+    ]
+}
+
+#[tokio::test(start_paused = true)]
+async fn error_behaviors_with_a_failing_recommender() {
+    for behavior in behaviors() {
+        let kind = behavior.kind();
+        let fake = StaticRecommender::failing(server_error);
+        let s = setup(fake.clone(), |b| b.on_error(behavior));
+        let d = check(&s.guard, &session("sess-1")).await;
+        unavailable_verdicts(&d, kind);
+        let u = d.assessment.unavailable().unwrap();
+        assert_eq!(
+            u.cause,
+            UnavailableCause::Api {
+                kind: "server_error",
+                status: Some(502)
+            }
+        );
+        assert_eq!(fake.calls(), 2);
+        d.report.complete(200, None);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn error_behaviors_with_a_slow_recommender() {
+    for behavior in behaviors() {
+        let kind = behavior.kind();
+        let fake = StaticRecommender::of_type(RecommendationType::Allow, 1.0)
+            .with_delay(Duration::from_secs(60));
+        let s = setup(fake.clone(), |b| {
+            b.on_error(behavior).deadline(Duration::from_millis(300))
+        });
+        let started = tokio::time::Instant::now();
+        let d = check(&s.guard, &session("sess-1")).await;
+        // Paused clock: the deadline, not the slow recommender, ended the check.
+        assert_eq!(started.elapsed(), Duration::from_millis(300));
+        unavailable_verdicts(&d, kind);
+        assert_eq!(
+            d.assessment.unavailable().unwrap().cause,
+            UnavailableCause::Timeout
+        );
+        // The action was triggered before the deadline: its token is known.
+        assert!(d.assessment.action_token().is_some());
+        d.report.disarm();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_closed_reports_incomplete_and_fail_open_reports_the_handler_result() {
+    let s = setup(StaticRecommender::failing(server_error), |b| {
+        b.on_error(ErrorBehavior::FailClosed)
+    });
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert!(!d.report.is_armed());
+    assert!(s.sink.wait_for(1, WAIT).await);
+    assert_eq!(s.sink.reports()[0].result, ActionResult::Incomplete);
+
+    let s = setup(StaticRecommender::failing(server_error), |b| b);
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert!(d.verdict.is_proceed());
+    d.report.complete(201, None);
+    assert!(s.sink.wait_for(1, WAIT).await);
+    assert_eq!(s.sink.reports()[0].result, ActionResult::Success);
+}
+
+#[tokio::test]
+async fn rejected_tokens_are_bad_input_not_outages() {
+    // A reused action token (463) must not slip through a fail-open route.
+    let fake = StaticRecommender::failing(|| Error::BlacklistedToken {
+        message: "reused".into(),
+    });
+    let s = setup(fake.clone(), |b| b.on_error(ErrorBehavior::FailOpen));
+    let d = check(&s.guard, &[("x-risk-action-token", "old-token".into())]).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    assert_eq!(d.response.as_ref().unwrap().status, 400);
+    assert_eq!(
+        d.assessment.bad_input(),
+        Some(BadInput::InvalidToken(TokenProblem::Rejected {
+            status: 463
+        }))
+    );
+    assert_eq!(d.assessment.error_behavior(), None);
+}
+
+#[tokio::test]
+async fn deny_reports_failure_and_challenge_reports_nothing() {
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Deny, 99.0),
+        |b| b,
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    assert_eq!(d.response.as_ref().unwrap().status, 403);
+    assert!(!d.report.is_armed());
+    drop(d);
+    s.reporter.flush(WAIT).await.unwrap();
+    let reports = s.sink.reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].result, ActionResult::Failure);
+
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Challenge, 70.0),
+        |b| b,
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Challenge);
+    let body: serde_json::Value = serde_json::from_str(&d.response.as_ref().unwrap().body).unwrap();
+    assert_eq!(
+        body["action_token"].as_str(),
+        d.assessment.action_token().map(ActionToken::expose)
+    );
+    drop(d);
+    s.reporter.flush(WAIT).await.unwrap();
+    assert_eq!(s.sink.attempts(), 0);
+}
+
+#[tokio::test]
+async fn dropped_report_is_incomplete() {
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Allow, 1.0),
+        |b| b,
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    let token = d.assessment.action_token().cloned().unwrap();
+    assert!(d.report.is_armed());
+    // The client went away: the handler's future (holding the report) is dropped.
+    drop(d.report);
+    s.reporter.flush(WAIT).await.unwrap();
+    let reports = s.sink.reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].action_token, token);
+    assert_eq!(reports[0].result, ActionResult::Incomplete);
+}
+
+#[tokio::test]
+async fn outcome_overrides_the_status_mapping() {
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Allow, 1.0),
+        |b| b,
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    // 200 would map to success; the handler says the login failed.
+    d.report.complete(
+        200,
+        Some(
+            &Outcome::failure()
+                .with_user_id("u-1")
+                .with_challenge_type(ChallengeType::Totp),
+        ),
+    );
+    let d2 = check(&s.guard, &session("sess-2")).await;
+    // Only details: the result comes from the status.
+    d2.report
+        .complete(401, Some(&Outcome::new().with_user_id("u-2")));
+    s.reporter.flush(WAIT).await.unwrap();
+    let reports = s.sink.reports();
+    assert_eq!(reports.len(), 2);
+    let first = reports
+        .iter()
+        .find(|r| r.user_id.as_deref() == Some("u-1"))
+        .unwrap();
+    assert_eq!(first.result, ActionResult::Failure);
+    assert_eq!(first.challenge_type, Some(ChallengeType::Totp));
+    let second = reports
+        .iter()
+        .find(|r| r.user_id.as_deref() == Some("u-2"))
+        .unwrap();
+    assert_eq!(second.result, ActionResult::Failure);
+}
+
+#[tokio::test]
+async fn custom_result_mapping_and_responder() {
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Deny, 80.0),
+        |b| {
+            b.result_mapping(ResultMapping::new(|_| ActionResult::Incomplete))
+                .responder(|v: &Verdict, a: &Assessment| match v {
+                    Verdict::Deny(_) => Some(ResponseSpec::json(
+                        451,
+                        &serde_json::json!({ "nope": a.correlation_id() }),
+                    )),
+                    _ => None,
+                })
+        },
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert_eq!(d.response.as_ref().unwrap().status, 451);
+    drop(d);
+
+    // A responder returning None for a denial falls back to the default response.
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Deny, 80.0),
+        |b| b.responder(|_: &Verdict, _: &Assessment| None),
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert_eq!(d.response.as_ref().unwrap().status, 403);
+}
+
+#[tokio::test]
+async fn assessment_exposes_the_recommendation() {
+    let mut rec = RecommendationResponse::new(RecommendationType::Allow, 17.5);
+    rec.reasons = vec![Reason::DeviceNew];
+    let s = setup(StaticRecommender::new(rec), |b| b);
+    let d = check(&s.guard, &session("sess-1")).await;
+    let a = &d.assessment;
+    assert_eq!(a.action_type(), &ActionType::Login);
+    assert_eq!(a.recommendation_type(), Some(&RecommendationType::Allow));
+    assert_eq!(a.risk_score(), Some(17.5));
+    assert_eq!(a.reasons(), &[Reason::DeviceNew]);
+    assert_eq!(a.verdict_kind(), VerdictKind::Proceed);
+    assert_eq!(a.error_behavior(), None);
+    assert!(!format!("{a:?}").contains("sess-1"));
+    d.report.disarm();
+}
+
+#[tokio::test(start_paused = true)]
+async fn shadow_mode_proceeds_at_once_and_reports_with_the_action_token() {
+    let fake = StaticRecommender::of_type(RecommendationType::Deny, 99.0)
+        .with_delay(Duration::from_millis(500));
+    let s = setup(fake.clone(), |b| b.policy(MonitorOnly).shadow(true));
+    let started = tokio::time::Instant::now();
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert_eq!(started.elapsed(), Duration::ZERO, "no added latency");
+    assert!(d.verdict.is_proceed());
+    assert!(d.assessment.is_shadow());
+    assert!(d.report.is_armed());
+    // The handler finishes before the assessment does.
+    d.report
+        .complete(200, Some(&Outcome::new().with_user_id("u-1")));
+    assert!(s.sink.wait_for(1, WAIT).await);
+    let reports = s.sink.reports();
+    assert_eq!(reports[0].result, ActionResult::Success);
+    assert_eq!(reports[0].user_id.as_deref(), Some("u-1"));
+    assert!(reports[0].action_token.expose().starts_with("test-action-"));
+    assert_eq!(fake.recommendation_calls(), 1);
+
+    // The assessment finishes before the handler does.
+    let fast = StaticRecommender::of_type(RecommendationType::Allow, 1.0);
+    let s = setup(fast, |b| b.policy(MonitorOnly).shadow(true));
+    let d = check(&s.guard, &session("sess-2")).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    drop(d.report);
+    assert!(s.sink.wait_for(1, WAIT).await);
+    assert_eq!(s.sink.reports()[0].result, ActionResult::Incomplete);
+}
+
+#[tokio::test]
+async fn shadow_is_ignored_without_a_monitor_only_policy() {
+    let fake = StaticRecommender::of_type(RecommendationType::Deny, 99.0);
+    let s = setup(fake, |b| b.shadow(true));
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+}
+
+#[tokio::test]
+async fn monitor_only_proceeds_but_still_assesses_and_reports() {
+    let fake = StaticRecommender::of_type(RecommendationType::Deny, 99.0);
+    let s = setup(fake.clone(), |b| b.policy(MonitorOnly));
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert!(d.verdict.is_proceed());
+    assert_eq!(
+        d.assessment.recommendation_type(),
+        Some(&RecommendationType::Deny)
+    );
+    d.report.complete(200, None);
+    s.reporter.flush(WAIT).await.unwrap();
+    assert_eq!(s.sink.reports()[0].result, ActionResult::Success);
+    // Bad input proceeds too, and the recommender is still not called.
+    let d = check(&s.guard, &[]).await;
+    assert!(d.verdict.is_proceed());
+    assert_eq!(fake.calls(), 2);
+}
+
+#[tokio::test]
+async fn every_report_belongs_to_its_action() {
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Allow, 1.0),
+        |b| b,
+    );
+    let mut expected = HashSet::new();
+    for i in 0..50 {
+        let d = check(&s.guard, &session(&format!("sess-{i}"))).await;
+        expected.insert(d.assessment.action_token().cloned().unwrap());
+        d.report.complete(200, None);
+    }
+    s.reporter.flush(WAIT).await.unwrap();
+    let got: HashSet<_> = s
+        .sink
+        .reports()
+        .into_iter()
+        .map(|r| r.action_token)
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn scripted_recommender_drives_a_sequence() {
+    let script = ScriptedRecommender::new()
+        .then_ok(RecommendationResponse::new(RecommendationType::Allow, 1.0))
+        .then_err(server_error())
+        .then_delayed(
+            Duration::from_secs(5),
+            Ok(RecommendationResponse::new(RecommendationType::Allow, 1.0)),
+        );
+    let s = setup(script.clone(), |b| b.on_error(ErrorBehavior::FailClosed));
+    let kinds = [
+        check(&s.guard, &session("a")).await.verdict.kind(),
+        check(&s.guard, &session("b")).await.verdict.kind(),
+        check(&s.guard, &session("c")).await.verdict.kind(),
+    ];
+    assert_eq!(
+        kinds,
+        [VerdictKind::Proceed, VerdictKind::Deny, VerdictKind::Deny]
+    );
+    assert_eq!(script.remaining(), 0);
+    let _ = Arc::new(script);
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_span_per_request_with_the_decision_and_no_token() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let s = setup(StaticRecommender::failing(server_error), |b| {
+        b.on_error(ErrorBehavior::FailClosed)
+    });
+    let secret = "sess-VERY-SECRET-TOKEN-VALUE-123456";
+    let d = check(
+        &s.guard,
+        &[
+            ("x-risk-session-token", secret.to_owned()),
+            ("x-request-id", "req-trace-1".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+
+    let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("risk.guard"), "{out}");
+    assert!(out.contains("correlation_id=req-trace-1"), "{out}");
+    assert!(out.contains("action_type=login"), "{out}");
+    assert!(out.contains("verdict=\"deny\""), "{out}");
+    assert!(out.contains("error_behavior=\"fail_closed\""), "{out}");
+    assert!(out.contains("latency_ms="), "{out}");
+    assert!(!out.contains(secret), "{out}");
+}

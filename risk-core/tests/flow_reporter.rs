@@ -1,0 +1,213 @@
+//! The background reporter: nothing lost, nothing sent twice, flush, drops, retries.
+#![cfg(feature = "testing")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use risk_core::testing::RecordingSink;
+use risk_core::*;
+
+fn report(i: usize) -> ActionResultReport {
+    ActionResultReport::new(
+        ActionToken::new(format!("action-{i:05}")),
+        ActionResult::Success,
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn thousand_outcomes_survive_a_sink_outage_exactly_once() {
+    let sink = RecordingSink::new();
+    sink.set_failing(true);
+    let reporter = Reporter::builder(sink.clone()).build();
+
+    let mut expected = HashSet::new();
+    for i in 0..1000 {
+        let r = report(i);
+        expected.insert(r.action_token.clone());
+        reporter.submit(r).unwrap();
+    }
+    // The sink recovers after 20 s (tokio's paused clock).
+    let recover = tokio::spawn({
+        let sink = sink.clone();
+        async move {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            sink.set_failing(false);
+        }
+    });
+    assert!(sink.wait_for(1000, Duration::from_secs(600)).await);
+    recover.await.unwrap();
+    reporter.flush(Duration::from_secs(60)).await.unwrap();
+
+    let reports = sink.reports();
+    assert_eq!(reports.len(), 1000, "none twice");
+    let got: HashSet<_> = reports.into_iter().map(|r| r.action_token).collect();
+    assert_eq!(got, expected, "all delivered");
+
+    let stats = reporter.stats();
+    assert_eq!(stats.queued, 1000);
+    assert_eq!(stats.sent, 1000);
+    assert_eq!(stats.failed, 0);
+    assert_eq!(stats.dropped, 0);
+    assert_eq!(stats.in_flight, 0);
+    assert!(stats.retried > 0);
+    assert!(sink.attempts() > 1000);
+}
+
+#[tokio::test]
+async fn flush_delivers_everything_queued_before_it() {
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).concurrency(4).build();
+    for i in 0..500 {
+        reporter.submit(report(i)).unwrap();
+    }
+    reporter.flush(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(sink.len(), 500);
+    let stats = reporter.stats();
+    assert_eq!((stats.sent, stats.in_flight), (500, 0));
+
+    // And again: a second batch, a second flush.
+    for i in 500..600 {
+        reporter.submit(report(i)).unwrap();
+    }
+    reporter.flush(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(sink.len(), 600);
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_times_out_while_the_sink_is_down() {
+    let sink = RecordingSink::new();
+    sink.set_failing(true);
+    let reporter = Reporter::builder(sink.clone()).build();
+    reporter.submit(report(1)).unwrap();
+    let err = reporter.flush(Duration::from_secs(1)).await.unwrap_err();
+    assert_eq!(err.pending, 1);
+    assert_eq!(err.within, Duration::from_secs(1));
+
+    // Delivery continues in the background.
+    sink.set_failing(false);
+    reporter.flush(Duration::from_secs(120)).await.unwrap();
+    assert_eq!(sink.len(), 1);
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_and_counts() {
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).capacity(10).build();
+    // Current-thread runtime: the worker does not run before this test awaits, so the
+    // queue fills up deterministically.
+    let mut dropped = 0;
+    for i in 0..100 {
+        match reporter.submit(report(i)) {
+            Ok(()) => {}
+            Err(ReportDropped::QueueFull) => dropped += 1,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(dropped, 90);
+    let stats = reporter.stats();
+    assert_eq!((stats.queued, stats.dropped), (10, 90));
+
+    reporter.flush(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(sink.len(), 10);
+    assert_eq!(reporter.stats().sent, 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn non_retryable_errors_fail_at_once() {
+    let sink = RecordingSink::new();
+    sink.fail_with(|| Error::BlacklistedToken {
+        message: "reused".into(),
+    });
+    sink.fail_next(1);
+    let reporter = Reporter::builder(sink.clone()).build();
+    reporter.submit(report(1)).unwrap();
+    reporter.submit(report(2)).unwrap();
+    reporter.flush(Duration::from_secs(10)).await.unwrap();
+    let stats = reporter.stats();
+    assert_eq!((stats.sent, stats.failed, stats.retried), (1, 1, 0));
+    assert_eq!(sink.attempts(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_are_bounded() {
+    let sink = RecordingSink::new();
+    sink.set_failing(true);
+    let reporter = Reporter::builder(sink.clone())
+        .max_attempts(4)
+        .backoff(Duration::from_millis(100), Duration::from_secs(1))
+        .build();
+    reporter.submit(report(1)).unwrap();
+    reporter.flush(Duration::from_secs(60)).await.unwrap();
+    let stats = reporter.stats();
+    assert_eq!((stats.sent, stats.failed, stats.retried), (0, 1, 3));
+    assert_eq!(sink.attempts(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured() {
+    let sink = RecordingSink::new();
+    sink.fail_with(|| Error::RateLimited {
+        retry_after: Some(Duration::from_secs(7)),
+        message: "slow down".into(),
+    });
+    sink.fail_next(1);
+    let reporter = Reporter::builder(sink.clone())
+        .backoff(Duration::from_millis(10), Duration::from_millis(20))
+        .build();
+    let started = tokio::time::Instant::now();
+    reporter.submit(report(1)).unwrap();
+    assert!(sink.wait_for(1, Duration::from_secs(60)).await);
+    // Paused clock: the only wait was the server's Retry-After.
+    assert_eq!(started.elapsed(), Duration::from_secs(7));
+}
+
+#[tokio::test]
+async fn shutdown_delivers_then_refuses() {
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).build();
+    for i in 0..20 {
+        reporter.submit(report(i)).unwrap();
+    }
+    let stats = reporter.shutdown(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(stats.sent, 20);
+    assert_eq!(sink.len(), 20);
+    assert_eq!(reporter.submit(report(99)), Err(ReportDropped::Closed));
+    assert_eq!(reporter.stats().dropped, 1);
+}
+
+#[test]
+fn works_without_a_runtime_and_from_other_threads() {
+    // Built outside any runtime: the worker gets its own thread.
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).build();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let reporter = reporter.clone();
+            std::thread::spawn(move || {
+                // Each thread has its own runtime, like actix-web's workers.
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    for i in 0..25 {
+                        reporter.submit(report(t * 100 + i)).unwrap();
+                    }
+                });
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(reporter.flush(Duration::from_secs(30)))
+        .unwrap();
+    assert_eq!(sink.len(), 100);
+    let unique: HashSet<_> = sink.reports().into_iter().map(|r| r.action_token).collect();
+    assert_eq!(unique.len(), 100);
+}
