@@ -101,9 +101,16 @@ pub fn transfer(body: &TransferBody, risk: &Assessment) -> Result<Value, Failure
     }))
 }
 
+/// Attempts a user has at a step-up before it is reported as failed.
+pub const STEP_UP_ATTEMPTS: u8 = 3;
+
 /// Completes a challenged login: the action token of the challenge (from the challenge
 /// response, sent back in `x-risk-action-token`), the credentials and the one-time code.
-/// Reports the step-up's result with its challenge type, in the background.
+///
+/// The first attempt checks with the risk API that the action really was challenged, and for
+/// this user; the server then remembers the challenge, so later attempts cost no upstream call.
+/// The result is reported once, in the background: `success` with the challenge type, or
+/// `failure` when the attempts run out.
 pub async fn step_up(
     backend: &Backend,
     raw_action_token: Option<&str>,
@@ -126,44 +133,62 @@ pub async fn step_up(
             ))
         }
     };
-    // The action must really have been challenged, and for this user.
-    let recommendation = backend
-        .client
-        .get_recommendation(&token)
-        .await
-        .map_err(|e| match e.status() {
-            Some(status) if status < 500 && status != 429 => NO_CHALLENGE,
-            _ => Failure::new(503, "risk_unavailable", "try again later"),
-        })?;
-    if *recommendation.recommendation_type() != RecommendationType::Challenge {
-        return Err(NO_CHALLENGE);
-    }
     let claimed = demo::claimed_user_id(&body.username);
-    let same_user = recommendation
-        .context
-        .claimed_user_id
-        .as_deref()
-        .is_none_or(|c| c == claimed);
-    match demo::authenticate(&body.username, &body.password) {
-        Some(user_id) if same_user && demo::verify_one_time_code(&body.code) => {
-            submit(
-                backend,
-                ActionResultReport::new(token, ActionResult::Success)
-                    .with_user_id(user_id)
-                    .with_challenge_type(ChallengeType::SmsOtp),
-            );
+    let challenged_user = match backend.step_ups.challenged_user(&token) {
+        Some(user) => user,
+        None => {
+            let recommendation = backend
+                .client
+                .get_recommendation(&token)
+                .await
+                .map_err(|e| match e.status() {
+                    Some(status) if status < 500 && status != 429 => NO_CHALLENGE,
+                    _ => Failure::new(503, "risk_unavailable", "try again later"),
+                })?;
+            if *recommendation.recommendation_type() != RecommendationType::Challenge {
+                return Err(NO_CHALLENGE);
+            }
+            let user = recommendation
+                .context
+                .claimed_user_id
+                .unwrap_or_else(|| claimed.clone());
+            backend.step_ups.remember(&token, &user);
+            user
+        }
+    };
+    let user_id = demo::authenticate(&body.username, &body.password)
+        .filter(|_| challenged_user == claimed && demo::verify_one_time_code(&body.code));
+    match user_id {
+        Some(user_id) => {
+            if backend.step_ups.finish(&token) {
+                submit(
+                    backend,
+                    ActionResultReport::new(token, ActionResult::Success)
+                        .with_user_id(user_id)
+                        .with_challenge_type(ChallengeType::SmsOtp),
+                );
+            }
             Ok(json!({ "status": "logged_in", "user_id": user_id, "step_up": "passed" }))
         }
-        _ => {
-            submit(
-                backend,
-                ActionResultReport::new(token, ActionResult::Failure)
-                    .with_challenge_type(ChallengeType::SmsOtp),
-            );
+        None => {
+            if backend.step_ups.failed_attempt(&token) >= STEP_UP_ATTEMPTS {
+                if backend.step_ups.finish(&token) {
+                    submit(
+                        backend,
+                        ActionResultReport::new(token, ActionResult::Failure)
+                            .with_challenge_type(ChallengeType::SmsOtp),
+                    );
+                }
+                return Err(Failure::new(
+                    401,
+                    "step_up_failed",
+                    "wrong credentials or one-time code; no attempts left",
+                ));
+            }
             Err(Failure::new(
                 401,
                 "step_up_failed",
-                "wrong credentials or one-time code",
+                "wrong credentials or one-time code; try again",
             ))
         }
     }

@@ -1,13 +1,14 @@
 //! The risk side of the example servers, shared by the axum and actix-web apps: the client,
 //! the result reporter, the circuit breaker and one guard per protected route.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use risk_core::{
-    ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType, ConfigError,
-    DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient, RiskClientBuilder,
-    ScoreThresholds,
+    ActionToken, ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType,
+    ConfigError, DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient,
+    RiskClientBuilder, ScoreThresholds,
 };
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 
@@ -32,6 +33,67 @@ pub struct Backend {
     pub breaker: CircuitBreaker,
     /// The in-process emulator, when no `TS_BASE_URL`/`TS_REGION` was given.
     pub emulator: Option<Arc<EmulatorHandle>>,
+    /// Challenges being stepped up.
+    pub step_ups: StepUps,
+}
+
+/// The challenges a step-up is under way for: action token → challenged user and failed
+/// attempts. Bounded: the oldest half is forgotten when full (a forgotten challenge is
+/// verified again with the risk API on the next attempt).
+#[derive(Clone, Default)]
+pub struct StepUps(Arc<Mutex<HashMap<String, (String, u8)>>>);
+
+impl StepUps {
+    const CAPACITY: usize = 10_000;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, u8)>> {
+        // A panic while holding this lock cannot leave the map inconsistent.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The user a remembered challenge is for.
+    pub fn challenged_user(&self, token: &ActionToken) -> Option<String> {
+        self.lock()
+            .get(token.expose())
+            .map(|(user, _)| user.clone())
+    }
+
+    /// Remembers a verified challenge.
+    pub fn remember(&self, token: &ActionToken, user: &str) {
+        let mut map = self.lock();
+        if map.len() >= Self::CAPACITY {
+            let drop: Vec<String> = map.keys().take(Self::CAPACITY / 2).cloned().collect();
+            for key in drop {
+                map.remove(&key);
+            }
+            tracing::warn!(
+                "step-up table full: forgot {} challenges",
+                Self::CAPACITY / 2
+            );
+        }
+        map.entry(token.expose().to_owned())
+            .or_insert_with(|| (user.to_owned(), 0));
+    }
+
+    /// Counts a failed attempt; returns the attempts failed so far.
+    pub fn failed_attempt(&self, token: &ActionToken) -> u8 {
+        let mut map = self.lock();
+        match map.get_mut(token.expose()) {
+            Some((_, attempts)) => {
+                *attempts = attempts.saturating_add(1);
+                *attempts
+            }
+            None => u8::MAX,
+        }
+    }
+
+    /// Forgets a challenge whose result is being reported; `false` when another request
+    /// already did (so that a result is reported once).
+    pub fn finish(&self, token: &ActionToken) -> bool {
+        self.lock().remove(token.expose()).is_some()
+    }
 }
 
 /// Why the backend could not start.
@@ -121,6 +183,7 @@ impl Backend {
             transfer_guard,
             breaker,
             emulator,
+            step_ups: StepUps::default(),
         })
     }
 

@@ -96,6 +96,7 @@ pub enum ScenarioError {
 pub mod names {
     pub const FIRST_LOGIN: &str = "alice logs in on her laptop";
     pub const NEW_DEVICE: &str = "alice on a new phone";
+    pub const STEP_UP_TYPO: &str = "alice mistypes the one-time code";
     pub const STEP_UP: &str = "alice passes the step-up (code 000000)";
     pub const TRUSTED: &str = "alice logs in again on the phone";
     pub const BOT: &str = "headless bot tries bob's account";

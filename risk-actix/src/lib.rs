@@ -219,11 +219,20 @@ where
         Box::pin(async move {
             let decision = guard.check(facts).await;
 
-            if let Some(spec) = decision.response {
+            if decision.response.is_some() || !decision.verdict.is_proceed() {
                 // Deny: the guard already reported it. Challenge: the step-up route reports.
                 decision.report.disarm();
-                let res = req.into_response(to_http_response(spec));
-                return Ok(res.map_into_right_body());
+                let response = match decision.response {
+                    Some(spec) => to_http_response(spec),
+                    // Only a verdict this version does not know, with no response: refuse
+                    // rather than let it through (as risk-tower does).
+                    None => HttpResponse::build(
+                        StatusCode::from_u16(decision.verdict.status().unwrap_or(403))
+                            .unwrap_or(StatusCode::FORBIDDEN),
+                    )
+                    .finish(),
+                };
+                return Ok(req.into_response(response).map_into_right_body());
             }
 
             // No `extensions_mut()` borrow survives this statement (the inner service
