@@ -1380,11 +1380,20 @@ async fn a_closed_connection_is_a_transport_error_and_only_safe_calls_are_resent
 #[tokio::test]
 async fn latency_beyond_the_client_timeout_is_a_timeout() {
     let (emu, _) = start().await;
+    // A generous deadline for the call that must succeed (the machine may be loaded)...
+    let patient = client_with(&emu, fast_retries(), Duration::from_secs(10));
+    // ...and a short one for the call that must time out.
     let timeout = Duration::from_millis(1_000);
     let client = client_with(&emu, fast_retries(), timeout);
     let s = session(&emu, "dev-1", "203.0.113.10");
-    // Fetch the access token first so the deadline covers only the slow call.
-    let a = client.trigger_action(&login(&s)).await.unwrap();
+    let a = patient.trigger_action(&login(&s)).await.unwrap();
+    // Fetch the short client's access token first so its deadline covers only the slow call
+    // (a warm-up slowed past 1 s by a loaded machine is simply tried again).
+    for _ in 0..5 {
+        if client.list_rules().await.is_ok() {
+            break;
+        }
+    }
     // Latency within the deadline only slows the call down.
     emu.set_fault(
         FaultSpec::new("recommendation")
@@ -1392,7 +1401,7 @@ async fn latency_beyond_the_client_timeout_is_a_timeout() {
             .fail_next(1),
     )
     .unwrap();
-    client.get_recommendation(&a.action_token).await.unwrap();
+    patient.get_recommendation(&a.action_token).await.unwrap();
     // Beyond it: Timeout with the configured deadline.
     emu.set_fault(
         FaultSpec::new("recommendation")

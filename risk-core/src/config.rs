@@ -16,6 +16,11 @@ pub const DEFAULT_USER_AGENT: &str = concat!("risk-core/", env!("CARGO_PKG_VERSI
 /// Default total deadline of one call (see [`RiskClientBuilder::timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest [`timeout`](RiskClientBuilder::timeout) and
+/// [`token_timeout`](RiskClientBuilder::token_timeout) accepted by
+/// [`build`](RiskClientBuilder::build): one day.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Default margin before an access token's expiry at which a new one is fetched.
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
@@ -408,15 +413,20 @@ impl RiskClientBuilder {
     }
 
     /// The total deadline of one call: token fetch, connect, TLS, headers, body and every
-    /// retry together (default 10 s). When it passes the call fails with
-    /// [`Error::Timeout`](crate::Error::Timeout).
+    /// retry together (default 10 s, at most [`MAX_TIMEOUT`]). When it passes the call fails
+    /// with [`Error::Timeout`](crate::Error::Timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// An optional tighter deadline for one access-token request (within the call's
-    /// deadline, which always applies).
+    /// The deadline of one shared access-token fetch, retries included (default: the
+    /// [`timeout`](Self::timeout); at most [`MAX_TIMEOUT`]).
+    ///
+    /// Concurrent callers share one fetch, which runs under this deadline from the moment it
+    /// starts — not under the remaining budget of the caller that happened to start it. A
+    /// caller whose own call deadline passes stops waiting and fails with
+    /// [`Error::Timeout`](crate::Error::Timeout); the fetch goes on for the other callers.
     pub fn token_timeout(mut self, timeout: Duration) -> Self {
         self.token_timeout = Some(timeout);
         self
@@ -469,11 +479,25 @@ impl RiskClientBuilder {
                 reason: "must be greater than zero".into(),
             });
         }
-        if self.token_timeout.is_some_and(|t| t.is_zero()) {
+        if self.timeout > MAX_TIMEOUT {
             return Err(ConfigError::InvalidValue {
-                setting: "token_timeout",
-                reason: "must be greater than zero".into(),
+                setting: "timeout",
+                reason: format!("must be at most {MAX_TIMEOUT:?}, got {:?}", self.timeout),
             });
+        }
+        if let Some(t) = self.token_timeout {
+            if t.is_zero() {
+                return Err(ConfigError::InvalidValue {
+                    setting: "token_timeout",
+                    reason: "must be greater than zero".into(),
+                });
+            }
+            if t > MAX_TIMEOUT {
+                return Err(ConfigError::InvalidValue {
+                    setting: "token_timeout",
+                    reason: format!("must be at most {MAX_TIMEOUT:?}, got {t:?}"),
+                });
+            }
         }
         self.retry_policy.validate()?;
         let ua = &self.user_agent;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use risk_core::{ConfigError, Region, RetryPolicy, RiskClient, RiskClientBuilder};
+use risk_core::{ConfigError, Region, RetryPolicy, RiskClient, RiskClientBuilder, MAX_TIMEOUT};
 
 const SECRET: &str = "very-secret-client-secret-42";
 
@@ -117,6 +117,16 @@ fn missing_or_invalid_settings_say_what_is_wrong() {
     assert_eq!(setting(valid().timeout(Duration::ZERO)), "timeout");
     assert_eq!(
         setting(valid().token_timeout(Duration::ZERO)),
+        "token_timeout"
+    );
+    // Durations too large for the clock are refused here instead of panicking in a call.
+    assert_eq!(setting(valid().timeout(Duration::MAX)), "timeout");
+    assert_eq!(
+        setting(valid().timeout(MAX_TIMEOUT + Duration::from_nanos(1))),
+        "timeout"
+    );
+    assert_eq!(
+        setting(valid().token_timeout(Duration::MAX)),
         "token_timeout"
     );
     assert_eq!(setting(valid().user_agent("bad\nagent")), "user_agent");

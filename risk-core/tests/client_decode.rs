@@ -5,7 +5,11 @@
 mod client_support;
 
 use client_support::*;
-use risk_core::{ActionToken, ActionType, Reason, RecommendationType};
+use risk_core::{
+    ActionToken, ActionType, AttributeValue, LegacyRuleMode, Reason, RecommendationType, RuleMode,
+    RuleRecommendation, TriggerActionRequest,
+};
+use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -178,4 +182,100 @@ async fn a_payload_of_nulls_unknown_fields_and_string_numbers_decodes() {
     assert!(rec.threats.is_empty());
     assert!(rec.transaction_data.is_none());
     assert!(rec.preview_rule.is_none());
+}
+
+#[tokio::test]
+async fn null_and_nested_list_elements_and_attributes_do_not_fail_the_recommendation() {
+    let body = r#"{
+        "id": "rec-1",
+        "recommendation": {"type": "ALLOW"},
+        "risk_signals": {"behavior": {"input_method": ["is_typing", null, 3, "is_paste"]}},
+        "reasons": [null, "DEVICE_NEW", {"code": "X"}, "SOMETHING_NEW_UPSTREAM"],
+        "threats": ["bot", null, ["nested"]],
+        "custom_attributes": {
+            "plan": "gold",
+            "cart_items": 3,
+            "returning": true,
+            "gone": null,
+            "nested": {"a": 1},
+            "list": [1, 2]
+        }
+    }"#;
+    let (_server, client) = serve_recommendation(body.to_owned()).await;
+    let rec = client
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        rec.risk_signals.behavior.input_method,
+        vec!["is_typing".to_owned(), "is_paste".to_owned()]
+    );
+    assert_eq!(
+        rec.reasons,
+        vec![
+            Reason::DeviceNew,
+            Reason::Other("SOMETHING_NEW_UPSTREAM".into())
+        ]
+    );
+    assert_eq!(rec.threats, vec!["bot".to_owned()]);
+    let attrs = rec.custom_attributes.unwrap();
+    assert_eq!(
+        attrs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["cart_items", "plan", "returning"]
+    );
+    assert_eq!(attrs["plan"], AttributeValue::from("gold"));
+    assert_eq!(attrs["cart_items"], AttributeValue::from(3_i64));
+    assert_eq!(attrs["returning"], AttributeValue::from(true));
+}
+
+#[test]
+fn request_custom_attributes_stay_strict() {
+    let bad = json!({
+        "session_token": SESSION_TOKEN,
+        "action_type": "login",
+        "custom_attributes": {"gone": null}
+    });
+    assert!(serde_json::from_value::<TriggerActionRequest>(bad).is_err());
+}
+
+#[tokio::test]
+async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_skip_the_rule() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/rules"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "r-1", "name": "a", "priority": 1, "recommendation": "DENY", "mode": "PRODUCTION"},
+            {"id": "r-2", "name": "b", "priority": 2, "recommendation": "challenge", "mode": "Preview"},
+            {"id": "r-3", "name": "c", "priority": 3, "recommendation": "deny", "mode": "shadow"},
+            {"id": "r-4", "name": "d", "priority": 4, "recommendation": "quarantine", "mode": "preview"},
+            null
+        ]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/recommendation/rules"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "l-1", "name": "a", "priority": 1, "matcher": {"user_ids": ["u"]},
+             "recommendation": "DENY", "enabled": true, "mode": "preview"},
+            {"id": "l-2", "name": "b", "priority": 2, "matcher": {"user_ids": ["u"]},
+             "recommendation": "DENY", "enabled": true, "mode": "SHADOW"}
+        ]})))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+
+    let rules = client.list_rules().await.unwrap();
+    let ids: Vec<_> = rules.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["r-1", "r-2"]);
+    assert_eq!(rules[0].rule.recommendation, RuleRecommendation::Deny);
+    assert_eq!(rules[0].rule.mode, RuleMode::Production);
+    assert_eq!(rules[1].rule.recommendation, RuleRecommendation::Challenge);
+    assert_eq!(rules[1].rule.mode, RuleMode::Preview);
+
+    let legacy = client.list_legacy_rules().await.unwrap();
+    assert_eq!(legacy.len(), 1);
+    assert_eq!(legacy[0].id, "l-1");
+    assert_eq!(legacy[0].rule.mode, LegacyRuleMode::Preview);
 }

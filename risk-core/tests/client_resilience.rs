@@ -427,7 +427,7 @@ async fn statuses_map_to_error_variants() {
     let cases: Vec<(u16, Check)> = vec![
         (
             400,
-            |e| matches!(e, Error::BadRequest { message } if message == "msg-1; msg-2"),
+            |e| matches!(e, Error::BadRequest { message } if message == "msg-1; msg-2 (error_code 7)"),
         ),
         (403, |e| matches!(e, Error::Forbidden { .. })),
         (404, |e| matches!(e, Error::NotFound { .. })),
@@ -462,16 +462,59 @@ async fn statuses_map_to_error_variants() {
 }
 
 #[tokio::test]
-async fn an_error_body_that_is_not_json_becomes_the_message() {
+async fn an_error_body_that_is_not_json_is_never_quoted() {
+    let server = setup().await;
+    // A gateway page echoing the request, token included.
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/recommendation"))
+        .respond_with(ResponseTemplate::new(404).set_body_string(format!(
+            "<html>no route for /risk/v1/recommendation?action_token={ACTION_TOKEN}</html>"
+        )))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap_err();
+    let Error::NotFound { message } = &err else {
+        panic!("expected NotFound, got {err:?}");
+    };
+    assert!(
+        message.contains("404") && message.contains("non-JSON"),
+        "{message}"
+    );
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains(ACTION_TOKEN), "{shown}");
+        assert!(!shown.contains("no route"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_json_error_body_gives_its_message_and_error_code() {
     let server = setup().await;
     Mock::given(method("GET"))
         .and(path("/risk/v1/rules/r-9"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("no such rule"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "message": "no such rule",
+            "error_code": "RULE_NOT_FOUND",
+            "echo": ACTION_TOKEN,
+        })))
         .mount(&server)
         .await;
-    let err = client(&server).get_rule("r-9").await.unwrap_err();
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/rules/r-8"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"echo": ACTION_TOKEN})))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let err = client.get_rule("r-9").await.unwrap_err();
     assert!(
-        matches!(&err, Error::NotFound { message } if message == "no such rule"),
+        matches!(&err, Error::NotFound { message } if message == "no such rule (error_code RULE_NOT_FOUND)"),
+        "{err:?}"
+    );
+    let err = client.get_rule("r-8").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { message } if message.contains("409") && !message.contains(ACTION_TOKEN)),
         "{err:?}"
     );
 }

@@ -3,12 +3,15 @@
 
 mod client_support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use client_support::*;
 use futures_util::future::join_all;
 use risk_core::{ActionToken, Error, RetryPolicy};
 use serde_json::json;
+use tokio::io::AsyncWriteExt;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -320,4 +323,103 @@ async fn clones_share_the_token_cache() {
     let clone = client.clone();
     drop(client);
     clone.list_rules().await.unwrap();
+}
+
+/// A raw server whose token endpoint holds its first request until released (later ones are
+/// answered at once) and counts token requests; other paths answer `{"data": []}`.
+struct HeldTokenServer {
+    base: String,
+    token_requests: Arc<AtomicUsize>,
+    received: tokio::sync::mpsc::UnboundedReceiver<()>,
+    release: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HeldTokenServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl HeldTokenServer {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let token_requests = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn({
+            let token_requests = Arc::clone(&token_requests);
+            let release = Arc::clone(&release);
+            async move {
+                let mut connections = tokio::task::JoinSet::new();
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    let token_requests = Arc::clone(&token_requests);
+                    let release = Arc::clone(&release);
+                    let tx = tx.clone();
+                    connections.spawn(async move {
+                        while let Some(path) = read_request(&mut stream).await {
+                            let body = if path == "/oidc/token" {
+                                if token_requests.fetch_add(1, Ordering::SeqCst) == 0 {
+                                    let _ = tx.send(());
+                                    release.notified().await;
+                                }
+                                json!({"access_token": ACCESS_TOKEN, "expires_in": 3600})
+                            } else {
+                                json!({"data": []})
+                            }
+                            .to_string();
+                            let response = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if stream.write_all(response.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Self {
+            base,
+            token_requests,
+            received,
+            release,
+            task,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_timing_out_does_not_cancel_the_shared_token_fetch() {
+    let mut server = HeldTokenServer::start().await;
+    let deadline = Duration::from_secs(2);
+    let client = builder(&server.base)
+        .timeout(deadline)
+        .token_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+
+    // The first caller starts the token fetch, which the server holds past its deadline.
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { client.list_rules().await }
+    });
+    server.received.recv().await.unwrap();
+    let err = first.await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { after } if after == deadline),
+        "{err:?}"
+    );
+
+    // A later caller joins the same fetch (its own deadline, the fetch's `token_timeout`)
+    // rather than inheriting the first caller's timeout or starting a second request.
+    let second = tokio::spawn({
+        let client = client.clone();
+        async move { client.list_rules().await }
+    });
+    server.release.notify_one();
+    assert!(second.await.unwrap().unwrap().is_empty());
+    assert_eq!(server.token_requests.load(Ordering::SeqCst), 1);
 }

@@ -80,7 +80,8 @@ impl FaultSpec {
         self
     }
 
-    /// Sends `Retry-After` with the status.
+    /// Sends `Retry-After: secs` with the status. Without it, an injected 429 or 503 carries
+    /// `Retry-After: 1` and other statuses none; `0` sends `Retry-After: 0` (retry at once).
     #[must_use]
     pub fn with_retry_after_secs(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);

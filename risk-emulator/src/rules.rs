@@ -101,14 +101,15 @@ fn contains_ci(list: &[String], value: Option<&str>) -> bool {
 }
 
 /// `14` matches `14`, `14.2` and `14.2.1`; `14.2` does not match `14.21`.
+/// Compares bytes, so a request value with multi-byte characters never splits a character.
 fn version_matches(list: &[String], value: Option<&str>) -> bool {
     value.is_some_and(|v| {
+        let v = v.as_bytes();
         list.iter().any(|x| {
-            let x = x.trim();
+            let x = x.trim().as_bytes();
             v.eq_ignore_ascii_case(x)
-                || (v.len() > x.len()
-                    && v[..x.len()].eq_ignore_ascii_case(x)
-                    && v.as_bytes()[x.len()] == b'.')
+                || (v.get(x.len()) == Some(&b'.')
+                    && v.get(..x.len()).is_some_and(|p| p.eq_ignore_ascii_case(x)))
         })
     })
 }
@@ -457,6 +458,23 @@ mod tests {
             assert_eq!(c[0].matches(&f), expected, "{m:?}");
         }
         assert!(compile(&[Matcher::IpCidrs(vec!["nope".into()])]).is_err());
+    }
+
+    #[test]
+    fn os_versions_with_multi_byte_characters_do_not_panic() {
+        let rule = ["14".to_owned()];
+        for (value, expected) in [
+            ("1é", false),
+            ("é", false),
+            ("14é", false),
+            ("1é.2", false),
+            ("14.é", true),
+            ("éé.1", false),
+        ] {
+            assert_eq!(version_matches(&rule, Some(value)), expected, "{value}");
+        }
+        assert!(!version_matches(&["1é".to_owned()], Some("14")));
+        assert!(version_matches(&["1é".to_owned()], Some("1é.2")));
     }
 
     #[test]

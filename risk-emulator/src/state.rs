@@ -479,7 +479,10 @@ impl Shared {
         let device_id = match (&t.device_id, &t.device_fingerprint) {
             (Some(id), _) if !id.is_empty() => id.clone(),
             (_, Some(fp)) if !fp.is_empty() => format!("dev_{}", ids::stable_hex(fp)),
-            _ => format!("dev_{}", &token[SESSION_PREFIX.len()..]),
+            _ => format!(
+                "dev_{}",
+                token.strip_prefix(SESSION_PREFIX).unwrap_or(token.as_str())
+            ),
         };
         t.device_id = Some(device_id.clone());
         let session = Session {

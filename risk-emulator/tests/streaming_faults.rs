@@ -207,6 +207,12 @@ async fn forced_statuses_with_retry_after() {
             429,
             Some("7"),
         ),
+        (json!({"endpoint": "rules", "status": 429}), 429, Some("1")),
+        (
+            json!({"endpoint": "rules", "status": 503, "retry_after_secs": 0}),
+            503,
+            Some("0"),
+        ),
         (json!({"endpoint": "rules", "status": 463}), 463, None),
     ];
     for (spec, status, retry_after) in cases {
@@ -231,7 +237,7 @@ async fn forced_statuses_with_retry_after() {
     assert_eq!(r.status(), 200);
     assert_eq!(env.get("/risk/v1/rules", &t).await.status(), 200);
     let stats = env.emu.stats();
-    assert_eq!(stats.endpoints["rules"].faults_injected, 5);
+    assert_eq!(stats.endpoints["rules"].faults_injected, 7);
     assert_eq!(stats.responses("rules", 463), 2);
     assert_eq!(stats.responses("rules", 200), 1);
 

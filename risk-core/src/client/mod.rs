@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
-use secrecy::SecretString;
 use url::Url;
 
 use self::token::TokenCache;
@@ -43,7 +42,10 @@ pub const MAX_COLLECT_BATCH: u16 = 1000;
 /// # Deadline
 /// Each call has one total deadline ([`timeout`](RiskClientBuilder::timeout)): token fetch,
 /// connect, TLS, headers, body and all retries together. When it passes the call fails with
-/// [`Error::Timeout`]. (The fallback call of
+/// [`Error::Timeout`]. The shared access-token fetch has its own deadline
+/// ([`token_timeout`](RiskClientBuilder::token_timeout), default the same as `timeout`), so
+/// that a caller close to its deadline does not hand its timeout to every caller waiting on
+/// the same fetch. (The fallback call of
 /// [`trigger_action_with_recommendation`](Self::trigger_action_with_recommendation) has its own.)
 ///
 /// # Retries
@@ -97,15 +99,14 @@ pub struct RiskClient {
 pub(crate) struct Inner {
     http: reqwest::Client,
     base_url: Url,
-    token_url: Url,
     client_id: String,
-    client_secret: SecretString,
     timeout: Duration,
     token_timeout: Option<Duration>,
     retry: RetryPolicy,
     user_agent: String,
     token_refresh_margin: Duration,
     tokens: TokenCache,
+    token_source: Arc<token::TokenSource>,
 }
 
 impl fmt::Debug for RiskClient {
@@ -147,19 +148,27 @@ impl RiskClient {
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let token_url = join(&config.base_url, "oidc/token")?;
+        let token_source = Arc::new(token::TokenSource::new(
+            http.clone(),
+            token_url,
+            config.client_id.clone(),
+            config.client_secret,
+            config.retry_policy.clone(),
+            config.token_timeout.unwrap_or(config.timeout),
+            config.token_refresh_margin,
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                token_url,
                 base_url: config.base_url,
                 client_id: config.client_id,
-                client_secret: config.client_secret,
                 timeout: config.timeout,
                 token_timeout: config.token_timeout,
                 retry: config.retry_policy,
                 user_agent: config.user_agent,
                 token_refresh_margin: config.token_refresh_margin,
                 tokens: token::new_cache(),
+                token_source,
             }),
         })
     }

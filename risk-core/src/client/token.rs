@@ -2,19 +2,23 @@
 //! concurrent callers cause one request, expired ahead of `expires_in`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use reqwest::header::ACCEPT;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
+use url::Url;
 
 use super::transport::{
-    clone_error, error_message, retry_after, retry_wait, status_error, transport_error, Failure,
+    clone_error, deadline_after, error_message, retry_after, retry_wait, status_error,
+    transport_error, Failure,
 };
 use super::Inner;
+use crate::config::RetryPolicy;
 use crate::error::Error;
 use crate::models::RISK_RESOURCE;
 
@@ -75,10 +79,12 @@ struct TokenResponse {
 }
 
 impl Inner {
-    /// The current access token: from the cache, or fetched once for all concurrent callers.
-    pub(crate) async fn access_token(&self, deadline: Instant) -> Result<AccessToken, Error> {
+    /// The current access token: from the cache, or fetched once for all concurrent callers
+    /// (see [`TokenSource::shared_fetch`]). The caller's own deadline is applied around the
+    /// whole call by [`Inner::execute`].
+    pub(crate) async fn access_token(&self) -> Result<AccessToken, Error> {
         self.tokens
-            .try_get_with((), self.fetch_token(deadline))
+            .try_get_with((), self.token_source.shared_fetch())
             .await
             .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| clone_error(&e)))
     }
@@ -91,6 +97,85 @@ impl Inner {
             }
         }
     }
+}
+
+/// What the shared token fetch needs, owned, so that the fetch can outlive the caller that
+/// started it.
+pub(crate) struct TokenSource {
+    pub(crate) http: reqwest::Client,
+    pub(crate) token_url: Url,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) retry: RetryPolicy,
+    /// The deadline of one shared fetch (`token_timeout`, else the client's `timeout`).
+    pub(crate) fetch_timeout: Duration,
+    pub(crate) token_refresh_margin: Duration,
+    /// The fetch in flight, if any, shared by every caller that waits for a token.
+    inflight: Mutex<Option<InflightFetch>>,
+}
+
+type SharedFetch = Shared<BoxFuture<'static, Result<AccessToken, Arc<Error>>>>;
+
+struct InflightFetch {
+    deadline: Instant,
+    fetch: SharedFetch,
+}
+
+impl TokenSource {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        http: reqwest::Client,
+        token_url: Url,
+        client_id: String,
+        client_secret: SecretString,
+        retry: RetryPolicy,
+        fetch_timeout: Duration,
+        token_refresh_margin: Duration,
+    ) -> Self {
+        Self {
+            http,
+            token_url,
+            client_id,
+            client_secret,
+            retry,
+            fetch_timeout,
+            token_refresh_margin,
+            inflight: Mutex::new(None),
+        }
+    }
+
+    /// Joins the fetch in flight, or starts one with its own deadline (`fetch_timeout` from
+    /// now), independent of any caller's remaining budget. A caller that gives up (its own
+    /// call deadline passed) drops only its wait: the next waiter keeps driving the same fetch.
+    async fn shared_fetch(self: &Arc<Self>) -> Result<AccessToken, Error> {
+        let fetch = {
+            let mut slot = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            match slot.as_ref() {
+                Some(f) if f.deadline > now && f.fetch.peek().is_none() => f.fetch.clone(),
+                _ => {
+                    let deadline = deadline_after(now, self.fetch_timeout);
+                    let source = Arc::clone(self);
+                    let fetch = async move { source.fetch_token(deadline).await.map_err(Arc::new) }
+                        .boxed()
+                        .shared();
+                    *slot = Some(InflightFetch {
+                        deadline,
+                        fetch: fetch.clone(),
+                    });
+                    fetch
+                }
+            }
+        };
+        let result = fetch.await;
+        {
+            let mut slot = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+            if slot.as_ref().is_some_and(|f| f.fetch.peek().is_some()) {
+                *slot = None;
+            }
+        }
+        result.map_err(|e| Arc::try_unwrap(e).unwrap_or_else(|e| clone_error(&e)))
+    }
 
     async fn fetch_token(&self, deadline: Instant) -> Result<AccessToken, Error> {
         let span = tracing::info_span!(
@@ -101,11 +186,7 @@ impl Inner {
             attempt = Empty,
             error = Empty,
         );
-        let deadline = match self.token_timeout {
-            Some(t) => deadline.min(Instant::now() + t),
-            None => deadline,
-        };
-        let after = self.token_timeout.unwrap_or(self.timeout);
+        let after = self.fetch_timeout;
         let result = tokio::time::timeout_at(deadline, self.token_attempts(deadline, after, &span))
             .instrument(span.clone())
             .await
@@ -153,7 +234,7 @@ impl Inner {
                     } else {
                         let retry_after = retry_after(response.headers());
                         let body = response.bytes().await.unwrap_or_default();
-                        let message = error_message(&body, Some(secret));
+                        let message = error_message(&body, secret);
                         let error = match status {
                             400 | 401 => Error::TokenRejected { status, message },
                             _ => status_error(status, message, retry_after),

@@ -11,7 +11,7 @@ use tracing::{Instrument, Span};
 use url::Url;
 
 use super::Inner;
-use crate::config::RetryPolicy;
+use crate::config::{RetryPolicy, MAX_TIMEOUT};
 use crate::error::Error;
 use crate::models::MessageResponse;
 
@@ -69,7 +69,7 @@ impl Inner {
             error = Empty,
         );
         let started = Instant::now();
-        let deadline = started + self.timeout;
+        let deadline = deadline_after(started, self.timeout);
         let result = tokio::time::timeout_at(deadline, self.attempts(&call, deadline, &span))
             .instrument(span.clone())
             .await
@@ -99,7 +99,7 @@ impl Inner {
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            let token = self.access_token(deadline).await?;
+            let token = self.access_token().await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let mut request = self
                 .http
@@ -136,7 +136,11 @@ impl Inner {
                             continue;
                         }
                         Failure {
-                            error: status_error(status, error_message(&body, None), retry_after),
+                            error: status_error(
+                                status,
+                                risk_error_message(status, &body),
+                                retry_after,
+                            ),
                             retry_after,
                         }
                     }
@@ -165,6 +169,15 @@ impl Inner {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// `start + after`, without overflowing: a duration too large for the clock is capped at
+/// [`MAX_TIMEOUT`] (and, should even that overflow, at `start`).
+pub(crate) fn deadline_after(start: Instant, after: Duration) -> Instant {
+    start
+        .checked_add(after)
+        .or_else(|| start.checked_add(MAX_TIMEOUT))
+        .unwrap_or(start)
 }
 
 /// How long to wait before retry number `retry`, or the error when waiting makes no sense
@@ -227,10 +240,41 @@ pub(crate) fn status_error(status: u16, message: String, retry_after: Option<Dur
     }
 }
 
-/// The message of an error body: `{"message": ...}` (or the OAuth `error_description` /
-/// `error`), else the body's first characters. With `scrub`, the body is never quoted
-/// raw and the given secret is removed from the message.
-pub(crate) fn error_message(body: &[u8], scrub: Option<&str>) -> String {
+/// The message of a risk endpoint's error body. Only a JSON body's parsed `message` and
+/// `error_code` are used; any other body is described by its status and length, never
+/// quoted (it may echo a token from the request).
+pub(crate) fn risk_error_message(status: u16, body: &[u8]) -> String {
+    let parsed = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .and_then(|v| serde_json::from_value::<MessageResponse>(v).ok());
+    let Some(parsed) = parsed else {
+        return if body.is_empty() {
+            format!("HTTP {status} with an empty body")
+        } else {
+            format!(
+                "HTTP {status} with a {} byte non-JSON body (not quoted)",
+                body.len()
+            )
+        };
+    };
+    let code = match parsed.error_code {
+        Some(serde_json::Value::String(c)) if !c.is_empty() => Some(c),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    match (parsed.message.is_empty(), code) {
+        (false, Some(code)) => format!("{} (error_code {code})", parsed.message),
+        (false, None) => parsed.message,
+        (true, Some(code)) => format!("HTTP {status}, error_code {code}"),
+        (true, None) => format!("HTTP {status} with a JSON body without a message"),
+    }
+}
+
+/// The message of the token endpoint's error body: `{"message": ...}` or the OAuth
+/// `error_description` / `error`, with `scrub` (the client secret) removed. The body is
+/// never quoted raw.
+pub(crate) fn error_message(body: &[u8], secret: &str) -> String {
     #[derive(serde::Deserialize)]
     struct OAuthError {
         #[serde(default)]
@@ -248,10 +292,7 @@ pub(crate) fn error_message(body: &[u8], scrub: Option<&str>) -> String {
                 .and_then(|e| e.error_description.or(e.error))
         })
         .unwrap_or_default();
-    if message.is_empty() && scrub.is_none() {
-        message = excerpt(body);
-    }
-    if let Some(secret) = scrub.filter(|s| !s.is_empty()) {
+    if !secret.is_empty() {
         message = message.replace(secret, "[REDACTED]");
     }
     if message.is_empty() {

@@ -94,6 +94,100 @@ where
     })
 }
 
+/// A list whose elements may be `null` or of an unexpected shape: those elements are
+/// skipped instead of failing the whole payload. `null` (or an absent field, with
+/// `#[serde(default)]`) is an empty list.
+pub(crate) fn vec_skip_invalid<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let items = Option::<Vec<serde_json::Value>>::deserialize(d)?.unwrap_or_default();
+    Ok(items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .filter_map(|v| T::deserialize(v).ok())
+        .collect())
+}
+
+/// Echoed custom attributes: entries whose value is not a string, number or boolean
+/// (`null`, an object, a list) are dropped instead of failing the whole payload; a value
+/// that is not an object at all decodes as `None`.
+pub(crate) fn opt_attributes_lenient<'de, D>(
+    d: D,
+) -> Result<Option<super::action::CustomAttributes>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    use super::action::AttributeValue;
+    let Some(serde_json::Value::Object(map)) = Option::<serde_json::Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        map.into_iter()
+            .filter_map(|(name, value)| {
+                let value = match value {
+                    serde_json::Value::Bool(b) => AttributeValue::Bool(b),
+                    serde_json::Value::Number(n) => AttributeValue::Number(n),
+                    serde_json::Value::String(s) => AttributeValue::String(s),
+                    _ => return None,
+                };
+                Some((name, value))
+            })
+            .collect(),
+    ))
+}
+
+/// A list of records (rules) where one record that does not decode (e.g. a mode this version
+/// does not know) is skipped with a `WARN` event instead of failing the whole list.
+pub(crate) fn vec_skip_undecodable<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let items = Option::<Vec<serde_json::Value>>::deserialize(d)?.unwrap_or_default();
+    Ok(items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .filter_map(|v| {
+            let id = v
+                .get("id")
+                .or_else(|| v.get("rule_id"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            match T::deserialize(v) {
+                Ok(item) => Some(item),
+                Err(e) => {
+                    tracing::warn!(
+                        id = id.as_deref().unwrap_or(""),
+                        error = %e,
+                        "skipping a listed rule this version cannot decode"
+                    );
+                    None
+                }
+            }
+        })
+        .collect())
+}
+
+/// Decodes a string enum case-insensitively: `$name` has unit variants matched against
+/// `$wire` names ignoring ASCII case.
+macro_rules! case_insensitive_enum {
+    ($name:ident { $( $variant:ident => $wire:literal ),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                const VARIANTS: &[&str] = &[$( $wire ),+];
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                let s = s.trim();
+                $( if s.eq_ignore_ascii_case($wire) { return Ok(Self::$variant); } )+
+                Err(<D::Error as serde::de::Error>::unknown_variant(s, VARIANTS))
+            }
+        }
+    };
+}
+
+pub(crate) use case_insensitive_enum;
+
 /// Defines an "open" string enum: known variants plus `Other(String)` for values this
 /// version does not know yet. Decoding never fails on an unknown value, and
 /// `Other` round-trips the original string.

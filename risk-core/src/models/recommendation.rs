@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::action::{ActionType, ChallengeType, CustomAttributes, TransactionData};
 use super::de::{
-    null_default, open_enum, opt_bool_lenient, opt_f64_lenient, opt_i64_lenient,
-    opt_string_lenient, opt_u64_lenient,
+    null_default, open_enum, opt_attributes_lenient, opt_bool_lenient, opt_f64_lenient,
+    opt_i64_lenient, opt_string_lenient, opt_u64_lenient, vec_skip_invalid,
 };
 
 open_enum! {
@@ -258,10 +258,10 @@ pub struct BehaviorSignals {
         skip_serializing_if = "Option::is_none"
     )]
     pub typing_velocity: Option<f64>,
-    /// e.g. `is_typing`, `is_paste`.
+    /// e.g. `is_typing`, `is_paste`. `null` and non-string elements are skipped.
     #[serde(
         default,
-        deserialize_with = "null_default",
+        deserialize_with = "vec_skip_invalid",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub input_method: Vec<String>,
@@ -389,21 +389,27 @@ pub struct RecommendationResponse {
     /// Device, network, behaviour and history signals.
     #[serde(default, deserialize_with = "null_default")]
     pub risk_signals: RiskSignals,
-    /// Why (an open set).
-    #[serde(default, deserialize_with = "null_default")]
+    /// Why (an open set). `null` and non-string elements are skipped.
+    #[serde(default, deserialize_with = "vec_skip_invalid")]
     pub reasons: Vec<Reason>,
-    /// Threats, when given.
+    /// Threats, when given. `null` and non-string elements are skipped.
     #[serde(
         default,
-        deserialize_with = "null_default",
+        deserialize_with = "vec_skip_invalid",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub threats: Vec<String>,
     /// The action's transaction data, echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_data: Option<TransactionData>,
-    /// The action's custom attributes, echoed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The action's custom attributes, echoed. Decoding is lenient (requests stay strict):
+    /// an attribute whose value is not a string, number or boolean (`null`, an object, a
+    /// list) is dropped rather than failing the whole recommendation.
+    #[serde(
+        default,
+        deserialize_with = "opt_attributes_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub custom_attributes: Option<CustomAttributes>,
     /// Present when a preview-mode rule would have won.
     #[serde(default, skip_serializing_if = "Option::is_none")]

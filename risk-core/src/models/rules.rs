@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::de::null_default;
+use super::de::{case_insensitive_enum, null_default, vec_skip_undecodable};
 use super::recommendation::RecommendationType;
 
 /// What a rule matches on. On the wire a matcher is an object with exactly one key,
@@ -119,8 +119,8 @@ impl<'de> Deserialize<'de> for Matcher {
     }
 }
 
-/// Mode of a seed-shape rule: `PREVIEW` or `PRODUCTION`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Mode of a seed-shape rule: `PREVIEW` or `PRODUCTION` (decoded in any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum LegacyRuleMode {
     /// Evaluated and reported as `preview_rule`, without changing the recommendation.
@@ -128,6 +128,11 @@ pub enum LegacyRuleMode {
     /// Sets the recommendation when it matches.
     Production,
 }
+
+case_insensitive_enum!(LegacyRuleMode {
+    Preview => "PREVIEW",
+    Production => "PRODUCTION",
+});
 
 /// A rule in the seed's shape (`/risk/v1/recommendation/rules`).
 ///
@@ -200,11 +205,15 @@ pub struct CreateLegacyRuleResponse {
 }
 
 /// `GET /risk/v1/recommendation/rules` → 200 `{data: [...]}`.
+///
+/// A listed rule this version cannot decode (e.g. a mode other than preview or production)
+/// is skipped with a `WARN` tracing event naming its id, so that one such rule does not
+/// fail the whole list. Fetching that rule by id still fails with a decode error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LegacyRuleList {
     /// The rules.
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "vec_skip_undecodable")]
     pub data: Vec<LegacyRuleWithId>,
 }
 
@@ -218,8 +227,8 @@ pub struct LegacyRuleEnvelope {
     pub data: LegacyRule,
 }
 
-/// Mode of a current-shape rule: `preview` or `production`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Mode of a current-shape rule: `preview` or `production` (decoded in any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleMode {
     /// Evaluated and reported as `preview_rule`, without changing the recommendation.
@@ -228,8 +237,13 @@ pub enum RuleMode {
     Production,
 }
 
-/// Recommendation of a current-shape rule (lowercase on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+case_insensitive_enum!(RuleMode {
+    Preview => "preview",
+    Production => "production",
+});
+
+/// Recommendation of a current-shape rule (lowercase on the wire, decoded in any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleRecommendation {
     /// `challenge`
@@ -241,6 +255,13 @@ pub enum RuleRecommendation {
     /// `allow`
     Allow,
 }
+
+case_insensitive_enum!(RuleRecommendation {
+    Challenge => "challenge",
+    Deny => "deny",
+    Trust => "trust",
+    Allow => "allow",
+});
 
 impl From<RuleRecommendation> for RecommendationType {
     fn from(r: RuleRecommendation) -> Self {
@@ -427,10 +448,14 @@ impl StoredRule {
 }
 
 /// `GET /risk/v1/rules` → 200 `{data: [...]}`.
+///
+/// A listed rule this version cannot decode (e.g. a mode or recommendation it does not
+/// know) is skipped with a `WARN` tracing event naming its id, so that one such rule does
+/// not fail the whole list. Fetching that rule by id still fails with a decode error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RuleList {
     /// The rules.
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "vec_skip_undecodable")]
     pub data: Vec<StoredRule>,
 }

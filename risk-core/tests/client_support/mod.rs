@@ -130,7 +130,7 @@ async fn serve_connection(mut stream: TcpStream) {
 }
 
 /// Reads one request (head and `content-length` body); returns its path.
-async fn read_request(stream: &mut TcpStream) -> Option<String> {
+pub async fn read_request(stream: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
