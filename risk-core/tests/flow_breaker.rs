@@ -201,3 +201,55 @@ async fn half_open_admits_only_the_configured_probes() {
     assert_eq!(probe.await.unwrap(), VerdictKind::Proceed);
     assert_eq!(breaker.state(), BreakerState::Closed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_failure_from_an_earlier_generation_does_not_count() {
+    let breaker = CircuitBreaker::new(
+        BreakerConfig::default()
+            .consecutive_failures(1)
+            .cool_down(Duration::from_secs(10)),
+    );
+    let script = ScriptedRecommender::new()
+        .then_delayed(Duration::from_secs(30), Err(down())) // slow, started while closed
+        .then_err(down()) // opens
+        .then_ok(RecommendationResponse::new(RecommendationType::Allow, 1.0)); // probe: closes
+    let g = Guard::builder(ActionType::Login, script.clone())
+        .circuit_breaker(breaker.clone())
+        .on_error(ErrorBehavior::FailClosed)
+        .deadline(Duration::from_secs(100))
+        .build()
+        .unwrap();
+    let slow = tokio::spawn({
+        let g = g.clone();
+        async move { check(&g).await.verdict.kind() }
+    });
+    // Wait until the slow call is under way.
+    while script.recommendation_calls() < 1 {
+        tokio::task::yield_now().await;
+    }
+    assert!(cause(&check(&g).await).is_some());
+    assert_eq!(breaker.state(), BreakerState::Open);
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert!(check(&g).await.verdict.is_proceed());
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    // The slow call fails now, in the new closed window: it must not count.
+    assert_eq!(slow.await.unwrap(), VerdictKind::Deny);
+    assert_eq!(breaker.state(), BreakerState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endless_cool_down_does_not_panic() {
+    let breaker = CircuitBreaker::new(
+        BreakerConfig::default()
+            .consecutive_failures(1)
+            .cool_down(Duration::MAX),
+    );
+    assert_eq!(breaker.config().cool_down, MAX_COOL_DOWN);
+    let g = guard(StaticRecommender::failing(down), &breaker);
+    check(&g).await;
+    assert_eq!(breaker.state(), BreakerState::Open);
+    let d = check(&g).await;
+    assert_eq!(cause(&d), Some(UnavailableCause::CircuitOpen));
+    tokio::time::advance(MAX_COOL_DOWN).await;
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+}

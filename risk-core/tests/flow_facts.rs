@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use risk_core::testing::StaticRecommender;
 use risk_core::{
-    ActionType, ClaimedUser, ClaimedUserIdType, Guard, HeaderLookup, HeaderNames,
+    ActionType, ClaimedUser, ClaimedUserIdType, ForwardedHeader, Guard, HeaderLookup, HeaderNames,
     RecommendationType, TokenInput, TokenProblem,
 };
 
@@ -31,6 +31,7 @@ fn client_ip_table() {
         name: &'static str,
         trusted: &'static [&'static str],
         peer: Option<&'static str>,
+        via: ForwardedHeader,
         headers: &'static [(&'static str, &'static str)],
         want: Option<&'static str>,
     }
@@ -40,6 +41,7 @@ fn client_ip_table() {
             name: "no proxy configured: peer, XFF ignored",
             trusted: &[],
             peer: Some("198.51.100.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "203.0.113.9")],
             want: Some("198.51.100.1"),
         },
@@ -47,6 +49,7 @@ fn client_ip_table() {
             name: "spoofed XFF from an untrusted peer is ignored",
             trusted: proxies,
             peer: Some("198.51.100.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "1.2.3.4, 10.0.0.5")],
             want: Some("198.51.100.1"),
         },
@@ -54,6 +57,7 @@ fn client_ip_table() {
             name: "spoofed Forwarded from an untrusted peer is ignored",
             trusted: proxies,
             peer: Some("198.51.100.1"),
+            via: ForwardedHeader::Forwarded,
             headers: &[("forwarded", "for=1.2.3.4")],
             want: Some("198.51.100.1"),
         },
@@ -61,6 +65,7 @@ fn client_ip_table() {
             name: "trusted peer, single XFF",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "203.0.113.9")],
             want: Some("203.0.113.9"),
         },
@@ -68,6 +73,7 @@ fn client_ip_table() {
             name: "trusted chain: rightmost untrusted wins over a client-written left part",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[(
                 "X-Forwarded-For",
                 "6.6.6.6, 203.0.113.9, 10.1.1.1, 192.0.2.1",
@@ -78,6 +84,7 @@ fn client_ip_table() {
             name: "multiple XFF header values are one list, in order",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[
                 ("x-forwarded-for", "6.6.6.6, 203.0.113.9"),
                 ("x-forwarded-for", "10.2.2.2"),
@@ -88,6 +95,7 @@ fn client_ip_table() {
             name: "XFF with port",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "203.0.113.9:4711")],
             want: Some("203.0.113.9"),
         },
@@ -95,6 +103,7 @@ fn client_ip_table() {
             name: "Forwarded with quoted IPv6 and port",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
             headers: &[("forwarded", r#"for="[2001:db8:cafe::17]:4711";proto=https"#)],
             want: Some("2001:db8:cafe::17"),
         },
@@ -102,6 +111,7 @@ fn client_ip_table() {
             name: "Forwarded chain with a trusted IPv6 proxy and v4 port",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
             headers: &[(
                 "Forwarded",
                 r#"for=6.6.6.6, for=203.0.113.9:80;by=10.0.0.1, For="[2001:db8:ffff::1]""#,
@@ -112,6 +122,7 @@ fn client_ip_table() {
             name: "multiple Forwarded values",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
             headers: &[
                 ("forwarded", "for=203.0.113.9"),
                 ("forwarded", "for=10.9.9.9;proto=http"),
@@ -119,9 +130,29 @@ fn client_ip_table() {
             want: Some("203.0.113.9"),
         },
         Case {
-            name: "Forwarded is preferred over XFF",
+            name: "default (XFF): a client-written Forwarded is ignored",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
+            headers: &[
+                ("x-forwarded-for", "198.51.100.77"),
+                ("forwarded", "for=203.0.113.9"),
+            ],
+            want: Some("198.51.100.77"),
+        },
+        Case {
+            name: "default (XFF): Forwarded alone is ignored, the trusted peer is taken",
+            trusted: proxies,
+            peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
+            headers: &[("forwarded", "for=203.0.113.9")],
+            want: Some("10.0.0.1"),
+        },
+        Case {
+            name: "Forwarded configured: a client-written XFF is ignored",
+            trusted: proxies,
+            peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
             headers: &[
                 ("x-forwarded-for", "198.51.100.77"),
                 ("forwarded", "for=203.0.113.9"),
@@ -129,9 +160,26 @@ fn client_ip_table() {
             want: Some("203.0.113.9"),
         },
         Case {
+            name: "Forwarded configured: XFF alone is ignored, the trusted peer is taken",
+            trusted: proxies,
+            peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
+            headers: &[("x-forwarded-for", "198.51.100.77")],
+            want: Some("10.0.0.1"),
+        },
+        Case {
+            name: "Forwarded element without for= stops the walk",
+            trusted: proxies,
+            peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
+            headers: &[("forwarded", "for=203.0.113.9, proto=https")],
+            want: None,
+        },
+        Case {
             name: "Forwarded unknown stops the walk",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
             headers: &[("forwarded", "for=203.0.113.9, for=unknown, for=10.0.0.3")],
             want: None,
         },
@@ -139,6 +187,7 @@ fn client_ip_table() {
             name: "Forwarded obfuscated stops the walk",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::Forwarded,
             headers: &[("forwarded", "for=_hidden")],
             want: None,
         },
@@ -146,6 +195,7 @@ fn client_ip_table() {
             name: "garbage XFF entry next to our proxies stops the walk",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "203.0.113.9, not-an-ip")],
             want: None,
         },
@@ -153,6 +203,7 @@ fn client_ip_table() {
             name: "all hops trusted: the leftmost",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "10.0.0.9, 10.0.0.8")],
             want: Some("10.0.0.9"),
         },
@@ -160,6 +211,7 @@ fn client_ip_table() {
             name: "trusted peer without forwarding headers: the peer",
             trusted: proxies,
             peer: Some("10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[],
             want: Some("10.0.0.1"),
         },
@@ -167,6 +219,7 @@ fn client_ip_table() {
             name: "bare-IP trusted proxy",
             trusted: proxies,
             peer: Some("192.0.2.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "203.0.113.9")],
             want: Some("203.0.113.9"),
         },
@@ -174,6 +227,7 @@ fn client_ip_table() {
             name: "IPv4-mapped IPv6 peer matches a v4 CIDR",
             trusted: proxies,
             peer: Some("::ffff:10.0.0.1"),
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "203.0.113.9")],
             want: Some("203.0.113.9"),
         },
@@ -181,12 +235,17 @@ fn client_ip_table() {
             name: "no peer: headers not trusted by default",
             trusted: proxies,
             peer: None,
+            via: ForwardedHeader::XForwardedFor,
             headers: &[("x-forwarded-for", "203.0.113.9")],
             want: None,
         },
     ];
     for case in cases {
-        let g = guard(case.trusted);
+        let g = Guard::builder(ActionType::Login, recommender())
+            .trusted_proxies(case.trusted.iter().copied())
+            .forwarded_header(case.via)
+            .build()
+            .unwrap();
         let facts = g.facts(case.headers, case.peer.map(ip));
         assert_eq!(facts.client_ip, case.want.map(ip), "case: {}", case.name);
     }

@@ -433,9 +433,10 @@ async fn shadow_mode_proceeds_at_once_and_reports_with_the_action_token() {
     assert!(d.verdict.is_proceed());
     assert!(d.assessment.is_shadow());
     assert!(d.report.is_armed());
-    // The handler finishes before the assessment does.
+    // The handler finishes before the assessment does: nothing to report yet.
     d.report
         .complete(200, Some(&Outcome::new().with_user_id("u-1")));
+    assert_eq!(s.reporter.stats().queued, 0, "no action token yet");
     assert!(s.sink.wait_for(1, WAIT).await);
     let reports = s.sink.reports();
     assert_eq!(reports[0].result, ActionResult::Success);
@@ -443,14 +444,51 @@ async fn shadow_mode_proceeds_at_once_and_reports_with_the_action_token() {
     assert!(reports[0].action_token.expose().starts_with("test-action-"));
     assert_eq!(fake.recommendation_calls(), 1);
 
-    // The assessment finishes before the handler does.
-    let fast = StaticRecommender::of_type(RecommendationType::Allow, 1.0);
-    let s = setup(fast, |b| b.policy(MonitorOnly).shadow(true));
+    // The assessment finishes before the handler does: the report is queued by the handler
+    // itself, at once.
+    let fast = Signalling::new(StaticRecommender::of_type(RecommendationType::Allow, 1.0));
+    let s = setup(fast.clone(), |b| b.policy(MonitorOnly).shadow(true));
     let d = check(&s.guard, &session("sess-2")).await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    // The shadow task ran to its end (nothing awaits after the recommendation returns).
+    fast.answered.notified().await;
+    assert_eq!(s.reporter.stats().queued, 0);
     drop(d.report);
+    assert_eq!(
+        s.reporter.stats().queued,
+        1,
+        "queued by the handler, not the task"
+    );
     assert!(s.sink.wait_for(1, WAIT).await);
     assert_eq!(s.sink.reports()[0].result, ActionResult::Incomplete);
+}
+
+/// A recommender that signals each answered recommendation.
+#[derive(Clone)]
+struct Signalling {
+    inner: StaticRecommender,
+    answered: Arc<tokio::sync::Notify>,
+}
+
+impl Signalling {
+    fn new(inner: StaticRecommender) -> Self {
+        Self {
+            inner,
+            answered: Arc::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Recommender for Signalling {
+    async fn trigger_action(&self, request: &TriggerActionRequest) -> Result<ActionToken, Error> {
+        self.inner.trigger_action(request).await
+    }
+
+    async fn recommendation(&self, token: &ActionToken) -> Result<RecommendationResponse, Error> {
+        let answer = self.inner.recommendation(token).await;
+        self.answered.notify_one();
+        answer
+    }
 }
 
 #[tokio::test]
@@ -525,51 +563,189 @@ async fn scripted_recommender_drives_a_sequence() {
     let _ = Arc::new(script);
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+fn for_action(t: ActionType) -> RecommendationResponse {
+    let mut rec = RecommendationResponse::new(RecommendationType::Trust, 1.0);
+    rec.context.action_type = Some(t);
+    rec
+}
 
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
+#[tokio::test]
+async fn an_action_token_of_another_action_is_refused() {
+    // A harmless `logout` token replayed on a transfer route, even a fail-open one.
+    let fake = StaticRecommender::new(for_action(ActionType::Logout));
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).build();
+    let guard = Guard::builder(ActionType::Transaction, fake.clone())
+        .reporter(reporter.clone())
+        .on_error(ErrorBehavior::FailOpen)
+        .build()
+        .unwrap();
+    let d = check(&guard, &[("x-risk-action-token", "logout-token-1".into())]).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    assert_eq!(d.response.as_ref().unwrap().status, 400);
+    assert_eq!(
+        d.assessment.bad_input(),
+        Some(BadInput::InvalidToken(TokenProblem::WrongAction))
+    );
+    assert_eq!(d.assessment.action_token(), None);
+    drop(d);
+    reporter.flush(WAIT).await.unwrap();
+    assert_eq!(
+        sink.attempts(),
+        0,
+        "nothing reported on another action's token"
+    );
+    assert_eq!(
+        guard.circuit_breaker().unwrap().state(),
+        BreakerState::Closed
+    );
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    // The right action type (or none given) goes through, with the token kept.
+    for rec in [
+        for_action(ActionType::Transaction),
+        RecommendationResponse::new(RecommendationType::Trust, 1.0),
+    ] {
+        let guard = Guard::builder(ActionType::Transaction, StaticRecommender::new(rec))
+            .build()
+            .unwrap();
+        let d = check(&guard, &[("x-risk-action-token", "tx-token-1".into())]).await;
+        assert!(d.verdict.is_proceed());
+        assert_eq!(
+            d.assessment.action_token().map(ActionToken::expose),
+            Some("tx-token-1")
+        );
+        d.report.disarm();
     }
 }
 
 #[tokio::test]
-async fn one_span_per_request_with_the_decision_and_no_token() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
-
-    let s = setup(StaticRecommender::failing(server_error), |b| {
-        b.on_error(ErrorBehavior::FailClosed)
-    });
-    let secret = "sess-VERY-SECRET-TOKEN-VALUE-123456";
+async fn action_tokens_can_be_disabled_per_route() {
+    let fake = StaticRecommender::of_type(RecommendationType::Allow, 1.0);
+    let s = setup(fake.clone(), |b| b.action_tokens(false));
+    // Only an action token: ignored, a session token is required.
+    let d = check(&s.guard, &[("x-risk-action-token", "at-1".into())]).await;
+    assert_eq!(d.assessment.bad_input(), Some(BadInput::MissingToken));
+    assert_eq!(d.response.as_ref().unwrap().status, 401);
+    assert_eq!(fake.calls(), 0);
+    // Both: the session token is used (the guard triggers the action itself).
     let d = check(
         &s.guard,
         &[
-            ("x-risk-session-token", secret.to_owned()),
-            ("x-request-id", "req-trace-1".to_owned()),
+            ("x-risk-action-token", "at-1".into()),
+            ("x-risk-session-token", "sess-1".into()),
         ],
     )
     .await;
-    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    assert!(d.verdict.is_proceed());
+    assert_eq!(fake.trigger_calls(), 1);
+    assert_ne!(
+        d.assessment.action_token().map(ActionToken::expose),
+        Some("at-1")
+    );
+    d.report.disarm();
+    // Facts built by hand with an action token: ignored too.
+    let d = s
+        .guard
+        .check(RequestFacts::new(TokenInput::action("at-2")))
+        .await;
+    assert_eq!(d.assessment.bad_input(), Some(BadInput::MissingToken));
+    assert_eq!(fake.calls(), 2, "no further call");
+}
 
-    let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(out.contains("risk.guard"), "{out}");
-    assert!(out.contains("correlation_id=req-trace-1"), "{out}");
-    assert!(out.contains("action_type=login"), "{out}");
-    assert!(out.contains("verdict=\"deny\""), "{out}");
-    assert!(out.contains("error_behavior=\"fail_closed\""), "{out}");
-    assert!(out.contains("latency_ms="), "{out}");
-    assert!(!out.contains(secret), "{out}");
+#[tokio::test]
+async fn not_found_is_an_outage_and_bad_request_a_rejected_token() {
+    let breaker = || CircuitBreaker::new(BreakerConfig::default().consecutive_failures(1));
+    // 404 (wrong base URL): unavailable, fail open, counts for the breaker.
+    let b = breaker();
+    let s = setup(
+        StaticRecommender::failing(|| Error::NotFound {
+            message: "no route".into(),
+        }),
+        |g| g.circuit_breaker(b.clone()),
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert!(d.verdict.is_proceed());
+    assert!(d.assessment.is_unavailable());
+    assert_eq!(b.state(), BreakerState::Open);
+    d.report.disarm();
+
+    // 400 (garbage token): bad input even on a fail-open route, not a breaker failure,
+    // and nothing reported on the refused token.
+    let b = breaker();
+    let s = setup(
+        StaticRecommender::failing(|| Error::BadRequest {
+            message: "bad token".into(),
+        }),
+        |g| {
+            g.circuit_breaker(b.clone())
+                .on_error(ErrorBehavior::FailOpen)
+        },
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    assert_eq!(
+        d.assessment.bad_input(),
+        Some(BadInput::InvalidToken(TokenProblem::Rejected {
+            status: 400
+        }))
+    );
+    assert_eq!(d.assessment.action_token(), None);
+    assert_eq!(b.state(), BreakerState::Closed);
+    drop(d);
+    s.reporter.flush(WAIT).await.unwrap();
+    assert_eq!(s.sink.attempts(), 0);
+}
+
+#[tokio::test]
+async fn denials_report_only_what_was_assessed() {
+    // A refused action token on a fail-closed route: no report at all.
+    let s = setup(
+        StaticRecommender::failing(|| Error::BlacklistedToken {
+            message: "reused".into(),
+        }),
+        |b| b.on_error(ErrorBehavior::FailClosed),
+    );
+    let d = check(&s.guard, &[("x-risk-action-token", "old-token".into())]).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    drop(d);
+    s.reporter.flush(WAIT).await.unwrap();
+    assert_eq!(s.sink.attempts(), 0);
+
+    // An unvalidated action token while the API is down: not reported either.
+    let s = setup(StaticRecommender::failing(server_error), |b| {
+        b.on_error(ErrorBehavior::FailClosed)
+    });
+    let d = check(&s.guard, &[("x-risk-action-token", "some-token".into())]).await;
+    assert_eq!(d.response.as_ref().unwrap().status, 503);
+    assert_eq!(d.assessment.action_token(), None);
+    drop(d);
+    s.reporter.flush(WAIT).await.unwrap();
+    assert_eq!(s.sink.attempts(), 0);
+}
+
+#[tokio::test]
+async fn an_unrepresentable_deadline_is_no_deadline() {
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Allow, 1.0),
+        |b| b.deadline(Duration::MAX),
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    assert!(d.verdict.is_proceed());
+    d.report.disarm();
+}
+
+#[tokio::test]
+async fn debug_of_a_challenge_decision_hides_the_action_token() {
+    let s = setup(
+        StaticRecommender::of_type(RecommendationType::Challenge, 70.0),
+        |b| b,
+    );
+    let d = check(&s.guard, &session("sess-1")).await;
+    let token = d.assessment.action_token().unwrap().expose().to_owned();
+    let response = d.response.as_ref().unwrap();
+    assert!(response.body.contains(&token));
+    for debug in [format!("{d:?}"), format!("{response:?}")] {
+        assert!(!debug.contains(&token), "{debug}");
+        assert!(debug.contains("403"), "{debug}");
+    }
 }

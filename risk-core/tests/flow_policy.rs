@@ -85,13 +85,19 @@ fn score_thresholds_table() {
     for t in types() {
         for score in SCORES {
             let want = match score {
+                // The more severe of the score's verdict and the recommendation's.
                 Some(s) if s.is_finite() => {
-                    if s >= 90.0 {
+                    let by_score = if s >= 90.0 {
                         D
                     } else if s >= 60.0 {
                         C
                     } else {
                         P
+                    };
+                    match (by_score, default_kind(&t)) {
+                        (D, _) | (_, D) => D,
+                        (C, _) | (_, C) => C,
+                        _ => P,
                     }
                 }
                 // No usable score: the default policy.
@@ -104,6 +110,26 @@ fn score_thresholds_table() {
             );
         }
     }
+    // Never more lenient than the recommendation: a low score does not lift a DENY or a
+    // CHALLENGE.
+    assert_eq!(
+        policy
+            .decide(&assessed(RecommendationType::Deny, Some(0.0)))
+            .kind(),
+        D
+    );
+    assert_eq!(
+        policy
+            .decide(&assessed(RecommendationType::Challenge, Some(10.0)))
+            .kind(),
+        C
+    );
+    assert_eq!(
+        policy
+            .decide(&assessed(RecommendationType::Challenge, Some(95.0)))
+            .kind(),
+        D
+    );
     // Equal thresholds: nothing challenges.
     let sharp = ScoreThresholds::new(50.0, 50.0).unwrap();
     assert_eq!(

@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use risk_core::testing::RecordingSink;
+use risk_core::testing::{NoopSink, RecordingSink};
 use risk_core::*;
 
 fn report(i: usize) -> ActionResultReport {
@@ -153,13 +154,118 @@ async fn retry_after_is_honoured() {
     });
     sink.fail_next(1);
     let reporter = Reporter::builder(sink.clone())
-        .backoff(Duration::from_millis(10), Duration::from_millis(20))
+        .backoff(Duration::from_millis(10), Duration::from_secs(30))
         .build();
     let started = tokio::time::Instant::now();
     reporter.submit(report(1)).unwrap();
     assert!(sink.wait_for(1, Duration::from_secs(60)).await);
     // Paused clock: the only wait was the server's Retry-After.
     assert_eq!(started.elapsed(), Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_capped_at_the_backoff_max() {
+    let sink = RecordingSink::new();
+    sink.fail_with(|| Error::RateLimited {
+        retry_after: Some(Duration::from_secs(86_400)),
+        message: "come back tomorrow".into(),
+    });
+    sink.fail_next(1);
+    let reporter = Reporter::builder(sink.clone())
+        .backoff(Duration::from_millis(10), Duration::from_secs(30))
+        .build();
+    let started = tokio::time::Instant::now();
+    reporter.submit(report(1)).unwrap();
+    // Within a minute (paused clock), not a day.
+    reporter.flush(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(sink.len(), 1);
+    assert_eq!(started.elapsed(), Duration::from_secs(30));
+}
+
+/// A sink whose `early-*` reports wait for a gate and whose `late-*` reports never finish.
+#[derive(Clone, Default)]
+struct GateSink {
+    started: Arc<tokio::sync::Notify>,
+    gate: Arc<tokio::sync::Notify>,
+    delivered: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl ResultSink for GateSink {
+    async fn report(&self, report: &ActionResultReport) -> Result<(), Error> {
+        let token = report.action_token.expose().to_owned();
+        self.started.notify_one();
+        if token.starts_with("late") {
+            std::future::pending::<()>().await;
+        }
+        self.gate.notified().await;
+        self.delivered.lock().unwrap().push(token);
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_ignores_reports_submitted_after_it() {
+    let sink = GateSink::default();
+    let reporter = Reporter::builder(sink.clone()).build();
+    reporter
+        .submit(ActionResultReport::new(
+            ActionToken::new("early-1"),
+            ActionResult::Success,
+        ))
+        .unwrap();
+    // The worker is delivering `early-1`.
+    sink.started.notified().await;
+
+    let flush = reporter.flush(Duration::from_secs(60));
+    tokio::pin!(flush);
+    // One poll queues the flush.
+    tokio::select! {
+        biased;
+        r = &mut flush => panic!("flush finished before early-1: {r:?}"),
+        () = std::future::ready(()) => {}
+    }
+    // A report arriving while the flush waits, and never delivered.
+    reporter
+        .submit(ActionResultReport::new(
+            ActionToken::new("late-1"),
+            ActionResult::Success,
+        ))
+        .unwrap();
+    sink.gate.notify_one();
+    flush.await.unwrap();
+    assert_eq!(*sink.delivered.lock().unwrap(), vec!["early-1".to_owned()]);
+    assert_eq!(reporter.stats().in_flight, 1);
+}
+
+#[test]
+fn no_report_is_queued_after_the_worker_stopped() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for round in 0..200 {
+        let reporter = rt.block_on(async { Reporter::builder(NoopSink).build() });
+        let submitter = {
+            let reporter = reporter.clone();
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while reporter.submit(report(i)).is_ok() {
+                    i += 1;
+                }
+            })
+        };
+        let stats = rt
+            .block_on(reporter.shutdown(Duration::from_secs(30)))
+            .unwrap();
+        submitter.join().unwrap();
+        // Everything accepted was delivered: nothing slipped in after the worker stopped.
+        let after = reporter.stats();
+        assert_eq!(after.in_flight, 0, "round {round}: {after:?}");
+        assert_eq!(after.queued, after.sent, "round {round}: {after:?}");
+        assert_eq!(stats.queued, after.queued, "round {round}");
+    }
 }
 
 #[tokio::test]

@@ -8,8 +8,11 @@
 //! `info` otherwise).
 //!
 //! Failures that count: timeouts, transport errors, 5xx, 429, token (authentication)
-//! errors, undecodable responses. Input problems (HTTP 400, 404, 409, 463) do not: the API
-//! answered.
+//! errors, undecodable responses, and HTTP 404 (a wrong base URL or proxy path: every call
+//! will fail the same way). Input problems (HTTP 400, 409, 463) do not: the API answered.
+//!
+//! Results are counted only in the state (and generation) their call started in: a slow
+//! call from before an open → half-open → closed cycle does not count in the new window.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -43,7 +46,8 @@ pub struct BreakerConfig {
     pub window: Duration,
     /// Calls needed in the window before the rate counts (default 20).
     pub min_calls: u32,
-    /// How long the circuit stays open before probing (default 10 s).
+    /// How long the circuit stays open before probing (default 10 s; at most
+    /// [`MAX_COOL_DOWN`], longer values are taken as that).
     pub cool_down: Duration,
     /// Probe calls allowed (and successes needed) while half-open (default 1, at least 1).
     pub half_open_probes: u32,
@@ -100,6 +104,9 @@ impl BreakerConfig {
     }
 }
 
+/// The longest cool-down a [`CircuitBreaker`] uses (one day).
+pub const MAX_COOL_DOWN: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The state of a [`CircuitBreaker`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -132,10 +139,7 @@ impl fmt::Display for BreakerState {
 /// Whether an error of the risk API counts as a failure for the breaker.
 pub(crate) fn counts_as_failure(error: &Error) -> bool {
     match error {
-        Error::BadRequest { .. }
-        | Error::BlacklistedToken { .. }
-        | Error::NotFound { .. }
-        | Error::Conflict { .. } => false,
+        Error::BadRequest { .. } | Error::BlacklistedToken { .. } | Error::Conflict { .. } => false,
         Error::UnexpectedStatus { status, .. } => !(400..500).contains(status) || *status == 429,
         _ => true,
     }
@@ -197,9 +201,11 @@ impl fmt::Debug for CircuitBreaker {
 }
 
 impl CircuitBreaker {
-    /// A closed breaker with `config` (`half_open_probes` of 0 is taken as 1).
+    /// A closed breaker with `config` (`half_open_probes` of 0 is taken as 1, a `cool_down`
+    /// over [`MAX_COOL_DOWN`] as that).
     pub fn new(mut config: BreakerConfig) -> Self {
         config.half_open_probes = config.half_open_probes.max(1);
+        config.cool_down = config.cool_down.min(MAX_COOL_DOWN);
         let bucket_len = (config.window / BUCKETS).max(Duration::from_millis(1));
         let now = Instant::now();
         Self {
@@ -229,7 +235,12 @@ impl CircuitBreaker {
     pub fn state(&self) -> BreakerState {
         let st = self.lock();
         match st.state {
-            BreakerState::Open if Instant::now() >= st.opened_at + self.shared.config.cool_down => {
+            BreakerState::Open
+                if st
+                    .opened_at
+                    .checked_add(self.shared.config.cool_down)
+                    .is_some_and(|until| Instant::now() >= until) =>
+            {
                 BreakerState::HalfOpen
             }
             s => s,
@@ -251,7 +262,10 @@ impl CircuitBreaker {
         if st.state == BreakerState::Open {
             // The clock is read only when it matters (keeps the closed path cheap).
             let now = Instant::now();
-            let until = st.opened_at + cfg.cool_down;
+            // Not representable: stays open (cannot happen with the cool-down clamped).
+            let Some(until) = st.opened_at.checked_add(cfg.cool_down) else {
+                return Err(cfg.cool_down);
+            };
             if now < until {
                 return Err(until - now);
             }
@@ -334,7 +348,9 @@ impl CircuitBreaker {
             }
             return;
         }
-        if st.state != BreakerState::Closed {
+        // A call from an earlier generation (before an open → half-open → closed cycle)
+        // says nothing about the new window.
+        if st.state != BreakerState::Closed || st.generation != generation {
             return;
         }
         let index = (at.saturating_duration_since(st.epoch).as_nanos()
@@ -430,6 +446,7 @@ mod tests {
         assert!(!counts_as_failure(&Error::BlacklistedToken {
             message: m()
         }));
+        assert!(counts_as_failure(&Error::NotFound { message: m() }));
         assert!(!counts_as_failure(&Error::UnexpectedStatus {
             status: 422,
             message: m()

@@ -203,6 +203,10 @@ pub enum TokenProblem {
         /// The HTTP status of the refusal.
         status: u16,
     },
+    /// The action token belongs to another action type than the route's (for example a
+    /// `logout` token presented on a `transaction` route): refused as if the API had
+    /// refused it.
+    WrongAction,
 }
 
 impl TokenProblem {
@@ -213,6 +217,7 @@ impl TokenProblem {
             Self::TooLong { .. } => "too_long",
             Self::Malformed => "malformed",
             Self::Rejected { .. } => "rejected",
+            Self::WrongAction => "wrong_action",
         }
     }
 }
@@ -227,6 +232,9 @@ impl fmt::Display for TokenProblem {
             Self::Malformed => f.write_str("the token contains characters outside visible ASCII"),
             Self::Rejected { status } => {
                 write!(f, "the risk API refused the token (HTTP {status})")
+            }
+            Self::WrongAction => {
+                f.write_str("the action token belongs to another action type than the route's")
             }
         }
     }
@@ -290,6 +298,17 @@ impl TokenInput {
         } else {
             Self::Missing
         }
+    }
+
+    /// Reads the session-token header only (action-token mode disabled on the route): the
+    /// action-token header is ignored.
+    pub(crate) fn from_session_header(
+        headers: &(impl HeaderLookup + ?Sized),
+        names: &HeaderNames,
+    ) -> Self {
+        headers
+            .get(&names.session_token)
+            .map_or(Self::Missing, Self::session)
     }
 
     /// Whether this is a usable token (session or action).
@@ -419,6 +438,35 @@ pub(crate) fn valid_request_id(raw: &str) -> Option<&str> {
     .then_some(v)
 }
 
+/// Which forwarding header a guard believes (from trusted proxies only). Exactly one is
+/// read: the other is ignored even when present, since a client can write any header and
+/// a proxy only appends to (or overwrites) the one it knows.
+///
+/// ```
+/// use risk_core::{ActionType, ForwardedHeader, Guard};
+/// use risk_core::testing::StaticRecommender;
+/// let fake = StaticRecommender::of_type(risk_core::RecommendationType::Allow, 1.0);
+/// let guard = Guard::builder(ActionType::Login, fake)
+///     .trusted_proxies(["10.0.0.0/8"])
+///     .forwarded_header(ForwardedHeader::Forwarded)
+///     .build()
+///     .unwrap();
+/// let headers = [("forwarded", "for=203.0.113.9"), ("x-forwarded-for", "6.6.6.6")];
+/// let facts = guard.facts(&headers, Some("10.0.0.1".parse().unwrap()));
+/// assert_eq!(facts.client_ip, Some("203.0.113.9".parse().unwrap()));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (the header name is [`HeaderNames::forwarded_for`]). The default:
+    /// what most proxies and load balancers write.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded` (the header name is [`HeaderNames::forwarded`]), its `for=`
+    /// parameters.
+    Forwarded,
+}
+
 /// Client IP resolution honouring trusted proxies.
 ///
 /// Rules:
@@ -429,14 +477,18 @@ pub(crate) fn valid_request_id(raw: &str) -> Option<&str> {
 ///   address that is not one. `unknown`, obfuscated identifiers and unparseable entries stop
 ///   the walk: the client is then unknown (`None`). If every entry is a trusted proxy, the
 ///   leftmost is taken; if there is no header, the peer itself;
-/// - RFC 7239 `Forwarded` is preferred when present (it is what a standards-aware proxy
-///   writes, and two lists cannot be interleaved reliably); otherwise `X-Forwarded-For`.
-///   All values of the header are read in order, each a comma-separated list;
+/// - only the configured header ([`ForwardedHeader`], `X-Forwarded-For` by default) is read,
+///   never chosen by presence: the other one may be client-written. All values of the
+///   header are read in order, each a comma-separated list;
+/// - `unknown`, an obfuscated identifier (`_hidden`) or garbage met during the walk means
+///   the client is unknown: `None`, never the peer or a hop further left (those may be
+///   client-written);
 /// - no peer address → headers are used only with `trust_headers_without_peer`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IpResolver {
     trusted: Vec<IpNet>,
     trust_headers_without_peer: bool,
+    header: ForwardedHeader,
 }
 
 /// One hop of a forwarding header.
@@ -447,10 +499,15 @@ enum Hop {
 }
 
 impl IpResolver {
-    pub(crate) fn new(trusted: Vec<IpNet>, trust_headers_without_peer: bool) -> Self {
+    pub(crate) fn new(
+        trusted: Vec<IpNet>,
+        trust_headers_without_peer: bool,
+        header: ForwardedHeader,
+    ) -> Self {
         Self {
             trusted,
             trust_headers_without_peer,
+            header,
         }
     }
 
@@ -494,24 +551,27 @@ impl IpResolver {
             _ => {}
         }
         // Walk from the right (nearest proxy first) without collecting the hops.
-        let forwarded = headers.get_all(&names.forwarded);
-        if forwarded.is_empty() {
-            let xff = headers.get_all(&names.forwarded_for);
-            let hops = xff
-                .iter()
-                .rev()
-                .flat_map(|v| v.rsplit(','))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(parse_node);
-            self.walk(hops, peer)
-        } else {
-            let hops = forwarded.iter().rev().flat_map(|v| {
-                let mut hops = parse_forwarded(v);
-                hops.reverse();
-                hops
-            });
-            self.walk(hops, peer)
+        match self.header {
+            ForwardedHeader::XForwardedFor => {
+                let xff = headers.get_all(&names.forwarded_for);
+                let hops = xff
+                    .iter()
+                    .rev()
+                    .flat_map(|v| v.rsplit(','))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(parse_node);
+                self.walk(hops, peer)
+            }
+            ForwardedHeader::Forwarded => {
+                let forwarded = headers.get_all(&names.forwarded);
+                let hops = forwarded.iter().rev().flat_map(|v| {
+                    let mut hops = parse_forwarded(v);
+                    hops.reverse();
+                    hops
+                });
+                self.walk(hops, peer)
+            }
         }
     }
 

@@ -14,14 +14,14 @@ use super::assessment::{Assessment, AssessmentStatus, BadInput, Unavailable, Una
 use super::breaker::{counts_as_failure, BreakerConfig, CircuitBreaker};
 use super::error_behavior::ErrorBehavior;
 use super::facts::{
-    generate_correlation_id, valid_request_id, ClaimedUser, DynLookup, HeaderLookup, HeaderNames,
-    IpResolver, RequestFacts, TokenInput, TokenProblem,
+    generate_correlation_id, valid_request_id, ClaimedUser, DynLookup, ForwardedHeader,
+    HeaderLookup, HeaderNames, IpResolver, RequestFacts, TokenInput, TokenProblem,
 };
 use super::policy::{DefaultPolicy, Policy};
 use super::report::{PendingReport, ResultMapping, ShadowSlot};
 use super::reporter::Reporter;
 use super::respond::{DefaultResponder, Responder};
-use super::verdict::{Decision, DenialReason, Verdict};
+use super::verdict::{Decision, Verdict};
 use crate::error::{ConfigError, Error};
 use crate::models::{
     ActionResult, ActionResultReport, ActionToken, ActionType, CustomAttributes,
@@ -52,6 +52,7 @@ struct GuardInner {
     mapping: ResultMapping,
     responder: Box<dyn Responder>,
     shadow: bool,
+    action_tokens: bool,
 }
 
 /// Protects one route: reads the request facts, asks the risk API (through a
@@ -65,9 +66,37 @@ struct GuardInner {
 ///    (the front end already triggered the action), the recommendation only; both within
 ///    the deadline, and skipped while the circuit breaker is open;
 /// 3. the policy decides on an assessment; the error behaviour on an unavailable API;
-/// 4. challenge and deny get a response from the responder; a denial is reported as
-///    `failure` right away (`incomplete` when it is a fail-closed 503); a proceed gets an
-///    armed [`PendingReport`].
+/// 4. challenge and deny get a response from the responder; a proceed gets an armed
+///    [`PendingReport`]. A denial is reported right away: `failure` when the action was
+///    assessed (there is a recommendation), `incomplete` when the API was unavailable and
+///    the action token is known to be valid (created by trigger-action), nothing otherwise
+///    (bad input, or a token the API refused).
+///
+/// # Upstream errors
+///
+/// | trigger-action / recommendation answer | assessment | breaker |
+/// |---|---|---|
+/// | HTTP 400, 463 (garbage, expired, reused token) | [`AssessmentStatus::BadInput`] ([`TokenProblem::Rejected`]): the policy decides, so a fail-open route does not let it through | not a failure |
+/// | recommendation for another action type (action-token mode) | [`AssessmentStatus::BadInput`] ([`TokenProblem::WrongAction`]) | not a failure |
+/// | HTTP 404 (wrong base URL or proxy path), 401, 403, 429, 5xx, transport, decode errors | [`AssessmentStatus::Unavailable`]: the error behaviour decides | failure (409 and other 4xx: not) |
+/// | no answer within the deadline | [`AssessmentStatus::Unavailable`] ([`UnavailableCause::Timeout`]) | failure |
+///
+/// A token the API refused is never reported on (it is dropped from the assessment).
+///
+/// # Action tokens
+///
+/// With an `x-risk-action-token` header (see [`HeaderNames::action_token`]), the front end
+/// triggered the action itself and the guard only fetches its recommendation. The guard
+/// checks the recommendation's `context.action_type` against its own: a token of another
+/// action (say a harmless `logout`) is refused ([`TokenProblem::WrongAction`]), so it cannot
+/// be replayed on a sensitive route. The token is kept in the assessment (and reported on)
+/// only once the API vouched for it.
+///
+/// **Replay risk:** the API refuses a used token (HTTP 463) only once its result has been
+/// reported, so one action token can be presented on several concurrent requests until
+/// then, and each gets the same recommendation. Where that matters (payments, transfers),
+/// disable action tokens on the route with [`GuardBuilder::action_tokens`]`(false)`: every
+/// request then needs a session token, and the guard triggers a fresh action itself.
 ///
 /// One `risk.guard` span per request records `action_type`, `correlation_id`,
 /// `recommendation`, `risk_score`, `verdict`, `latency_ms` and `error_behavior`.
@@ -107,6 +136,7 @@ impl fmt::Debug for Guard {
             .field("deadline", &self.inner.deadline)
             .field("monitor_only", &self.inner.policy.is_monitor_only())
             .field("shadow", &self.inner.shadow)
+            .field("action_tokens", &self.inner.action_tokens)
             .field("reporter", &self.inner.reporter.is_some())
             .finish_non_exhaustive()
     }
@@ -123,6 +153,7 @@ pub struct GuardBuilder {
     headers: HeaderNames,
     trusted_proxies: Vec<String>,
     trust_headers_without_peer: bool,
+    forwarded_header: ForwardedHeader,
     claimed_user: Option<Box<ClaimedUserFn>>,
     custom_attributes: Option<CustomAttributes>,
     breaker: Option<CircuitBreaker>,
@@ -130,6 +161,7 @@ pub struct GuardBuilder {
     mapping: ResultMapping,
     responder: Box<dyn Responder>,
     shadow: bool,
+    action_tokens: bool,
 }
 
 impl fmt::Debug for GuardBuilder {
@@ -139,6 +171,8 @@ impl fmt::Debug for GuardBuilder {
             .field("on_error", &self.on_error)
             .field("deadline", &self.deadline)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
+            .field("action_tokens", &self.action_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -156,7 +190,8 @@ impl GuardBuilder {
         self
     }
 
-    /// The deadline of the upstream calls together (default 2 s).
+    /// The deadline of the upstream calls together (default 2 s). A deadline too far in the
+    /// future to be represented (such as [`Duration::MAX`]) means no deadline.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
@@ -172,6 +207,23 @@ impl GuardBuilder {
     /// addresses. Checked in [`build`](Self::build). Replaces earlier calls.
     pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
         self.trusted_proxies = proxies.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// Which forwarding header to read from trusted proxies (default
+    /// [`ForwardedHeader::XForwardedFor`]). Only that one is read; the other is ignored even
+    /// when present. Pick the one your proxy writes.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
+        self
+    }
+
+    /// Whether the action-token header is accepted on this route (default true). When
+    /// false, the action-token header is ignored and a session token is required: the
+    /// guard triggers every action itself, so a token cannot be replayed on concurrent
+    /// requests (see [`Guard`], "Action tokens").
+    pub fn action_tokens(mut self, enabled: bool) -> Self {
+        self.action_tokens = enabled;
         self
     }
 
@@ -261,7 +313,11 @@ impl GuardBuilder {
                 on_error: self.on_error,
                 deadline: self.deadline,
                 headers: self.headers,
-                ip: IpResolver::new(trusted, self.trust_headers_without_peer),
+                ip: IpResolver::new(
+                    trusted,
+                    self.trust_headers_without_peer,
+                    self.forwarded_header,
+                ),
                 claimed_user: self.claimed_user,
                 custom_attributes: self.custom_attributes,
                 breaker: self.breaker,
@@ -269,6 +325,7 @@ impl GuardBuilder {
                 mapping: self.mapping,
                 responder: self.responder,
                 shadow,
+                action_tokens: self.action_tokens,
             }),
         })
     }
@@ -290,6 +347,7 @@ impl Guard {
             headers: HeaderNames::default(),
             trusted_proxies: Vec::new(),
             trust_headers_without_peer: false,
+            forwarded_header: ForwardedHeader::default(),
             claimed_user: None,
             custom_attributes: None,
             breaker: Some(CircuitBreaker::new(BreakerConfig::default())),
@@ -297,6 +355,7 @@ impl Guard {
             mapping: ResultMapping::default(),
             responder: Box::new(DefaultResponder),
             shadow: false,
+            action_tokens: true,
         }
     }
 
@@ -328,7 +387,11 @@ impl Guard {
     ) -> RequestFacts {
         let inner = &*self.inner;
         let names = &inner.headers;
-        let token = TokenInput::from_headers(headers, names);
+        let token = if inner.action_tokens {
+            TokenInput::from_headers(headers, names)
+        } else {
+            TokenInput::from_session_header(headers, names)
+        };
         let correlation_id = headers
             .get(names.request_id_name())
             .and_then(valid_request_id)
@@ -425,6 +488,11 @@ impl GuardInner {
             transaction_data,
             custom_attributes,
         } = facts;
+        // Action tokens disabled on this route: one given in the facts is ignored.
+        let token = match token {
+            TokenInput::Action(_) if !self.action_tokens => TokenInput::Missing,
+            other => other,
+        };
         let input = ActionInput {
             correlation_id,
             claimed_user,
@@ -549,14 +617,18 @@ impl GuardInner {
                 }
                 (None, None) => PendingReport::disarmed(),
             },
-            (Verdict::Deny(denial), Some(reporter)) => {
-                if let Some(token) = assessment.action_token() {
-                    let result = if matches!(denial.reason, DenialReason::Unavailable) {
-                        // Not evaluated: says nothing about the user.
-                        ActionResult::Incomplete
-                    } else {
-                        ActionResult::Failure
-                    };
+            (Verdict::Deny(_), Some(reporter)) => {
+                // The assessment holds a token only when it is valid (a refused one is
+                // dropped). Assessed: the action failed. Unavailable: not evaluated, says
+                // nothing about the user. Bad input: nothing to report on.
+                let result = if assessment.recommendation().is_some() {
+                    Some(ActionResult::Failure)
+                } else if assessment.is_unavailable() {
+                    Some(ActionResult::Incomplete)
+                } else {
+                    None
+                };
+                if let (Some(result), Some(token)) = (result, assessment.action_token()) {
                     let _ = reporter.submit(ActionResultReport::new(token.clone(), result));
                 }
                 PendingReport::disarmed()
@@ -600,13 +672,10 @@ impl GuardInner {
             Some(b) => match b.acquire() {
                 Ok(p) => Some(p),
                 Err(wait) => {
-                    let given = match token {
-                        TokenInput::Action(t) => Some(t),
-                        _ => None,
-                    };
+                    // A client's action token is not kept: the API did not vouch for it.
                     return self.make(
                         input.correlation_id,
-                        given,
+                        None,
                         AssessmentStatus::Unavailable(
                             Unavailable::new(
                                 UnavailableCause::CircuitOpen,
@@ -621,36 +690,66 @@ impl GuardInner {
             None => None,
         };
 
+        // The action token, once known to be valid: from trigger-action (session mode), or
+        // the client's once the API answered for it (action-token mode).
         let mut action_token: Option<ActionToken> = None;
+        let mut given: Option<ActionToken> = None;
         let slot = &mut action_token;
+        let given_slot = &mut given;
         let call = async {
-            let token = match token {
-                TokenInput::Action(t) => t,
+            match token {
+                TokenInput::Action(t) => {
+                    let t = given_slot.insert(t);
+                    self.recommender.recommendation(t).await
+                }
                 TokenInput::Session(s) => {
                     let request = self.trigger_request(s, &input);
-                    self.recommender.trigger_action(&request).await?
+                    let t = slot.insert(self.recommender.trigger_action(&request).await?);
+                    self.recommender.recommendation(t).await
                 }
                 // Bad input never gets here.
-                _ => {
-                    return Err(Error::BadRequest {
-                        message: "no usable token".to_owned(),
-                    })
-                }
-            };
-            let token = slot.insert(token);
-            self.recommender.recommendation(token).await
+                _ => Err(Error::BadRequest {
+                    message: "no usable token".to_owned(),
+                }),
+            }
         };
-        // The deadline counts from the start of the check (no second clock read).
-        let result = tokio::time::timeout_at(start + self.deadline, call).await;
+        // The deadline counts from the start of the check (no second clock read). One too
+        // far away to be represented is no deadline.
+        let result = match start.checked_add(self.deadline) {
+            Some(deadline) => tokio::time::timeout_at(deadline, call).await,
+            None => Ok(call.await),
+        };
 
         let (success, status) = match result {
-            Ok(Ok(rec)) => (true, AssessmentStatus::Assessed(rec)),
+            Ok(Ok(rec)) => {
+                let wrong_action = given.is_some()
+                    && rec
+                        .context
+                        .action_type
+                        .as_ref()
+                        .is_some_and(|t| *t != self.action_type);
+                if wrong_action {
+                    // A token of another action (say `logout`) replayed on this route.
+                    (
+                        true,
+                        AssessmentStatus::BadInput(BadInput::InvalidToken(
+                            TokenProblem::WrongAction,
+                        )),
+                    )
+                } else {
+                    if let Some(t) = given.take() {
+                        action_token = Some(t);
+                    }
+                    (true, AssessmentStatus::Assessed(rec))
+                }
+            }
             Ok(Err(e)) => {
                 let failure = counts_as_failure(&e);
                 let status = match &e {
-                    Error::BadRequest { .. }
-                    | Error::BlacklistedToken { .. }
-                    | Error::NotFound { .. } => {
+                    // A garbage, expired or reused token: bad input, never an outage (a
+                    // fail-open route must not let it through), and never reported on.
+                    Error::BadRequest { .. } | Error::BlacklistedToken { .. } => {
+                        action_token = None;
                         AssessmentStatus::BadInput(BadInput::InvalidToken(TokenProblem::Rejected {
                             status: e.status().unwrap_or(400),
                         }))

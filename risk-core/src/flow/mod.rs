@@ -53,12 +53,12 @@ pub mod testing;
 mod verdict;
 
 pub use assessment::{Assessment, AssessmentStatus, BadInput, Unavailable, UnavailableCause};
-pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, MAX_COOL_DOWN};
 pub use details::ActionDetails;
 pub use error_behavior::{ErrorBehavior, ErrorBehaviorKind};
 pub use facts::{
-    ClaimedUser, HeaderLookup, HeaderNames, RequestFacts, TokenInput, TokenProblem,
-    MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
+    ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames, RequestFacts, TokenInput,
+    TokenProblem, MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
 };
 pub use guard::{Guard, GuardBuilder, DEFAULT_DEADLINE};
 pub use policy::{DefaultPolicy, MonitorOnly, Policy, RecommendationMap, ScoreThresholds};

@@ -93,6 +93,15 @@ fn default_kind(t: &RecommendationType) -> VerdictKind {
     }
 }
 
+/// Orders verdict kinds: proceed < challenge < deny.
+fn severity(kind: VerdictKind) -> u8 {
+    match kind {
+        VerdictKind::Proceed => 0,
+        VerdictKind::Challenge => 1,
+        VerdictKind::Deny => 2,
+    }
+}
+
 /// Always proceeds, even on bad input; the assessment is still made, traced and reported.
 /// The counterpart of the API's preview mode. Enables [shadow mode](crate::GuardBuilder::shadow).
 ///
@@ -115,9 +124,18 @@ impl Policy for MonitorOnly {
     }
 }
 
-/// Decides by risk score alone, edges inclusive: `score >= deny_at` denies,
-/// `challenge_at <= score < deny_at` challenges, lower scores proceed. Without a score
-/// (or a non-finite one), and for bad input, it does what [`DefaultPolicy`] does.
+/// Decides by risk score, edges inclusive: `score >= deny_at` denies,
+/// `challenge_at <= score < deny_at` challenges, lower scores proceed; but never more
+/// leniently than the recommendation: the verdict is the more severe of the score's and
+/// [`DefaultPolicy`]'s (a DENY stays a denial, a CHALLENGE is at least a challenge,
+/// whatever the score). Without a score (or a non-finite one), and for bad input, it does
+/// what [`DefaultPolicy`] does.
+///
+/// | recommendation | score below `challenge_at` | from `challenge_at` | from `deny_at` |
+/// |---|---|---|---|
+/// | TRUST, ALLOW | proceed | challenge | deny |
+/// | CHALLENGE (or unknown) | challenge | challenge | deny |
+/// | DENY | deny | deny | deny |
 ///
 /// ```
 /// use risk_core::*;
@@ -127,6 +145,10 @@ impl Policy for MonitorOnly {
 /// assert_eq!(policy.decide(&scored(59.9)).kind(), VerdictKind::Proceed);
 /// assert_eq!(policy.decide(&scored(60.0)).kind(), VerdictKind::Challenge);
 /// assert_eq!(policy.decide(&scored(90.0)).kind(), VerdictKind::Deny);
+/// // A low score does not overrule a DENY.
+/// let denied = Assessment::new(ActionType::Login, "c",
+///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Deny, 5.0)));
+/// assert_eq!(policy.decide(&denied).kind(), VerdictKind::Deny);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoreThresholds {
@@ -173,14 +195,20 @@ impl ScoreThresholds {
 
 impl Policy for ScoreThresholds {
     fn decide(&self, assessment: &Assessment) -> Verdict {
-        match assessment.risk_score() {
-            Some(score) if score.is_finite() && assessment.recommendation().is_some() => {
-                let kind = if score >= self.deny_at {
+        match (assessment.risk_score(), assessment.recommendation()) {
+            (Some(score), Some(rec)) if score.is_finite() => {
+                let by_score = if score >= self.deny_at {
                     VerdictKind::Deny
                 } else if score >= self.challenge_at {
                     VerdictKind::Challenge
                 } else {
                     VerdictKind::Proceed
+                };
+                let by_recommendation = default_kind(rec.recommendation_type());
+                let kind = if severity(by_score) >= severity(by_recommendation) {
+                    by_score
+                } else {
+                    by_recommendation
                 };
                 Verdict::of_kind(kind, assessment)
             }

@@ -135,8 +135,12 @@ struct Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // The last handle is gone: the worker delivers what is queued and stops.
-        self.queue.closed.store(true, Ordering::SeqCst);
+        // The last handle is gone: the worker delivers what is queued and stops. Set under
+        // the queue lock, where the worker decides to stop.
+        {
+            let _items = self.queue.lock();
+            self.queue.closed.store(true, Ordering::SeqCst);
+        }
         self.queue.wake();
     }
 }
@@ -150,8 +154,9 @@ impl Drop for Shared {
 ///   a dedicated thread with its own runtime; `submit` works from any thread or runtime
 ///   (actix-web's per-thread runtimes included);
 /// - failed deliveries that may succeed later ([`Error::is_retryable`]) are retried with
-///   exponential backoff and jitter, waiting the server's `Retry-After` when it gave one;
-///   others (400, 463...) are counted as failed and logged. Nothing is dropped silently.
+///   exponential backoff and jitter, waiting the server's `Retry-After` when it gave one
+///   (capped at the backoff maximum: a `Retry-After` of a day does not park a delivery for
+///   a day); others (400, 463...) are counted as failed and logged. Nothing is dropped silently.
 ///
 /// Build it from within the runtime that lives as long as the application (the worker
 /// stops with its runtime).
@@ -229,7 +234,7 @@ impl ReporterBuilder {
     }
 
     /// Backoff between attempts: `base` doubled each retry, capped at `max`, with jitter
-    /// (defaults 200 ms and 30 s). A server's `Retry-After` replaces it.
+    /// (defaults 200 ms and 30 s). A server's `Retry-After` replaces it, capped at `max`.
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
         self.backoff_base = base;
         self.backoff_max = max.max(base);
@@ -339,25 +344,26 @@ impl Reporter {
     /// queue drops it (counted, warned about).
     pub fn submit(&self, report: ActionResultReport) -> Result<(), ReportDropped> {
         let queue = &*self.shared.queue;
-        let refused =
+        let refused = {
+            // `closed` and `alive` are read (and set) under the queue lock, where the worker
+            // decides to stop: no report is ever queued after that decision.
+            let mut items = queue.lock();
             if queue.closed.load(Ordering::Acquire) || !queue.alive.load(Ordering::Acquire) {
                 Some(ReportDropped::Closed)
+            } else if items.len() >= queue.capacity {
+                Some(ReportDropped::QueueFull)
             } else {
-                let mut items = queue.lock();
-                if items.len() >= queue.capacity {
-                    Some(ReportDropped::QueueFull)
-                } else {
-                    // Counted under the lock, so the worker never finishes a report not yet counted.
-                    self.shared.counters.queued.fetch_add(1, Ordering::AcqRel);
-                    items.push_back(Msg::Report(report));
-                    let len = items.len();
-                    drop(items);
-                    if queue.idle.swap(false, Ordering::SeqCst) || len == queue.wake_at {
-                        queue.wake();
-                    }
-                    None
+                // Counted under the lock, so the worker never finishes a report not yet counted.
+                self.shared.counters.queued.fetch_add(1, Ordering::AcqRel);
+                items.push_back(Msg::Report(report));
+                let len = items.len();
+                drop(items);
+                if queue.idle.swap(false, Ordering::SeqCst) || len == queue.wake_at {
+                    queue.wake();
                 }
-            };
+                None
+            }
+        };
         match refused {
             None => Ok(()),
             Some(why) => {
@@ -389,6 +395,12 @@ impl Reporter {
     }
 
     /// Waits until every report queued before this call is delivered (or given up on).
+    /// Reports submitted meanwhile do not delay it (they are taken once it is done).
+    ///
+    /// # Errors
+    ///
+    /// [`FlushTimeout`] when those reports are not all done within `within`; its
+    /// `pending` counts every report not yet done, later ones included.
     pub async fn flush(&self, within: Duration) -> Result<(), FlushTimeout> {
         let (tx, rx) = oneshot::channel();
         self.control(Msg::Flush(tx), rx, within).await
@@ -397,7 +409,11 @@ impl Reporter {
     /// Delivers everything queued, then stops the worker; later submissions are dropped.
     /// Returns the final counters.
     pub async fn shutdown(&self, within: Duration) -> Result<ReporterStats, FlushTimeout> {
-        self.shared.queue.closed.store(true, Ordering::SeqCst);
+        {
+            // Under the lock, where `submit` and the worker read it.
+            let _items = self.shared.queue.lock();
+            self.shared.queue.closed.store(true, Ordering::SeqCst);
+        }
         let (tx, rx) = oneshot::channel();
         self.control(Msg::Shutdown(tx), rx, within).await?;
         Ok(self.stats())
@@ -410,12 +426,22 @@ impl Reporter {
         within: Duration,
     ) -> Result<(), FlushTimeout> {
         let queue = &*self.shared.queue;
-        if queue.alive.load(Ordering::Acquire) {
-            queue.lock().push_back(msg);
+        let pushed = {
+            let mut items = queue.lock();
+            let alive = queue.alive.load(Ordering::Acquire);
+            if alive {
+                items.push_back(msg);
+            }
+            alive
+        };
+        if pushed {
             queue.idle.store(false, Ordering::SeqCst);
             queue.wake();
-            // An error means the worker is gone; the counters tell what is left.
-            let _ = tokio::time::timeout(within, done).await;
+            // The worker answers once everything queued before `msg` is done (whatever
+            // arrived since). An error means the worker is gone; the counters tell.
+            if let Ok(Ok(())) = tokio::time::timeout(within, done).await {
+                return Ok(());
+            }
         }
         let pending = self.stats().in_flight;
         if pending > 0 {
@@ -441,6 +467,8 @@ struct AliveGuard(Arc<Queue>);
 
 impl Drop for AliveGuard {
     fn drop(&mut self) {
+        // Under the lock, where `submit` reads it.
+        let _items = self.0.lock();
         self.0.alive.store(false, Ordering::SeqCst);
     }
 }
@@ -591,7 +619,11 @@ impl Worker {
                 }
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
                     self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                    let wait = e.retry_after().unwrap_or_else(|| self.backoff(attempt - 1));
+                    // A server's Retry-After is honoured up to the backoff maximum.
+                    let wait = e.retry_after().map_or_else(
+                        || self.backoff(attempt - 1),
+                        |after| after.min(self.backoff_max),
+                    );
                     tracing::debug!(
                         action_token = %report.action_token.redacted(),
                         attempt, error = %e, wait_ms = wait.as_millis() as u64,

@@ -6,7 +6,16 @@ use super::assessment::Assessment;
 use super::verdict::{DenialReason, Verdict};
 
 /// A framework-free HTTP response: adapters convert it 1:1.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the status, the headers and the body's length only: a challenge body
+/// carries the whole action token.
+///
+/// ```
+/// use risk_core::ResponseSpec;
+/// let r = ResponseSpec::json(403, &serde_json::json!({"action_token": "secret-token-value"}));
+/// assert!(!format!("{r:?}").contains("secret-token-value"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ResponseSpec {
     /// HTTP status.
@@ -15,6 +24,16 @@ pub struct ResponseSpec {
     pub headers: Vec<(&'static str, String)>,
     /// The body (JSON for the default responder).
     pub body: String,
+}
+
+impl std::fmt::Debug for ResponseSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseSpec")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl ResponseSpec {

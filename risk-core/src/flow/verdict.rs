@@ -11,6 +11,7 @@ use crate::models::{ActionToken, ChallengeType};
 
 /// The kind of a [`Verdict`], without its details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VerdictKind {
     /// Let the request through to the handler.
     Proceed,
@@ -224,6 +225,8 @@ impl DenialReason {
 ///   into the framework's response;
 /// - `report`: complete it with the handler's response status (or drop it: `incomplete` is
 ///   reported). Already disarmed for challenges and denials.
+///
+/// `Debug` never shows a whole action token (the response body is shown by length only).
 #[derive(Debug)]
 pub struct Decision {
     /// What to do.

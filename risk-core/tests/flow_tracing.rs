@@ -1,0 +1,72 @@
+//! The guard's `risk.guard` span, captured by a GLOBAL subscriber.
+//!
+//! Alone in its own test binary, with a single test: a thread-local (`set_default`)
+//! subscriber misses callsites whose interest was already cached by tests running
+//! concurrently in the same binary, so its output depended on test order.
+#![cfg(feature = "testing")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use risk_core::testing::{RecordingSink, StaticRecommender};
+use risk_core::*;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_span_per_request_with_the_decision_and_no_token() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).build();
+    let guard = Guard::builder(
+        ActionType::Login,
+        StaticRecommender::failing(|| Error::Server {
+            status: 502,
+            message: "bad gateway".into(),
+        }),
+    )
+    .reporter(reporter.clone())
+    .without_circuit_breaker()
+    .on_error(ErrorBehavior::FailClosed)
+    .build()
+    .unwrap();
+    let secret = "sess-VERY-SECRET-TOKEN-VALUE-123456";
+    let headers = [
+        ("x-risk-session-token", secret),
+        ("x-request-id", "req-trace-1"),
+    ];
+    let d = guard.check(guard.facts(&headers, None)).await;
+    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    drop(d);
+    reporter.flush(Duration::from_secs(30)).await.unwrap();
+
+    let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("risk.guard"), "{out}");
+    assert!(out.contains("correlation_id=req-trace-1"), "{out}");
+    assert!(out.contains("action_type=login"), "{out}");
+    assert!(out.contains("verdict=\"deny\""), "{out}");
+    assert!(out.contains("error_behavior=\"fail_closed\""), "{out}");
+    assert!(out.contains("latency_ms="), "{out}");
+    assert!(!out.contains(secret), "{out}");
+}
