@@ -151,6 +151,7 @@ pub async fn run(
             .build()?,
         app_url: app_url.trim_end_matches('/').to_owned(),
         emulator: emulator.clone(),
+        reporter: backend.reporter.clone(),
         rows: Vec::new(),
     };
     use names::*;
@@ -180,9 +181,6 @@ pub async fn run(
     player
         .step_up(STEP_UP, &action_token, "alice", "wonderland", "000000")
         .await?;
-    // The step-up's result is reported in the background; a real user takes seconds to come
-    // back, here we wait for the delivery itself.
-    flush(backend).await?;
     player.login(TRUSTED, &phone, "alice", "wonderland").await?;
 
     // Automation: a headless browser driven by webdriver, no interaction.
@@ -278,10 +276,21 @@ struct Player {
     http: reqwest::Client,
     app_url: String,
     emulator: Arc<EmulatorHandle>,
+    reporter: risk_core::Reporter,
     rows: Vec<Row>,
 }
 
 impl Player {
+    /// Results are reported in the background, and between two actions of real users time
+    /// passes: wait until what this action reported was delivered before playing the next
+    /// one, so that the next recommendation knows about it.
+    async fn settle(&self) -> Result<(), ScenarioError> {
+        self.reporter
+            .flush(Duration::from_secs(10))
+            .await
+            .map_err(|e| ScenarioError::Flush(e.to_string()))
+    }
+
     fn correlation_id(&self) -> String {
         format!("qs-{:02}", self.rows.len() + 1)
     }
@@ -329,6 +338,7 @@ impl Player {
             .await?;
         let status = response.status().as_u16();
         let json: Value = response.json().await.unwrap_or(Value::Null);
+        self.settle().await?;
         let verdict = if status == 200 {
             "step-up passed"
         } else {
@@ -382,6 +392,7 @@ impl Player {
         let response = request.send().await?;
         let status = response.status().as_u16();
         let json: Value = response.json().await.unwrap_or(Value::Null);
+        self.settle().await?;
         self.rows.push(Row {
             scenario: scenario.to_owned(),
             correlation_id,
