@@ -420,13 +420,17 @@ impl RequestFacts {
     }
 }
 
-/// A fresh 128-bit correlation id in hex (32 characters).
+/// A fresh 128-bit correlation id in hex (32 characters). Hex-encoded by hand: this runs on
+/// every protected request without an `x-request-id`, and `format!` costs several times more.
 pub(crate) fn generate_correlation_id() -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(32);
-    // Writing to a String cannot fail.
-    let _ = write!(s, "{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-    s
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bits = (u128::from(fastrand::u64(..)) << 64) | u128::from(fastrand::u64(..));
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        // Nibble i, most significant first; the index is always < 16.
+        *byte = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// The correlation id from a request id header, if it is acceptable.
