@@ -179,6 +179,9 @@ pub async fn run(
         .unwrap_or_default()
         .to_owned();
     player
+        .step_up(STEP_UP_TYPO, &action_token, "alice", "wonderland", "000009")
+        .await?;
+    player
         .step_up(STEP_UP, &action_token, "alice", "wonderland", "000000")
         .await?;
     player.login(TRUSTED, &phone, "alice", "wonderland").await?;
@@ -468,7 +471,9 @@ fn annotate(rows: &mut [Row], events: &[ActivityEvent]) {
                         .and_then(Value::as_str)
                         .map(str::to_owned);
                 }
-                "action_result_reported" => {
+                // A failed step-up attempt reports nothing itself (the action's result
+                // comes with the attempt that ends it).
+                "action_result_reported" if row.verdict != "step-up failed" => {
                     let result = p.get("result").and_then(Value::as_str).unwrap_or("?");
                     row.reported = Some(match p.get("challenge_type").and_then(Value::as_str) {
                         Some(challenge) => format!("{result} ({challenge})"),

@@ -43,12 +43,33 @@ fn assert_quickstart(run: &Run) {
     // The step-up reported the challenged action's result with its challenge type.
     assert_eq!(r.reported.as_deref(), Some("success (sms_otp)"), "{r:?}");
 
+    let r = row(run, names::STEP_UP_TYPO);
+    assert_eq!(
+        (r.status, r.verdict.as_str()),
+        (401, "step-up failed"),
+        "{r:?}"
+    );
+    assert_eq!(r.reported, None, "a failed attempt reports nothing: {r:?}");
     let r = row(run, names::STEP_UP);
     assert_eq!(
         (r.status, r.verdict.as_str()),
         (200, "step-up passed"),
         "{r:?}"
     );
+
+    // One result for the challenged action, although the user needed two attempts.
+    let results = run
+        .events
+        .iter()
+        .filter(|e| e.activity == "action_result_reported")
+        .filter(|e| {
+            e.additional_params
+                .get("correlation_id")
+                .and_then(|v| v.as_str())
+                == Some(r.correlation_id.as_str())
+        })
+        .count();
+    assert_eq!(results, 1, "the step-up is reported once");
 
     let r = row(run, names::TRUSTED);
     assert_eq!((r.status, r.verdict.as_str()), (200, "proceed"), "{r:?}");
