@@ -94,8 +94,8 @@ where
         if let Some(details) = req.extensions().get::<risk_core::ActionDetails>() {
             facts = details.apply_to(facts);
         }
-        let guard = self.guard.clone();
-        let check: CheckFuture = Box::pin(async move { guard.check(facts).await });
+        // `check` owns what it needs (no borrow of the guard): box it as it is.
+        let check: CheckFuture = Box::pin(self.guard.check(facts));
         // The instance driven to readiness goes with the request; a fresh clone stays
         // (https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services).
         let clone = self.inner.clone();
