@@ -238,7 +238,8 @@ async fn missing_and_malformed_tokens_are_refused_without_an_upstream_call() {
 #[actix_web::test]
 async fn an_action_token_makes_one_upstream_call() {
     let (reporter, sink) = reporter();
-    let fake = StaticRecommender::of_type(RecommendationType::Allow, 5.0);
+    let fake =
+        StaticRecommender::of_type(RecommendationType::Allow, 5.0).for_action(ActionType::Login);
     let app = test::init_service(
         App::new()
             .wrap(RiskMiddleware::new(guard(

@@ -8,7 +8,10 @@ use risk_core::testing::{ScriptedRecommender, StaticRecommender};
 use risk_core::*;
 
 fn ok() -> Result<RecommendationResponse, Error> {
-    Ok(RecommendationResponse::new(RecommendationType::Allow, 1.0))
+    // The API names the token's action; the guard (a login route) requires it.
+    let mut rec = RecommendationResponse::new(RecommendationType::Allow, 1.0);
+    rec.context.action_type = Some(ActionType::Login);
+    Ok(rec)
 }
 
 fn down() -> Error {
@@ -57,8 +60,8 @@ async fn opens_half_opens_and_closes() {
         .then_err(down())
         .then_err(down())
         .then_err(down()) // the first probe fails
-        .then_ok(RecommendationResponse::new(RecommendationType::Allow, 1.0))
-        .then_ok(RecommendationResponse::new(RecommendationType::Allow, 1.0));
+        .then_ok(ok().unwrap())
+        .then_ok(ok().unwrap());
     let g = guard(script.clone(), &breaker);
 
     for i in 1..=3 {
@@ -212,7 +215,7 @@ async fn a_slow_failure_from_an_earlier_generation_does_not_count() {
     let script = ScriptedRecommender::new()
         .then_delayed(Duration::from_secs(30), Err(down())) // slow, started while closed
         .then_err(down()) // opens
-        .then_ok(RecommendationResponse::new(RecommendationType::Allow, 1.0)); // probe: closes
+        .then_ok(ok().unwrap()); // probe: closes
     let g = Guard::builder(ActionType::Login, script.clone())
         .circuit_breaker(breaker.clone())
         .on_error(ErrorBehavior::FailClosed)

@@ -107,7 +107,8 @@ async fn bad_tokens_never_reach_the_recommender() {
 
 #[tokio::test]
 async fn action_token_mode_makes_one_call() {
-    let fake = StaticRecommender::of_type(RecommendationType::Allow, 5.0);
+    let fake =
+        StaticRecommender::of_type(RecommendationType::Allow, 5.0).for_action(ActionType::Login);
     let s = setup(fake.clone(), |b| b);
     let d = check(
         &s.guard,
@@ -600,22 +601,31 @@ async fn an_action_token_of_another_action_is_refused() {
         BreakerState::Closed
     );
 
-    // The right action type (or none given) goes through, with the token kept.
-    for rec in [
-        for_action(ActionType::Transaction),
-        RecommendationResponse::new(RecommendationType::Trust, 1.0),
-    ] {
-        let guard = Guard::builder(ActionType::Transaction, StaticRecommender::new(rec))
-            .build()
-            .unwrap();
-        let d = check(&guard, &[("x-risk-action-token", "tx-token-1".into())]).await;
-        assert!(d.verdict.is_proceed());
-        assert_eq!(
-            d.assessment.action_token().map(ActionToken::expose),
-            Some("tx-token-1")
-        );
-        d.report.disarm();
-    }
+    // The right action type goes through, with the token kept.
+    let guard = Guard::builder(
+        ActionType::Transaction,
+        StaticRecommender::new(for_action(ActionType::Transaction)),
+    )
+    .build()
+    .unwrap();
+    let d = check(&guard, &[("x-risk-action-token", "tx-token-1".into())]).await;
+    assert!(d.verdict.is_proceed());
+    assert_eq!(
+        d.assessment.action_token().map(ActionToken::expose),
+        Some("tx-token-1")
+    );
+    d.report.disarm();
+
+    // A recommendation that does not say which action the token is for proves nothing: refused.
+    let guard = Guard::builder(
+        ActionType::Transaction,
+        StaticRecommender::new(RecommendationResponse::new(RecommendationType::Trust, 1.0)),
+    )
+    .build()
+    .unwrap();
+    let d = check(&guard, &[("x-risk-action-token", "tx-token-1".into())]).await;
+    assert_eq!(d.verdict.status(), Some(400));
+    assert_eq!(d.assessment.action_token(), None);
 }
 
 #[tokio::test]

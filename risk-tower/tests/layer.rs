@@ -293,7 +293,8 @@ async fn missing_and_malformed_tokens_are_refused_without_an_upstream_call() {
 #[tokio::test]
 async fn an_action_token_header_costs_one_upstream_call() {
     let (reporter, sink) = reporter();
-    let rec = StaticRecommender::of_type(RecommendationType::Allow, 1.0);
+    let rec =
+        StaticRecommender::of_type(RecommendationType::Allow, 1.0).for_action(ActionType::Login);
     let svc = ServiceBuilder::new()
         .layer(RiskLayer::new(guard(
             rec.clone(),

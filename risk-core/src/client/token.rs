@@ -144,6 +144,19 @@ impl TokenSource {
         }
     }
 
+    /// The same source with an empty in-flight slot (cheap clones: the HTTP client is an `Arc`).
+    fn detached(&self) -> Self {
+        Self::new(
+            self.http.clone(),
+            self.token_url.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            self.retry.clone(),
+            self.fetch_timeout,
+            self.token_refresh_margin,
+        )
+    }
+
     /// Joins the fetch in flight, or starts one with its own deadline (`fetch_timeout` from
     /// now), independent of any caller's remaining budget. A caller that gives up (its own
     /// call deadline passed) drops only its wait: the next waiter keeps driving the same fetch.
@@ -155,7 +168,10 @@ impl TokenSource {
                 Some(f) if f.deadline > now && f.fetch.peek().is_none() => f.fetch.clone(),
                 _ => {
                     let deadline = deadline_after(now, self.fetch_timeout);
-                    let source = Arc::clone(self);
+                    // The future owns a copy without the in-flight slot: capturing `self`
+                    // would make a cycle (self → slot → future → self) that leaks the client
+                    // when every caller gives up on an unfinished fetch.
+                    let source = self.detached();
                     let fetch = async move { source.fetch_token(deadline).await.map_err(Arc::new) }
                         .boxed()
                         .shared();

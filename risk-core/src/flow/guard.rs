@@ -88,8 +88,8 @@ struct GuardInner {
 /// With an `x-risk-action-token` header (see [`HeaderNames::action_token`]), the front end
 /// triggered the action itself and the guard only fetches its recommendation. The guard
 /// checks the recommendation's `context.action_type` against its own: a token of another
-/// action (say a harmless `logout`) is refused ([`TokenProblem::WrongAction`]), so it cannot
-/// be replayed on a sensitive route. The token is kept in the assessment (and reported on)
+/// action (say a harmless `logout`), or one whose recommendation does not name its action, is
+/// refused ([`TokenProblem::WrongAction`]), so it cannot be replayed on a sensitive route. The token is kept in the assessment (and reported on)
 /// only once the API vouched for it.
 ///
 /// **Replay risk:** the API refuses a used token (HTTP 463) only once its result has been
@@ -722,12 +722,10 @@ impl GuardInner {
 
         let (success, status) = match result {
             Ok(Ok(rec)) => {
-                let wrong_action = given.is_some()
-                    && rec
-                        .context
-                        .action_type
-                        .as_ref()
-                        .is_some_and(|t| *t != self.action_type);
+                // A client's token must prove it belongs to this route's action: one of
+                // another action, or one whose action the API did not say, is refused.
+                let wrong_action =
+                    given.is_some() && rec.context.action_type.as_ref() != Some(&self.action_type);
                 if wrong_action {
                     // A token of another action (say `logout`) replayed on this route.
                     (

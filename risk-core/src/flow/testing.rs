@@ -112,6 +112,17 @@ impl StaticRecommender {
         self
     }
 
+    /// Says in the answer's `context.action_type` which action the token is for, as the real
+    /// API does. Needed in action-token mode: the guard refuses a client's action token whose
+    /// recommendation does not name the route's action.
+    #[must_use]
+    pub fn for_action(mut self, action_type: crate::models::ActionType) -> Self {
+        if let Answer::Ok(response) = &mut self.answer {
+            response.context.action_type = Some(action_type);
+        }
+        self
+    }
+
     /// All calls so far (trigger-action and recommendation).
     pub fn calls(&self) -> usize {
         self.trigger_calls() + self.recommendation_calls()
