@@ -7,7 +7,7 @@ use risk_core::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::backend::Backend;
+use crate::backend::{Attempt, Backend};
 use crate::demo;
 
 /// Largest JSON body the demo routes accept.
@@ -134,10 +134,10 @@ pub async fn step_up(
         }
     };
     let claimed = demo::claimed_user_id(&body.username);
-    let challenged_user = match backend.step_ups.challenged_user(&token) {
-        Some(user) => user,
-        None => {
-            let recommendation = backend
+    let mut attempt = backend.step_ups.attempt(&token);
+    if attempt == Attempt::Unknown {
+        let recommendation =
+            backend
                 .client
                 .get_recommendation(&token)
                 .await
@@ -145,52 +145,51 @@ pub async fn step_up(
                     Some(status) if status < 500 && status != 429 => NO_CHALLENGE,
                     _ => Failure::new(503, "risk_unavailable", "try again later"),
                 })?;
-            if *recommendation.recommendation_type() != RecommendationType::Challenge {
-                return Err(NO_CHALLENGE);
-            }
-            let user = recommendation
-                .context
-                .claimed_user_id
-                .unwrap_or_else(|| claimed.clone());
-            backend.step_ups.remember(&token, &user);
-            user
+        if *recommendation.recommendation_type() != RecommendationType::Challenge {
+            return Err(NO_CHALLENGE);
         }
+        let user = recommendation
+            .context
+            .claimed_user_id
+            .unwrap_or_else(|| claimed.clone());
+        attempt = backend.step_ups.remember(&token, &user, STEP_UP_ATTEMPTS);
+    }
+    let Attempt::Check { user, last } = attempt else {
+        return Err(NO_CHALLENGE);
     };
     let user_id = demo::authenticate(&body.username, &body.password)
-        .filter(|_| challenged_user == claimed && demo::verify_one_time_code(&body.code));
+        .filter(|_| user == claimed && demo::verify_one_time_code(&body.code));
     match user_id {
-        Some(user_id) => {
+        // Only the request that finishes the step-up logs in and reports.
+        Some(user_id) if backend.step_ups.finish(&token) => {
+            submit(
+                backend,
+                ActionResultReport::new(token, ActionResult::Success)
+                    .with_user_id(user_id)
+                    .with_challenge_type(ChallengeType::SmsOtp),
+            );
+            Ok(json!({ "status": "logged_in", "user_id": user_id, "step_up": "passed" }))
+        }
+        Some(_) => Err(NO_CHALLENGE),
+        None if last => {
             if backend.step_ups.finish(&token) {
                 submit(
                     backend,
-                    ActionResultReport::new(token, ActionResult::Success)
-                        .with_user_id(user_id)
+                    ActionResultReport::new(token, ActionResult::Failure)
                         .with_challenge_type(ChallengeType::SmsOtp),
                 );
-            }
-            Ok(json!({ "status": "logged_in", "user_id": user_id, "step_up": "passed" }))
-        }
-        None => {
-            if backend.step_ups.failed_attempt(&token) >= STEP_UP_ATTEMPTS {
-                if backend.step_ups.finish(&token) {
-                    submit(
-                        backend,
-                        ActionResultReport::new(token, ActionResult::Failure)
-                            .with_challenge_type(ChallengeType::SmsOtp),
-                    );
-                }
-                return Err(Failure::new(
-                    401,
-                    "step_up_failed",
-                    "wrong credentials or one-time code; no attempts left",
-                ));
             }
             Err(Failure::new(
                 401,
                 "step_up_failed",
-                "wrong credentials or one-time code; try again",
+                "wrong credentials or one-time code; no attempts left",
             ))
         }
+        None => Err(Failure::new(
+            401,
+            "step_up_failed",
+            "wrong credentials or one-time code; try again",
+        )),
     }
 }
 

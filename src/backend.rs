@@ -1,7 +1,7 @@
 //! The risk side of the example servers, shared by the axum and actix-web apps: the client,
 //! the result reporter, the circuit breaker and one guard per protected route.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,62 +37,106 @@ pub struct Backend {
     pub step_ups: StepUps,
 }
 
-/// The challenges a step-up is under way for: action token → challenged user and failed
-/// attempts. Bounded: the oldest half is forgotten when full (a forgotten challenge is
-/// verified again with the risk API on the next attempt).
+/// The challenges being stepped up, by action token: the challenged user and the attempts
+/// left, or finished (its result is reported; the entry stays so that the token cannot start
+/// over). Bounded: when full, the oldest entries are forgotten first (a forgotten token is
+/// checked with the risk API again, which refuses it once its result was delivered).
 #[derive(Clone, Default)]
-pub struct StepUps(Arc<Mutex<HashMap<String, (String, u8)>>>);
+pub struct StepUps(Arc<Mutex<StepUpTable>>);
+
+#[derive(Default)]
+struct StepUpTable {
+    entries: HashMap<String, StepUp>,
+    order: VecDeque<String>,
+}
+
+#[derive(Clone)]
+enum StepUp {
+    Active { user: String, attempts_left: u8 },
+    Finished,
+}
+
+/// What a step-up attempt may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The token is unknown here: check it with the risk API, then [`StepUps::remember`].
+    Unknown,
+    /// Check the guess against this user; one attempt was taken.
+    Check {
+        /// The challenged user.
+        user: String,
+        /// Whether this was the last attempt.
+        last: bool,
+    },
+    /// Finished or out of attempts: refuse.
+    Closed,
+}
 
 impl StepUps {
     const CAPACITY: usize = 10_000;
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, u8)>> {
-        // A panic while holding this lock cannot leave the map inconsistent.
+    fn lock(&self) -> std::sync::MutexGuard<'_, StepUpTable> {
+        // A panic while holding this lock cannot leave the table inconsistent.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The user a remembered challenge is for.
-    pub fn challenged_user(&self, token: &ActionToken) -> Option<String> {
-        self.lock()
-            .get(token.expose())
-            .map(|(user, _)| user.clone())
-    }
-
-    /// Remembers a verified challenge.
-    pub fn remember(&self, token: &ActionToken, user: &str) {
-        let mut map = self.lock();
-        if map.len() >= Self::CAPACITY {
-            let drop: Vec<String> = map.keys().take(Self::CAPACITY / 2).cloned().collect();
-            for key in drop {
-                map.remove(&key);
+    /// Takes one attempt at `token`'s step-up, before the guess is checked, so concurrent
+    /// guesses cannot exceed the attempts.
+    pub fn attempt(&self, token: &ActionToken) -> Attempt {
+        let mut table = self.lock();
+        match table.entries.get_mut(token.expose()) {
+            None => Attempt::Unknown,
+            Some(StepUp::Active {
+                user,
+                attempts_left,
+            }) if *attempts_left > 0 => {
+                *attempts_left -= 1;
+                Attempt::Check {
+                    user: user.clone(),
+                    last: *attempts_left == 0,
+                }
             }
-            tracing::warn!(
-                "step-up table full: forgot {} challenges",
-                Self::CAPACITY / 2
-            );
-        }
-        map.entry(token.expose().to_owned())
-            .or_insert_with(|| (user.to_owned(), 0));
-    }
-
-    /// Counts a failed attempt; returns the attempts failed so far.
-    pub fn failed_attempt(&self, token: &ActionToken) -> u8 {
-        let mut map = self.lock();
-        match map.get_mut(token.expose()) {
-            Some((_, attempts)) => {
-                *attempts = attempts.saturating_add(1);
-                *attempts
-            }
-            None => u8::MAX,
+            Some(_) => Attempt::Closed,
         }
     }
 
-    /// Forgets a challenge whose result is being reported; `false` when another request
-    /// already did (so that a result is reported once).
+    /// Remembers a challenge the risk API confirmed, with `attempts` attempts; returns what
+    /// [`attempt`](Self::attempt) now says (a concurrent request may have remembered it first).
+    pub fn remember(&self, token: &ActionToken, user: &str, attempts: u8) -> Attempt {
+        {
+            let mut table = self.lock();
+            if !table.entries.contains_key(token.expose()) {
+                while table.entries.len() >= Self::CAPACITY {
+                    let Some(oldest) = table.order.pop_front() else {
+                        break;
+                    };
+                    table.entries.remove(&oldest);
+                }
+                table.order.push_back(token.expose().to_owned());
+                table.entries.insert(
+                    token.expose().to_owned(),
+                    StepUp::Active {
+                        user: user.to_owned(),
+                        attempts_left: attempts,
+                    },
+                );
+            }
+        }
+        self.attempt(token)
+    }
+
+    /// Finishes `token`'s step-up; `true` for the one request that did (only it reports).
     pub fn finish(&self, token: &ActionToken) -> bool {
-        self.lock().remove(token.expose()).is_some()
+        let mut table = self.lock();
+        match table.entries.get_mut(token.expose()) {
+            Some(entry @ StepUp::Active { .. }) => {
+                *entry = StepUp::Finished;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -200,4 +244,49 @@ fn claimed_user(headers: &dyn HeaderLookup) -> Option<ClaimedUser> {
         return None;
     }
     Some(ClaimedUser::new(demo::claimed_user_id(username)).with_type(ClaimedUserIdType::AccountId))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_up_has_its_attempts_and_finishes_once() {
+        let table = StepUps::default();
+        let token = ActionToken::new("at_0123");
+        assert_eq!(table.attempt(&token), Attempt::Unknown);
+        let first = table.remember(&token, "usr_1", 2);
+        assert_eq!(
+            first,
+            Attempt::Check {
+                user: "usr_1".into(),
+                last: false
+            }
+        );
+        // A concurrent first attempt remembering another user gets the stored one.
+        assert_eq!(
+            table.remember(&token, "usr_2", 2),
+            Attempt::Check {
+                user: "usr_1".into(),
+                last: true
+            }
+        );
+        assert_eq!(table.attempt(&token), Attempt::Closed, "out of attempts");
+        assert!(table.finish(&token));
+        assert!(!table.finish(&token), "finished once");
+        assert_eq!(table.attempt(&token), Attempt::Closed, "cannot start over");
+    }
+
+    #[test]
+    fn the_table_forgets_the_oldest_first() {
+        let table = StepUps::default();
+        for i in 0..StepUps::CAPACITY + 1 {
+            let _ = table.remember(&ActionToken::new(format!("at_{i}")), "u", 3);
+        }
+        assert_eq!(table.attempt(&ActionToken::new("at_0")), Attempt::Unknown);
+        assert!(matches!(
+            table.attempt(&ActionToken::new(format!("at_{}", StepUps::CAPACITY))),
+            Attempt::Check { .. }
+        ));
+    }
 }

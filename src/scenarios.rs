@@ -264,6 +264,18 @@ pub async fn run(
     }
     let mut rows = player.rows;
     annotate(&mut rows, &events);
+    // An action's result is reported by the step-up attempt that ended it: the last one.
+    let last_step_up: BTreeMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.route == "/login/step-up")
+        .map(|(i, r)| (r.correlation_id.clone(), i))
+        .collect();
+    for (i, row) in rows.iter_mut().enumerate() {
+        if row.route == "/login/step-up" && last_step_up.get(&row.correlation_id) != Some(&i) {
+            row.reported = None;
+        }
+    }
     Ok(Run { rows, events })
 }
 
@@ -471,9 +483,7 @@ fn annotate(rows: &mut [Row], events: &[ActivityEvent]) {
                         .and_then(Value::as_str)
                         .map(str::to_owned);
                 }
-                // A failed step-up attempt reports nothing itself (the action's result
-                // comes with the attempt that ends it).
-                "action_result_reported" if row.verdict != "step-up failed" => {
+                "action_result_reported" => {
                     let result = p.get("result").and_then(Value::as_str).unwrap_or("?");
                     row.reported = Some(match p.get("challenge_type").and_then(Value::as_str) {
                         Some(challenge) => format!("{result} ({challenge})"),

@@ -317,3 +317,26 @@ fn works_without_a_runtime_and_from_other_threads() {
     let unique: HashSet<_> = sink.reports().into_iter().map(|r| r.action_token).collect();
     assert_eq!(unique.len(), 100);
 }
+
+#[tokio::test(start_paused = true)]
+async fn flush_and_shutdown_after_the_worker_stopped_answer_at_once() {
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).build();
+    reporter
+        .submit(ActionResultReport::new(
+            ActionToken::new("at-last-1"),
+            ActionResult::Success,
+        ))
+        .unwrap();
+    reporter.shutdown(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(sink.len(), 1);
+    // The worker is gone: neither waits for an answer that cannot come (virtual time).
+    let start = tokio::time::Instant::now();
+    reporter.shutdown(Duration::from_secs(30)).await.unwrap();
+    reporter.flush(Duration::from_secs(30)).await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}

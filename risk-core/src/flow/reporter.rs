@@ -553,6 +553,10 @@ impl Worker {
                     if !items.is_empty() {
                         Quiet::No
                     } else if closed {
+                        // Gone from this moment, under the same lock: a flush or shutdown
+                        // arriving now sees it at once instead of waiting for an answer
+                        // that would never come.
+                        queue.alive.store(false, Ordering::SeqCst);
                         Quiet::Stop
                     } else if lingered {
                         queue.idle.store(true, Ordering::SeqCst);
