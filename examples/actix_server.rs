@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = Backend::from_env().await?;
     let listener = std::net::TcpListener::bind(launch::listen_addr())?;
     let addr = listener.local_addr()?;
-    launch::print_banner("actix-web", addr, &backend).await;
+    launch::print_banner("actix-web", addr, &backend);
     let app_backend = backend.clone();
     // actix-web handles Ctrl-C itself (graceful shutdown).
     HttpServer::new(move || {

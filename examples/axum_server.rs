@@ -19,7 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = Backend::from_env().await?;
     let listener = tokio::net::TcpListener::bind(launch::listen_addr()).await?;
     let addr = listener.local_addr()?;
-    launch::print_banner("axum", addr, &backend).await;
+    launch::print_banner("axum", addr, &backend);
     let app = axum_app::router(backend.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

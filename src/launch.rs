@@ -23,7 +23,7 @@ pub fn init_tracing() {
 
 /// Prints where the server listens, which risk API it uses, and (with the in-process
 /// emulator) a ready-made session token and curl commands to try.
-pub async fn print_banner(framework: &str, addr: SocketAddr, backend: &Backend) {
+pub fn print_banner(framework: &str, addr: SocketAddr, backend: &Backend) {
     println!("{framework} example server on http://{addr}");
     println!("risk API: {}", backend.base_url());
     let Some(emulator) = &backend.emulator else {

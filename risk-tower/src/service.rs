@@ -123,16 +123,14 @@ impl HeaderLookup for HttpHeaders<'_> {
     }
 }
 
-/// The socket peer: axum's `ConnectInfo<SocketAddr>`, else a bare `SocketAddr`. IPv4-mapped
-/// IPv6 addresses (dual-stack listeners) become IPv4, so proxy CIDRs match.
+/// The socket peer: axum's `ConnectInfo<SocketAddr>`, else a bare `SocketAddr`. (IPv4-mapped
+/// IPv6 addresses of dual-stack listeners are made IPv4 by the core's facts.)
 fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     #[cfg(feature = "axum")]
     if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
-        return Some(info.0.ip().to_canonical());
+        return Some(info.0.ip());
     }
-    extensions
-        .get::<SocketAddr>()
-        .map(|addr| addr.ip().to_canonical())
+    extensions.get::<SocketAddr>().map(SocketAddr::ip)
 }
 
 #[cfg(test)]
@@ -152,12 +150,24 @@ mod tests {
     }
 
     #[test]
-    fn peer_ip_prefers_connect_info_and_canonicalises() {
+    fn peer_ip_prefers_connect_info_and_the_facts_canonicalise_it() {
         let mut ext = http::Extensions::new();
         assert_eq!(peer_ip(&ext), None);
         let mapped: SocketAddr = "[::ffff:10.0.0.1]:80".parse().unwrap();
         ext.insert(mapped);
-        assert_eq!(peer_ip(&ext), Some(IpAddr::from([10, 0, 0, 1])));
+        assert_eq!(peer_ip(&ext), Some(mapped.ip()));
+        // A dual-stack listener's IPv4-mapped peer is the IPv4 client for the guard.
+        let guard = risk_core::Guard::builder(
+            risk_core::ActionType::Login,
+            risk_core::testing::StaticRecommender::of_type(
+                risk_core::RecommendationType::Allow,
+                1.0,
+            ),
+        )
+        .build()
+        .unwrap();
+        let facts = guard.facts(&[("x-risk-session-token", "st-1")][..], peer_ip(&ext));
+        assert_eq!(facts.client_ip, Some(IpAddr::from([10, 0, 0, 1])));
         #[cfg(feature = "axum")]
         {
             let real: SocketAddr = "192.0.2.7:443".parse().unwrap();

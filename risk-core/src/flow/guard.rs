@@ -664,17 +664,19 @@ impl GuardInner {
     async fn assess(
         &self,
         token: TokenInput,
-        input: ActionInput,
+        mut input: ActionInput,
         client_ip: Option<IpAddr>,
         start: Instant,
     ) -> Arc<Assessment> {
+        // The correlation id stays for the assessment; the rest moves into the request.
+        let correlation_id = std::mem::take(&mut input.correlation_id);
         let permit = match &self.breaker {
             Some(b) => match b.acquire() {
                 Ok(p) => Some(p),
                 Err(wait) => {
                     // A client's action token is not kept: the API did not vouch for it.
                     return self.make(
-                        input.correlation_id,
+                        correlation_id,
                         None,
                         AssessmentStatus::Unavailable(
                             Unavailable::new(
@@ -703,7 +705,7 @@ impl GuardInner {
                     self.recommender.recommendation(t).await
                 }
                 TokenInput::Session(s) => {
-                    let request = self.trigger_request(s, &input);
+                    let request = self.trigger_request(s, &correlation_id, input);
                     let t = slot.insert(self.recommender.trigger_action(&request).await?);
                     self.recommender.recommendation(t).await
                 }
@@ -776,28 +778,29 @@ impl GuardInner {
         if let Some(p) = permit {
             p.record(success, start);
         }
-        self.make(input.correlation_id, action_token, status, client_ip)
+        self.make(correlation_id, action_token, status, client_ip)
     }
 
     fn trigger_request(
         &self,
         session: crate::models::SessionToken,
-        input: &ActionInput,
+        correlation_id: &str,
+        input: ActionInput,
     ) -> TriggerActionRequest {
         let mut req = TriggerActionRequest::new(session, self.action_type.clone())
-            .with_correlation_id(input.correlation_id.clone());
-        if let Some(user) = &input.claimed_user {
-            req.claimed_user_id = Some(user.id.clone());
-            req.claimed_user_id_type = user.id_type.clone();
+            .with_correlation_id(correlation_id);
+        if let Some(user) = input.claimed_user {
+            req.claimed_user_id = Some(user.id);
+            req.claimed_user_id_type = user.id_type;
         }
-        req.user_id = input.user_id.clone();
-        req.transaction_data = input.transaction_data.clone();
-        req.custom_attributes = match (&self.custom_attributes, &input.custom_attributes) {
-            (None, None) => None,
-            (Some(a), None) | (None, Some(a)) => Some(a.clone()),
+        req.user_id = input.user_id;
+        req.transaction_data = input.transaction_data;
+        req.custom_attributes = match (&self.custom_attributes, input.custom_attributes) {
+            (None, own) => own,
+            (Some(base), None) => Some(base.clone()),
             (Some(base), Some(own)) => {
                 let mut merged = base.clone();
-                merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+                merged.extend(own);
                 Some(merged)
             }
         };
