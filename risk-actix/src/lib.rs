@@ -42,18 +42,18 @@
 //! `web::post().to(handler).wrap(RiskMiddleware::new(guard))`.
 //!
 //! # What the middleware does per request
-//! 1. Builds the [`RequestFacts`] from the headers and the socket peer
-//!    (`ServiceRequest::peer_addr`). The client IP follows the guard's trusted-proxy rules;
-//!    actix's `realip_remote_addr` is not used because it trusts forwarding headers from
-//!    anyone.
-//! 2. Optionally lets the application enrich the facts ([`RiskMiddleware::enrich`]).
-//! 3. `Guard::check`. A challenge or denial is answered with the guard's
+//! 1. Builds the [`RequestFacts`](risk_core::RequestFacts) from the headers, the socket peer
+//!    (`ServiceRequest::peer_addr`) and the [`ActionDetails`] a middleware in front put into
+//!    the request extensions, if any. The client IP follows the guard's trusted-proxy
+//!    rules; actix's `realip_remote_addr` is not used because it trusts forwarding headers
+//!    from anyone.
+//! 2. `Guard::check`. A challenge or denial is answered with the guard's
 //!    [`ResponseSpec`] (by default the JSON bodies of
 //!    [`DefaultResponder`](risk_core::DefaultResponder); customise with
 //!    `GuardBuilder::responder`) and the handler does not run.
-//! 4. Otherwise the `Arc<Assessment>` goes into the request extensions (read it with the
+//! 3. Otherwise the `Arc<Assessment>` goes into the request extensions (read it with the
 //!    [`RiskAssessment`] extractor or [`RiskExt::risk_assessment`]) and the handler runs.
-//! 5. When the handler's response is ready, its result is queued for reporting
+//! 4. When the handler's response is ready, its result is queued for reporting
 //!    (see [Reporting](#reporting)); the response is never delayed.
 //!
 //! # Reporting
@@ -86,10 +86,7 @@ use actix_web::http::header::{HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
-use risk_core::{Assessment, Guard, HeaderLookup, Outcome, RequestFacts, ResponseSpec};
-
-/// A hook that adds request-specific data to the facts before the check.
-type Enrich = Arc<dyn Fn(&ServiceRequest, RequestFacts) -> RequestFacts + Send + Sync>;
+use risk_core::{ActionDetails, Assessment, Decision, Guard, HeaderLookup, Outcome, ResponseSpec};
 
 /// The actix-web middleware protecting the routes it wraps with a risk [`Guard`].
 ///
@@ -98,14 +95,12 @@ type Enrich = Arc<dyn Fn(&ServiceRequest, RequestFacts) -> RequestFacts + Send +
 #[must_use]
 pub struct RiskMiddleware {
     guard: Guard,
-    enrich: Option<Enrich>,
 }
 
 impl fmt::Debug for RiskMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RiskMiddleware")
             .field("action_type", self.guard.action_type())
-            .field("enrich", &self.enrich.is_some())
             .finish()
     }
 }
@@ -113,38 +108,7 @@ impl fmt::Debug for RiskMiddleware {
 impl RiskMiddleware {
     /// A middleware asking `guard` about every request it wraps.
     pub fn new(guard: Guard) -> Self {
-        Self {
-            guard,
-            enrich: None,
-        }
-    }
-
-    /// Adds request-specific data (transaction data, custom attributes, a user id the
-    /// application already knows...) to the facts before the check.
-    ///
-    /// ```
-    /// use actix_web::HttpMessage;
-    /// use risk_actix::RiskMiddleware;
-    /// use risk_core::{ActionType, Guard, TransactionData};
-    /// # use risk_core::{testing::StaticRecommender, RecommendationType};
-    /// # let recommender = StaticRecommender::of_type(RecommendationType::Allow, 10.0);
-    /// let guard = Guard::builder(ActionType::Transaction, recommender).build()?;
-    /// let mw = RiskMiddleware::new(guard).enrich(|req, facts| {
-    ///     // e.g. the amount from a header set by the front end
-    ///     match req.headers().get("x-amount").and_then(|v| v.to_str().ok()?.parse().ok()) {
-    ///         Some(amount) => facts.with_transaction_data(TransactionData::new(amount, "EUR")),
-    ///         None => facts,
-    ///     }
-    /// });
-    /// # drop(mw);
-    /// # Ok::<(), risk_core::ConfigError>(())
-    /// ```
-    pub fn enrich(
-        mut self,
-        f: impl Fn(&ServiceRequest, RequestFacts) -> RequestFacts + Send + Sync + 'static,
-    ) -> Self {
-        self.enrich = Some(Arc::new(f));
-        self
+        Self { guard }
     }
 
     /// The guard this middleware asks.
@@ -168,7 +132,6 @@ where
         ready(Ok(RiskMiddlewareService {
             service: Rc::new(service),
             guard: self.guard.clone(),
-            enrich: self.enrich.clone(),
         }))
     }
 }
@@ -178,7 +141,6 @@ where
 pub struct RiskMiddlewareService<S> {
     service: Rc<S>,
     guard: Guard,
-    enrich: Option<Enrich>,
 }
 
 impl<S> fmt::Debug for RiskMiddlewareService<S> {
@@ -201,43 +163,27 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let mut facts = self.guard.facts(
+        // Details a middleware in front of this one learned from the body (claimed user,
+        // transaction data...) come in the request extensions.
+        let facts = self.guard.facts(
             &Headers(req.headers()),
             req.peer_addr().map(|addr| addr.ip()),
+            req.extensions().get::<ActionDetails>(),
         );
-        // Details a middleware in front of this one learned from the body (claimed user,
-        // transaction data...): see `risk_core::ActionDetails`.
-        if let Some(details) = req.extensions().get::<risk_core::ActionDetails>() {
-            facts = details.apply_to(facts);
-        }
-        if let Some(enrich) = &self.enrich {
-            facts = enrich(&req, facts);
-        }
         let service = Rc::clone(&self.service);
-        let guard = self.guard.clone();
+        let check = self.guard.check(facts);
 
         Box::pin(async move {
-            let decision = guard.check(facts).await;
-
-            if decision.response.is_some() || !decision.verdict.is_proceed() {
-                // Deny: the guard already reported it. Challenge: the step-up route reports.
-                decision.report.disarm();
-                let response = match decision.response {
-                    Some(spec) => to_http_response(spec),
-                    // Only a verdict this version does not know, with no response: refuse
-                    // rather than let it through (as risk-tower does).
-                    None => HttpResponse::build(
-                        StatusCode::from_u16(decision.verdict.status().unwrap_or(403))
-                            .unwrap_or(StatusCode::FORBIDDEN),
-                    )
-                    .finish(),
-                };
-                return Ok(req.into_response(response).map_into_right_body());
-            }
-
+            let (assessment, report) = match check.await {
+                Decision::Proceed { assessment, report } => (assessment, report),
+                Decision::Respond { response, .. } => {
+                    let response = to_http_response(response);
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
+            };
             // No `extensions_mut()` borrow survives this statement (the inner service
             // borrows the extensions too).
-            req.extensions_mut().insert(decision.assessment);
+            req.extensions_mut().insert(assessment);
             match service.call(req).await {
                 Ok(res) => {
                     let response = res.response();
@@ -246,14 +192,13 @@ where
                     let status = response
                         .error()
                         .map_or_else(|| res.status(), |e| e.as_response_error().status_code());
-                    decision
-                        .report
-                        .complete(status.as_u16(), response.extensions().get::<Outcome>());
+                    report.complete(status.as_u16(), response.extensions().get::<Outcome>());
                     Ok(res.map_into_left_body())
                 }
                 Err(err) => {
-                    let status = err.as_response_error().status_code();
-                    decision.report.complete(status.as_u16(), None);
+                    // The inner service failed: a server error, not the user's (as in
+                    // risk-tower, whose inner errors carry no status).
+                    report.complete(500, None);
                     Err(err)
                 }
             }
@@ -269,12 +214,23 @@ fn to_http_response(spec: ResponseSpec) -> HttpResponse {
         body,
         ..
     } = spec;
-    // A responder giving an invalid status is a programming error: answer 500, never panic.
-    let mut builder = HttpResponse::build(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-    );
-    for header in headers {
-        builder.append_header(header);
+    // A responder giving an invalid status or header is a programming error: logged and
+    // answered 500 (or skipped), never panicked on; the same as risk-tower.
+    let status = StatusCode::from_u16(status).unwrap_or_else(|_| {
+        tracing::error!(status, "risk responder returned an invalid HTTP status; answering 500");
+        StatusCode::INTERNAL_SERVER_ERROR
+    });
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in headers {
+        match HeaderValue::try_from(value) {
+            Ok(value) => {
+                builder.append_header((name, value));
+            }
+            Err(_) => tracing::error!(
+                header = name,
+                "risk responder returned an invalid header; skipped"
+            ),
+        }
     }
     builder.body(body)
 }

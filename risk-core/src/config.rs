@@ -7,7 +7,6 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::client::RiskClient;
 use crate::error::ConfigError;
 
 /// The user agent sent when none is configured.
@@ -251,7 +250,7 @@ impl RetryPolicy {
     }
 }
 
-/// Builds a [`RiskClient`]. Consuming: chain the setters, then call [`build`](Self::build).
+/// Builds a [`RiskClient`](crate::RiskClient). Consuming: chain the setters, then call [`build`](Self::build).
 ///
 /// `Debug` shows the client id and the other settings, never the client secret.
 ///
@@ -451,12 +450,8 @@ impl RiskClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client (with its connection pool).
-    pub fn build(self) -> Result<RiskClient, ConfigError> {
-        RiskClient::from_config(self.validate()?)
-    }
-
-    fn validate(self) -> Result<ClientConfig, ConfigError> {
+    /// Checks the configuration.
+    pub(crate) fn validate(self) -> Result<ClientConfig, ConfigError> {
         let client_id = self
             .client_id
             .filter(|id| !id.trim().is_empty())

@@ -11,7 +11,7 @@
 //!   fields, unknown enum values and string-numbers that real payloads carry.
 //! - [`Error`]: one error type telling apart configuration, token, HTTP status, timeout,
 //!   transport and decode failures.
-//! - [`Recommender`] and [`ResultSink`]: the seams between the decision flow ([`flow`]) and the
+//! - [`Recommender`] and [`ResultSink`]: the seams between the decision flow ([`Guard`]) and the
 //!   API; [`RiskClient`] implements both, tests can substitute their own.
 //!
 //! # The whole flow
@@ -59,7 +59,7 @@
 //! Which calls are retried, and when, is in the [retry table](RiskClient#retries); the
 //! deadline and token handling are described on [`RiskClient`]. In a web backend the
 //! framework adapters run these steps for you, per protected route, through the guard of
-//! the [`flow`] module.
+//! the [`Guard`].
 //!
 //! # Features
 //! - `testing`: the `testing` module, with test doubles of [`Recommender`] and [`ResultSink`]
@@ -70,10 +70,13 @@
 
 mod client;
 mod config;
-pub mod error;
-pub mod flow;
-pub mod models;
+mod error;
+mod flow;
+mod models;
 mod recommender;
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use client::*;
 pub use config::*;

@@ -6,7 +6,7 @@ use std::task::{ready, Context, Poll};
 
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use risk_core::{Outcome, PendingReport, ResponseSpec};
+use risk_core::{Decision, Outcome, PendingReport, ResponseSpec};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
@@ -72,32 +72,21 @@ where
             match this.state.as_mut().project() {
                 StateProj::Checking { check, request } => {
                     let decision = ready!(check.as_mut().poll(cx));
-                    let Some(mut request) = request.take() else {
-                        // Unreachable: the request is taken only here, and the state
-                        // changes right after.
-                        this.state.set(State::Done);
-                        return Poll::Ready(Ok(empty(500)));
-                    };
-                    match decision.response {
-                        None if decision.verdict.is_proceed() => {
-                            request.extensions_mut().insert(decision.assessment);
+                    match (decision, request.take()) {
+                        (Decision::Proceed { assessment, report }, Some(mut request)) => {
+                            request.extensions_mut().insert(assessment);
                             let future = this.service.call(request);
                             this.state.set(State::Inner {
                                 future,
-                                report: Some(decision.report),
+                                report: Some(report),
                             });
                         }
-                        spec => {
-                            // Challenges and denials are reported by the guard itself.
-                            decision.report.disarm();
+                        (Decision::Respond { response, .. }, _) => {
                             this.state.set(State::Done);
-                            let response = match spec {
-                                Some(spec) => to_http(spec),
-                                // Only a verdict this version does not know, with no
-                                // response: refuse rather than let it through.
-                                None => empty(decision.verdict.status().unwrap_or(403)),
-                            };
-                            return Poll::Ready(Ok(response));
+                            return Poll::Ready(Ok(to_http(response)));
+                        }
+                        (Decision::Proceed { .. }, None) => {
+                            unreachable!("the request is taken once, and the state changes right after")
                         }
                     }
                 }
@@ -151,11 +140,5 @@ fn to_http<B>(spec: ResponseSpec) -> Response<ResponseBody<B>> {
             ),
         }
     }
-    response
-}
-
-fn empty<B>(status: u16) -> Response<ResponseBody<B>> {
-    let mut response = Response::new(ResponseBody::full(String::new()));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
     response
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{HeaderMap, Request, Response};
-use risk_core::{Decision, Guard, HeaderLookup};
+use risk_core::{ActionDetails, Decision, Guard, HeaderLookup};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
@@ -86,14 +86,13 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let mut facts = self
-            .guard
-            .facts(&HttpHeaders(req.headers()), peer_ip(req.extensions()));
         // Details a middleware in front of this one learned from the body (claimed user,
-        // transaction data...): see `risk_core::ActionDetails`.
-        if let Some(details) = req.extensions().get::<risk_core::ActionDetails>() {
-            facts = details.apply_to(facts);
-        }
+        // transaction data...) come in the request extensions.
+        let facts = self.guard.facts(
+            &HttpHeaders(req.headers()),
+            peer_ip(req.extensions()),
+            req.extensions().get::<ActionDetails>(),
+        );
         // `check` owns what it needs (no borrow of the guard): box it as it is.
         let check: CheckFuture = Box::pin(self.guard.check(facts));
         // The instance driven to readiness goes with the request; a fresh clone stays
@@ -166,7 +165,7 @@ mod tests {
         )
         .build()
         .unwrap();
-        let facts = guard.facts(&[("x-risk-session-token", "st-1")][..], peer_ip(&ext));
+        let facts = guard.facts(&[("x-risk-session-token", "st-1")][..], peer_ip(&ext), None);
         assert_eq!(facts.client_ip, Some(IpAddr::from([10, 0, 0, 1])));
         #[cfg(feature = "axum")]
         {

@@ -12,7 +12,7 @@ use reqwest::Method;
 use url::Url;
 
 use self::token::TokenCache;
-use self::transport::{decode, Call, Replay};
+use self::transport::{decode, decode_withholding_body, Call, Replay};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
 use crate::error::{ConfigError, Error};
 use crate::models::{
@@ -122,6 +122,13 @@ impl fmt::Debug for RiskClient {
             .field("user_agent", &i.user_agent)
             .field("token_refresh_margin", &i.token_refresh_margin)
             .finish_non_exhaustive()
+    }
+}
+
+impl RiskClientBuilder {
+    /// Checks the configuration and builds the client (with its connection pool).
+    pub fn build(self) -> Result<RiskClient, ConfigError> {
+        RiskClient::from_config(self.validate()?)
     }
 }
 
@@ -253,7 +260,7 @@ impl RiskClient {
                 Replay::UnsentOnly,
             )
             .await?;
-        decode(&body, true)
+        decode_withholding_body(&body)
     }
 
     /// Triggers an action asking for the recommendation in the same response
@@ -276,7 +283,7 @@ impl RiskClient {
                 Replay::UnsentOnly,
             )
             .await?;
-        let response: TriggerActionResponse = decode(&body, true)?;
+        let response: TriggerActionResponse = decode_withholding_body(&body)?;
         match response.recommendation {
             Some(recommendation) => Ok((response.action_token, *recommendation)),
             None => {
@@ -300,7 +307,7 @@ impl RiskClient {
         let body = self
             .send("get_recommendation", Method::GET, url, None, Replay::Always)
             .await?;
-        decode(&body, false)
+        decode(&body)
     }
 
     /// Reports how an action ended: `POST /risk/v1/action/result` (201). Safe to repeat for
@@ -335,7 +342,7 @@ impl RiskClient {
                 Replay::UnsentOnly,
             )
             .await?;
-        decode(&body, false)
+        decode(&body)
     }
 
     /// Lists the seed-shape rules: `GET /risk/v1/recommendation/rules`.
@@ -344,7 +351,7 @@ impl RiskClient {
         let body = self
             .send("list_legacy_rules", Method::GET, url, None, Replay::Always)
             .await?;
-        Ok(decode::<LegacyRuleList>(&body, false)?.data)
+        Ok(decode::<LegacyRuleList>(&body)?.data)
     }
 
     /// Fetches one seed-shape rule: `GET /risk/v1/recommendation/rules/{id}` → `{id, data}`.
@@ -353,7 +360,7 @@ impl RiskClient {
         let body = self
             .send("get_legacy_rule", Method::GET, url, None, Replay::Always)
             .await?;
-        decode(&body, false)
+        decode(&body)
     }
 
     /// Replaces a seed-shape rule: `PUT /risk/v1/recommendation/rules/{id}` (200 `{message}`).
@@ -404,7 +411,7 @@ impl RiskClient {
                 Replay::UnsentOnly,
             )
             .await?;
-        decode(&body, false)
+        decode(&body)
     }
 
     /// Lists the rules: `GET /risk/v1/rules` → `{data: [...]}`.
@@ -413,7 +420,7 @@ impl RiskClient {
         let body = self
             .send("list_rules", Method::GET, url, None, Replay::Always)
             .await?;
-        Ok(decode::<RuleList>(&body, false)?.data)
+        Ok(decode::<RuleList>(&body)?.data)
     }
 
     /// Fetches one rule: `GET /risk/v1/rules/{id}`.
@@ -422,7 +429,7 @@ impl RiskClient {
         let body = self
             .send("get_rule", Method::GET, url, None, Replay::Always)
             .await?;
-        decode(&body, false)
+        decode(&body)
     }
 
     /// Replaces a rule: `PUT /risk/v1/rules/{id}` (200, the updated rule).
@@ -437,7 +444,7 @@ impl RiskClient {
                 Replay::Always,
             )
             .await?;
-        decode(&body, false)
+        decode(&body)
     }
 
     /// Deletes a rule: `DELETE /risk/v1/rules/{id}` (200 `{message}`).
@@ -517,7 +524,7 @@ impl RiskClient {
         let body = self
             .send("collect", Method::POST, url, None, Replay::UnsentOnly)
             .await?;
-        decode(&body, false)
+        decode(&body)
     }
 
     /// Deletes a stream: `DELETE /activities/v1/activities/stream?type=&stream_id=`.
@@ -597,5 +604,5 @@ fn decode_message(body: &[u8]) -> Result<MessageResponse, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(MessageResponse::default());
     }
-    decode(body, false)
+    decode(body)
 }

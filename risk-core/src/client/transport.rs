@@ -313,27 +313,26 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 
 /// Decodes a 2xx body. With `sensitive` (the body carries a token), neither the body nor
 /// the decoder's message (which may quote a value) is put into the error.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::Decode {
+        message: e.to_string(),
+        excerpt: excerpt(body),
+    })
+}
+
+/// [`decode`] for a body that carries a token: the error says where decoding failed, never
+/// what the body holds.
+pub(crate) fn decode_withholding_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
-    sensitive: bool,
 ) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| {
-        if sensitive {
-            Error::Decode {
-                message: format!(
-                    "{:?} error at line {} column {} (details withheld: the body carries a token)",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                ),
-                excerpt: String::new(),
-            }
-        } else {
-            Error::Decode {
-                message: e.to_string(),
-                excerpt: excerpt(body),
-            }
-        }
+    serde_json::from_slice(body).map_err(|e| Error::Decode {
+        message: format!(
+            "{:?} error at line {} column {} (details withheld: the body carries a token)",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+        excerpt: String::new(),
     })
 }
 

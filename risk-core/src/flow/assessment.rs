@@ -1,326 +1,162 @@
-//! The [`Assessment`] of one request: what the risk API said (or why it could not say).
+//! The [`Assessment`] of one request, as the handler sees it: the [`Evaluation`] and the
+//! verdict taken on it. Built once, after the policy (or the error behaviour) decided.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use super::error_behavior::ErrorBehaviorKind;
-use super::facts::TokenProblem;
-use super::verdict::VerdictKind;
+use super::evaluation::{AssessmentStatus, Evaluation, StatusKind, Unavailable};
+use super::facts::BadInput;
+use super::verdict::Verdict;
 use crate::models::{ActionToken, ActionType, Reason, RecommendationResponse, RecommendationType};
 
-/// How the assessment of a request went.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-// The recommendation is large, but an assessment is built once per request and then shared
-// in an `Arc`; boxing would cost an allocation for nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum AssessmentStatus {
-    /// The risk API answered.
-    Assessed(RecommendationResponse),
-    /// The risk API could not be asked or did not answer in time.
-    Unavailable(Unavailable),
-    /// The request's token was missing or unusable; the risk API was not asked (or refused it).
-    BadInput(BadInput),
-    /// Shadow mode: the assessment runs concurrently with the handler and is only traced.
-    Shadow,
-}
-
-/// Why the risk API gave no recommendation.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Unavailable {
-    /// The cause.
-    pub cause: UnavailableCause,
-    /// A human-readable message (for logs; never shown to clients by the default responder).
-    pub message: String,
-    /// When to try again, if known (the API's `Retry-After`, or the breaker's cool-down).
-    pub retry_after: Option<Duration>,
-}
-
-impl Unavailable {
-    /// An unavailability of `cause` with `message`.
-    pub fn new(cause: UnavailableCause, message: impl Into<String>) -> Self {
-        Self {
-            cause,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    /// Sets `retry_after`.
-    #[must_use]
-    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
-        self.retry_after = retry_after;
-        self
-    }
-}
-
-/// What made the risk API unavailable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UnavailableCause {
-    /// The guard's deadline passed.
-    Timeout,
-    /// The circuit breaker is open: the API was not called.
-    CircuitOpen,
-    /// The API call failed.
-    Api {
-        /// [`Error::kind`](crate::Error::kind) of the failure.
-        kind: &'static str,
-        /// The HTTP status, if there was a response.
-        status: Option<u16>,
-    },
-}
-
-impl UnavailableCause {
-    /// A short stable name (`timeout`, `circuit_open`, or the error kind).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::CircuitOpen => "circuit_open",
-            Self::Api { kind, .. } => kind,
-        }
-    }
-}
-
-/// A request the guard refused to assess.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BadInput {
-    /// No token header.
-    MissingToken,
-    /// An unusable token.
-    InvalidToken(TokenProblem),
-}
-
-/// The assessment of one request, as the policy and the handler see it.
+/// The assessment of one request: what the risk API said (the [`Evaluation`]), the
+/// [`Verdict`] taken on it, by the policy or by the error behaviour, and the time the guard
+/// took. Adapters put it into the request extensions (`Arc<Assessment>`) when the request
+/// proceeds; handlers read it through their extractor.
+///
+/// The common questions are answered directly; [`evaluation`](Self::evaluation) has the rest.
 ///
 /// ```
-/// use risk_core::{ActionType, Assessment, AssessmentStatus, RecommendationResponse, RecommendationType};
-/// let a = Assessment::new(
-///     ActionType::Login,
-///     "req-1",
-///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Allow, 12.0)),
-/// );
-/// assert_eq!(a.recommendation_type(), Some(&RecommendationType::Allow));
-/// assert_eq!(a.risk_score(), Some(12.0));
-/// assert!(!a.is_unavailable());
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use risk_core::*;
+/// use risk_core::testing::StaticRecommender;
+///
+/// let guard = Guard::builder(ActionType::Login, StaticRecommender::of_type(RecommendationType::Allow, 12.0))
+///     .build()
+///     .unwrap();
+/// let decision = guard.check(RequestFacts::new(Token::session("st-1"))).await;
+/// let assessment = decision.assessment();
+/// assert_eq!(assessment.recommendation_type(), Some(&RecommendationType::Allow));
+/// assert_eq!(assessment.risk_score(), Some(12.0));
+/// assert!(assessment.verdict().is_proceed());
+/// assert_eq!(assessment.error_behavior(), None);
+/// # }
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct Assessment {
-    action_type: ActionType,
-    correlation_id: String,
-    action_token: Option<ActionToken>,
-    status: AssessmentStatus,
+    evaluation: Evaluation,
+    verdict: Verdict,
     error_behavior: Option<ErrorBehaviorKind>,
-    verdict_kind: VerdictKind,
     latency: Duration,
-    client_ip: Option<IpAddr>,
 }
 
 impl Assessment {
-    /// An assessment with `status` (for policies' and handlers' tests; the guard builds its own).
-    pub fn new(
-        action_type: ActionType,
-        correlation_id: impl Into<String>,
-        status: AssessmentStatus,
-    ) -> Self {
-        Self {
-            action_type,
-            correlation_id: correlation_id.into(),
-            action_token: None,
-            status,
-            error_behavior: None,
-            verdict_kind: VerdictKind::Proceed,
-            latency: Duration::ZERO,
-            client_ip: None,
-        }
-    }
-
-    pub(crate) fn from_parts(
-        action_type: ActionType,
-        correlation_id: String,
-        action_token: Option<ActionToken>,
-        status: AssessmentStatus,
-        client_ip: Option<IpAddr>,
-    ) -> Self {
-        Self {
-            action_type,
-            correlation_id,
-            action_token,
-            status,
-            error_behavior: None,
-            verdict_kind: VerdictKind::Proceed,
-            latency: Duration::ZERO,
-            client_ip,
-        }
-    }
-
-    /// Sets the action token.
-    #[must_use]
-    pub fn with_action_token(mut self, token: ActionToken) -> Self {
-        self.action_token = Some(token);
-        self
-    }
-
-    /// Sets the client IP.
-    #[must_use]
-    pub fn with_client_ip(mut self, ip: Option<IpAddr>) -> Self {
-        self.client_ip = ip;
-        self
-    }
-
-    /// Sets the latency.
-    #[must_use]
-    pub fn with_latency(mut self, latency: Duration) -> Self {
-        self.latency = latency;
-        self
-    }
-
-    /// Sets the verdict kind.
-    #[must_use]
-    pub fn with_verdict_kind(mut self, kind: VerdictKind) -> Self {
-        self.verdict_kind = kind;
-        self
-    }
-
-    /// Sets the error behaviour taken.
-    #[must_use]
-    pub fn with_error_behavior(mut self, kind: Option<ErrorBehaviorKind>) -> Self {
-        self.error_behavior = kind;
-        self
-    }
-
-    pub(crate) fn set_outcome(
-        &mut self,
-        verdict_kind: VerdictKind,
+    pub(crate) fn new(
+        evaluation: Evaluation,
+        verdict: Verdict,
         error_behavior: Option<ErrorBehaviorKind>,
         latency: Duration,
-    ) {
-        self.verdict_kind = verdict_kind;
-        self.error_behavior = error_behavior;
-        self.latency = latency;
-    }
-
-    /// The protected action's type.
-    pub fn action_type(&self) -> &ActionType {
-        &self.action_type
-    }
-
-    /// The correlation id of the request.
-    pub fn correlation_id(&self) -> &str {
-        &self.correlation_id
-    }
-
-    /// The action token (from trigger-action or the request), if the action was created.
-    pub fn action_token(&self) -> Option<&ActionToken> {
-        self.action_token.as_ref()
-    }
-
-    /// How the assessment went.
-    pub fn status(&self) -> &AssessmentStatus {
-        &self.status
-    }
-
-    /// The full recommendation, when the API answered.
-    pub fn recommendation(&self) -> Option<&RecommendationResponse> {
-        match &self.status {
-            AssessmentStatus::Assessed(r) => Some(r),
-            _ => None,
+    ) -> Self {
+        Self {
+            evaluation,
+            verdict,
+            error_behavior,
+            latency,
         }
     }
 
-    /// TRUST, ALLOW, CHALLENGE, DENY (or unknown), when the API answered.
-    pub fn recommendation_type(&self) -> Option<&RecommendationType> {
-        self.recommendation()
-            .map(RecommendationResponse::recommendation_type)
+    /// What the risk evaluation found (the policy's input).
+    pub fn evaluation(&self) -> &Evaluation {
+        &self.evaluation
     }
 
-    /// The risk score (0–100), when the API gave one.
-    pub fn risk_score(&self) -> Option<f64> {
-        self.recommendation().and_then(|r| r.risk_score)
+    /// The verdict taken.
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
     }
 
-    /// The reasons, empty when there is no recommendation.
-    pub fn reasons(&self) -> &[Reason] {
-        self.recommendation().map_or(&[], |r| r.reasons.as_slice())
-    }
-
-    /// Whether the risk API was unavailable (the error behaviour decided).
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self.status, AssessmentStatus::Unavailable(_))
-    }
-
-    /// Why the API was unavailable.
-    pub fn unavailable(&self) -> Option<&Unavailable> {
-        match &self.status {
-            AssessmentStatus::Unavailable(u) => Some(u),
-            _ => None,
-        }
-    }
-
-    /// The bad input, if the request had no usable token.
-    pub fn bad_input(&self) -> Option<BadInput> {
-        match &self.status {
-            AssessmentStatus::BadInput(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    /// Whether this is a shadow-mode assessment (running concurrently).
-    pub fn is_shadow(&self) -> bool {
-        matches!(self.status, AssessmentStatus::Shadow)
-    }
-
-    /// The error behaviour taken, if any.
+    /// The error behaviour that decided, when the API was unavailable.
     pub fn error_behavior(&self) -> Option<ErrorBehaviorKind> {
         self.error_behavior
     }
 
-    /// The kind of verdict taken (`Proceed` while the policy is still deciding).
-    pub fn verdict_kind(&self) -> VerdictKind {
-        self.verdict_kind
-    }
-
-    /// Time spent by the guard.
+    /// Time spent by the guard (upstream calls included).
     pub fn latency(&self) -> Duration {
         self.latency
     }
 
+    /// The protected action's type.
+    pub fn action_type(&self) -> &ActionType {
+        self.evaluation.action_type()
+    }
+
+    /// The correlation id of the request.
+    pub fn correlation_id(&self) -> &str {
+        self.evaluation.correlation_id()
+    }
+
+    /// The action token, once the API created or vouched for it.
+    pub fn action_token(&self) -> Option<&ActionToken> {
+        self.evaluation.action_token()
+    }
+
+    /// How the evaluation went.
+    pub fn status(&self) -> &AssessmentStatus {
+        self.evaluation.status()
+    }
+
+    /// The full recommendation, when the API answered.
+    pub fn recommendation(&self) -> Option<&RecommendationResponse> {
+        self.evaluation.recommendation()
+    }
+
+    /// TRUST, ALLOW, CHALLENGE, DENY (or unknown), when the API answered.
+    pub fn recommendation_type(&self) -> Option<&RecommendationType> {
+        self.evaluation.recommendation_type()
+    }
+
+    /// The risk score (0–100), when the API gave one.
+    pub fn risk_score(&self) -> Option<f64> {
+        self.evaluation.risk_score()
+    }
+
+    /// The reasons, empty when there is no recommendation.
+    pub fn reasons(&self) -> &[Reason] {
+        self.evaluation.reasons()
+    }
+
+    /// Whether the risk API was unavailable (the error behaviour decided).
+    pub fn is_unavailable(&self) -> bool {
+        self.evaluation.is_unavailable()
+    }
+
+    /// Why the API was unavailable.
+    pub fn unavailable(&self) -> Option<&Unavailable> {
+        self.evaluation.unavailable()
+    }
+
+    /// The bad input, if the request had no usable token.
+    pub fn bad_input(&self) -> Option<BadInput> {
+        self.evaluation.bad_input()
+    }
+
+    /// Whether the evaluation runs in shadow mode (concurrently with the handler).
+    pub fn is_shadow(&self) -> bool {
+        self.evaluation.is_shadow()
+    }
+
     /// The client's IP address, as resolved.
     pub fn client_ip(&self) -> Option<IpAddr> {
-        self.client_ip
+        self.evaluation.client_ip()
     }
 }
 
 impl fmt::Debug for Assessment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.evaluation;
         f.debug_struct("Assessment")
-            .field("action_type", &self.action_type)
-            .field("correlation_id", &self.correlation_id)
-            .field("action_token", &self.action_token)
-            .field("recommendation_type", &self.recommendation_type())
-            .field("risk_score", &self.risk_score())
-            .field("status", &StatusKind(&self.status))
+            .field("action_type", e.action_type())
+            .field("correlation_id", &e.correlation_id())
+            .field("action_token", &e.action_token())
+            .field("recommendation_type", &e.recommendation_type())
+            .field("risk_score", &e.risk_score())
+            .field("status", &StatusKind(e.status()))
+            .field("verdict", &self.verdict.kind())
             .field("error_behavior", &self.error_behavior)
-            .field("verdict_kind", &self.verdict_kind)
             .field("latency", &self.latency)
-            .field("client_ip", &self.client_ip)
+            .field("client_ip", &e.client_ip())
             .finish()
-    }
-}
-
-/// A compact `Debug` of a status (the full recommendation is long).
-struct StatusKind<'a>(&'a AssessmentStatus);
-
-impl fmt::Debug for StatusKind<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            AssessmentStatus::Assessed(_) => f.write_str("Assessed"),
-            AssessmentStatus::Unavailable(u) => write!(f, "Unavailable({})", u.cause.as_str()),
-            AssessmentStatus::BadInput(b) => write!(f, "BadInput({b:?})"),
-            AssessmentStatus::Shadow => f.write_str("Shadow"),
-        }
     }
 }

@@ -3,21 +3,21 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::assessment::Assessment;
+use super::evaluation::Evaluation;
 use super::verdict::{ChallengeDetails, DenialReason, Verdict};
 
 /// The route's error behaviour (the journey step's "abort or error branch").
 ///
 /// The default is [`ErrorBehavior::FailOpen`]: an outage of the risk service must not lock
-/// every user out; the handler can still see [`Assessment::is_unavailable`] and why.
+/// every user out; the handler can still see [`Evaluation::is_unavailable`] and why.
 ///
 /// ```
 /// use risk_core::*;
-/// let a = Assessment::new(ActionType::Login, "c",
+/// let a = Evaluation::new(ActionType::Login, "c",
 ///     AssessmentStatus::Unavailable(Unavailable::new(UnavailableCause::Timeout, "slow")));
 /// assert!(ErrorBehavior::FailOpen.apply(&a).is_proceed());
 /// assert_eq!(ErrorBehavior::FailClosed.apply(&a).status(), Some(503));
-/// let custom = ErrorBehavior::custom(|_a: &Assessment| Verdict::deny(DenialReason::Custom("later".into())));
+/// let custom = ErrorBehavior::custom(|_a: &Evaluation| Verdict::deny(DenialReason::Custom("later".into())));
 /// assert_eq!(custom.kind(), ErrorBehaviorKind::Custom);
 /// ```
 #[derive(Clone, Default)]
@@ -31,24 +31,24 @@ pub enum ErrorBehavior {
     /// Answer with a challenge (403) carrying the action token if one was obtained.
     Challenge,
     /// An application-defined decision.
-    Custom(Arc<dyn Fn(&Assessment) -> Verdict + Send + Sync>),
+    Custom(Arc<dyn Fn(&Evaluation) -> Verdict + Send + Sync>),
 }
 
 impl ErrorBehavior {
     /// A custom behaviour from a closure.
-    pub fn custom(f: impl Fn(&Assessment) -> Verdict + Send + Sync + 'static) -> Self {
+    pub fn custom(f: impl Fn(&Evaluation) -> Verdict + Send + Sync + 'static) -> Self {
         Self::Custom(Arc::new(f))
     }
 
-    /// The verdict for an unavailable `assessment`.
-    pub fn apply(&self, assessment: &Assessment) -> Verdict {
+    /// The verdict for an unavailable `evaluation`.
+    pub fn apply(&self, evaluation: &Evaluation) -> Verdict {
         match self {
             Self::FailOpen => Verdict::Proceed,
             Self::FailClosed => Verdict::deny(DenialReason::Unavailable),
             Self::Challenge => {
-                Verdict::Challenge(ChallengeDetails::new(assessment.action_token().cloned()))
+                Verdict::Challenge(ChallengeDetails::new(evaluation.action_token().cloned()))
             }
-            Self::Custom(f) => f(assessment),
+            Self::Custom(f) => f(evaluation),
         }
     }
 

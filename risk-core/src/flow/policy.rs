@@ -1,22 +1,23 @@
-//! Policies: turning an [`Assessment`] into a [`Verdict`].
+//! Policies: turning an [`Evaluation`] into a [`Verdict`].
 //!
 //! The guard asks the policy about assessed requests and bad input (missing or unusable
 //! token). When the risk API is unavailable, the route's
 //! [`ErrorBehavior`](crate::ErrorBehavior) decides instead.
 
-use super::assessment::{Assessment, AssessmentStatus, BadInput};
+use super::evaluation::{AssessmentStatus, Evaluation};
+use super::facts::BadInput;
 use super::verdict::{DenialReason, Verdict, VerdictKind};
 use crate::error::ConfigError;
 use crate::models::RecommendationType;
 
 /// Decides what to do with an assessed request.
 ///
-/// Closures `Fn(&Assessment) -> Verdict` are policies:
+/// Closures `Fn(&Evaluation) -> Verdict` are policies:
 ///
 /// ```
-/// use risk_core::{Assessment, Policy, Verdict, DefaultPolicy};
+/// use risk_core::{DefaultPolicy, Evaluation, Policy, Verdict};
 /// // Deny everything scored 90 or more, otherwise do what the default policy does.
-/// let strict = |a: &Assessment| match a.risk_score() {
+/// let strict = |a: &Evaluation| match a.risk_score() {
 ///     Some(score) if score >= 90.0 => Verdict::deny(risk_core::DenialReason::Risk),
 ///     _ => DefaultPolicy.decide(a),
 /// };
@@ -24,21 +25,16 @@ use crate::models::RecommendationType;
 /// takes_policy(strict);
 /// ```
 pub trait Policy: Send + Sync + 'static {
-    /// The verdict for `assessment` (an assessed request or bad input).
-    fn decide(&self, assessment: &Assessment) -> Verdict;
-
-    /// Whether this policy never blocks (it always proceeds). Enables shadow mode.
-    fn is_monitor_only(&self) -> bool {
-        false
-    }
+    /// The verdict for `evaluation` (an assessed request or bad input).
+    fn decide(&self, evaluation: &Evaluation) -> Verdict;
 }
 
 impl<F> Policy for F
 where
-    F: Fn(&Assessment) -> Verdict + Send + Sync + 'static,
+    F: Fn(&Evaluation) -> Verdict + Send + Sync + 'static,
 {
-    fn decide(&self, assessment: &Assessment) -> Verdict {
-        self(assessment)
+    fn decide(&self, evaluation: &Evaluation) -> Verdict {
+        self(evaluation)
     }
 }
 
@@ -52,7 +48,7 @@ fn bad_input_verdict(bad: BadInput) -> Verdict {
 
 /// The default policy.
 ///
-/// | assessment | verdict |
+/// | evaluation | verdict |
 /// |---|---|
 /// | TRUST, ALLOW | proceed |
 /// | CHALLENGE | challenge (403, with the action token and the suggested challenge type) |
@@ -65,17 +61,17 @@ fn bad_input_verdict(bad: BadInput) -> Verdict {
 ///
 /// ```
 /// use risk_core::*;
-/// let a = Assessment::new(ActionType::Login, "c", AssessmentStatus::BadInput(BadInput::MissingToken));
+/// let a = Evaluation::new(ActionType::Login, "c", AssessmentStatus::BadInput(BadInput::MissingToken));
 /// assert_eq!(DefaultPolicy.decide(&a).status(), Some(401));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultPolicy;
 
 impl Policy for DefaultPolicy {
-    fn decide(&self, assessment: &Assessment) -> Verdict {
-        match assessment.status() {
+    fn decide(&self, evaluation: &Evaluation) -> Verdict {
+        match evaluation.status() {
             AssessmentStatus::Assessed(rec) => {
-                Verdict::of_kind(default_kind(rec.recommendation_type()), assessment)
+                Verdict::of_kind(default_kind(rec.recommendation_type()), evaluation)
             }
             AssessmentStatus::BadInput(bad) => bad_input_verdict(*bad),
             AssessmentStatus::Unavailable(_) => Verdict::deny(DenialReason::Unavailable),
@@ -102,25 +98,21 @@ fn severity(kind: VerdictKind) -> u8 {
     }
 }
 
-/// Always proceeds, even on bad input; the assessment is still made, traced and reported.
-/// The counterpart of the API's preview mode. Enables [shadow mode](crate::GuardBuilder::shadow).
+/// Always proceeds, even on bad input; the evaluation is still made (on the request path),
+/// traced and reported. The counterpart of the API's preview mode. To take the evaluation
+/// off the request path as well, use [shadow mode](crate::GuardBuilder::shadow).
 ///
 /// ```
 /// use risk_core::*;
-/// let a = Assessment::new(ActionType::Login, "c", AssessmentStatus::BadInput(BadInput::MissingToken));
+/// let a = Evaluation::new(ActionType::Login, "c", AssessmentStatus::BadInput(BadInput::MissingToken));
 /// assert!(MonitorOnly.decide(&a).is_proceed());
-/// assert!(MonitorOnly.is_monitor_only());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MonitorOnly;
 
 impl Policy for MonitorOnly {
-    fn decide(&self, _assessment: &Assessment) -> Verdict {
+    fn decide(&self, _evaluation: &Evaluation) -> Verdict {
         Verdict::Proceed
-    }
-
-    fn is_monitor_only(&self) -> bool {
-        true
     }
 }
 
@@ -140,13 +132,13 @@ impl Policy for MonitorOnly {
 /// ```
 /// use risk_core::*;
 /// let policy = ScoreThresholds::new(60.0, 90.0).unwrap();
-/// let scored = |s| Assessment::new(ActionType::Login, "c",
+/// let scored = |s| Evaluation::new(ActionType::Login, "c",
 ///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Allow, s)));
 /// assert_eq!(policy.decide(&scored(59.9)).kind(), VerdictKind::Proceed);
 /// assert_eq!(policy.decide(&scored(60.0)).kind(), VerdictKind::Challenge);
 /// assert_eq!(policy.decide(&scored(90.0)).kind(), VerdictKind::Deny);
 /// // A low score does not overrule a DENY.
-/// let denied = Assessment::new(ActionType::Login, "c",
+/// let denied = Evaluation::new(ActionType::Login, "c",
 ///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Deny, 5.0)));
 /// assert_eq!(policy.decide(&denied).kind(), VerdictKind::Deny);
 /// ```
@@ -194,8 +186,8 @@ impl ScoreThresholds {
 }
 
 impl Policy for ScoreThresholds {
-    fn decide(&self, assessment: &Assessment) -> Verdict {
-        match (assessment.risk_score(), assessment.recommendation()) {
+    fn decide(&self, evaluation: &Evaluation) -> Verdict {
+        match (evaluation.risk_score(), evaluation.recommendation()) {
             (Some(score), Some(rec)) if score.is_finite() => {
                 let by_score = if score >= self.deny_at {
                     VerdictKind::Deny
@@ -210,9 +202,9 @@ impl Policy for ScoreThresholds {
                 } else {
                     by_recommendation
                 };
-                Verdict::of_kind(kind, assessment)
+                Verdict::of_kind(kind, evaluation)
             }
-            _ => DefaultPolicy.decide(assessment),
+            _ => DefaultPolicy.decide(evaluation),
         }
     }
 }
@@ -224,7 +216,7 @@ impl Policy for ScoreThresholds {
 /// use risk_core::*;
 /// // Challenge instead of denying.
 /// let policy = RecommendationMap::default().deny(VerdictKind::Challenge);
-/// let a = Assessment::new(ActionType::Login, "c",
+/// let a = Evaluation::new(ActionType::Login, "c",
 ///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Deny, 99.0)));
 /// assert_eq!(policy.decide(&a).kind(), VerdictKind::Challenge);
 /// ```
@@ -294,10 +286,10 @@ impl RecommendationMap {
 }
 
 impl Policy for RecommendationMap {
-    fn decide(&self, assessment: &Assessment) -> Verdict {
-        match assessment.recommendation_type() {
-            Some(t) => Verdict::of_kind(self.kind_for(t), assessment),
-            None => DefaultPolicy.decide(assessment),
+    fn decide(&self, evaluation: &Evaluation) -> Verdict {
+        match evaluation.recommendation_type() {
+            Some(t) => Verdict::of_kind(self.kind_for(t), evaluation),
+            None => DefaultPolicy.decide(evaluation),
         }
     }
 }

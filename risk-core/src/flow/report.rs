@@ -1,246 +1,17 @@
-//! The result of a protected action: what the handler says ([`Outcome`]), how a response
-//! status maps to a result ([`ResultMapping`]), and the report still to be sent
-//! ([`PendingReport`]).
+//! The result report of a request that went on to its handler: [`PendingReport`].
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::outcome::{Outcome, ReportDraft, ResultMapping};
 use super::reporter::Reporter;
-use crate::models::{ActionResult, ActionResultReport, ActionToken, ChallengeType};
-
-/// What the handler knows about how the action ended. Attach it to the response (adapters
-/// read it from the response extensions); it overrides the status mapping.
-///
-/// ```
-/// use risk_core::{ActionResult, ChallengeType, Outcome};
-/// let o = Outcome::success().with_user_id("user-7").with_challenge_type(ChallengeType::SmsOtp);
-/// assert_eq!(o.result, Some(ActionResult::Success));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Outcome {
-    /// The result; `None` keeps the one mapped from the status.
-    pub result: Option<ActionResult>,
-    /// The now-authenticated user id.
-    pub user_id: Option<String>,
-    /// The challenge the user passed or failed.
-    pub challenge_type: Option<ChallengeType>,
-    /// A private identifier of the user.
-    pub private_user_identifier: Option<String>,
-}
-
-impl Outcome {
-    /// An outcome that only adds details (result from the status mapping).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The action succeeded.
-    pub fn success() -> Self {
-        Self::with_result(ActionResult::Success)
-    }
-
-    /// The action failed.
-    pub fn failure() -> Self {
-        Self::with_result(ActionResult::Failure)
-    }
-
-    /// The action was abandoned.
-    pub fn incomplete() -> Self {
-        Self::with_result(ActionResult::Incomplete)
-    }
-
-    /// An outcome with `result`.
-    pub fn with_result(result: ActionResult) -> Self {
-        Self {
-            result: Some(result),
-            ..Self::default()
-        }
-    }
-
-    /// Sets the user id.
-    #[must_use]
-    pub fn with_user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
-    }
-
-    /// Sets the challenge type.
-    #[must_use]
-    pub fn with_challenge_type(mut self, challenge_type: ChallengeType) -> Self {
-        self.challenge_type = Some(challenge_type);
-        self
-    }
-
-    /// Sets the private user identifier.
-    #[must_use]
-    pub fn with_private_user_identifier(mut self, id: impl Into<String>) -> Self {
-        self.private_user_identifier = Some(id.into());
-        self
-    }
-}
-
-/// The default status mapping (see [`ResultMapping`]).
-pub fn default_result_for_status(status: u16) -> ActionResult {
-    match status {
-        200..=399 => ActionResult::Success,
-        408 | 429 => ActionResult::Incomplete,
-        400..=499 => ActionResult::Failure,
-        _ => ActionResult::Incomplete,
-    }
-}
-
-/// Maps the handler's response status to an action result.
-///
-/// Default:
-/// - 2xx, 3xx → `success` (a redirect after a login form is a success);
-/// - 4xx → `failure`: the application refused the attempt (wrong credentials 401/403,
-///   rejected input 400/422...);
-/// - except 408 and 429 → `incomplete`: the attempt was not evaluated (timed out, rate
-///   limited), so it says nothing about the user;
-/// - 5xx and 1xx → `incomplete`: the server failed, not the user;
-/// - dropped (the client went away, the future was dropped) → `incomplete`.
-///
-/// ```
-/// use risk_core::{ActionResult, ResultMapping};
-/// let m = ResultMapping::default();
-/// assert_eq!(m.map(302), ActionResult::Success);
-/// assert_eq!(m.map(401), ActionResult::Failure);
-/// assert_eq!(m.map(429), ActionResult::Incomplete);
-/// assert_eq!(m.map(503), ActionResult::Incomplete);
-/// let strict = ResultMapping::new(|s| if s == 200 { ActionResult::Success } else { ActionResult::Failure });
-/// assert_eq!(strict.map(204), ActionResult::Failure);
-/// ```
-#[derive(Clone)]
-pub struct ResultMapping {
-    map: Option<Arc<dyn Fn(u16) -> ActionResult + Send + Sync>>,
-    dropped: ActionResult,
-}
-
-impl Default for ResultMapping {
-    fn default() -> Self {
-        Self {
-            map: None,
-            dropped: ActionResult::Incomplete,
-        }
-    }
-}
-
-impl fmt::Debug for ResultMapping {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResultMapping")
-            .field("custom", &self.map.is_some())
-            .field("dropped", &self.dropped)
-            .finish()
-    }
-}
-
-impl ResultMapping {
-    /// A custom mapping of statuses.
-    pub fn new(map: impl Fn(u16) -> ActionResult + Send + Sync + 'static) -> Self {
-        Self {
-            map: Some(Arc::new(map)),
-            dropped: ActionResult::Incomplete,
-        }
-    }
-
-    /// Sets the result reported when the response never came (default `incomplete`).
-    #[must_use]
-    pub fn when_dropped(mut self, result: ActionResult) -> Self {
-        self.dropped = result;
-        self
-    }
-
-    /// The result for `status`.
-    pub fn map(&self, status: u16) -> ActionResult {
-        match &self.map {
-            Some(f) => f(status),
-            None => default_result_for_status(status),
-        }
-    }
-
-    /// The result reported for a dropped response.
-    pub fn dropped(&self) -> ActionResult {
-        self.dropped
-    }
-}
-
-/// A report waiting for its action token (shadow mode): whichever of the assessment and
-/// the handler finishes second sends it.
-#[derive(Debug, Default)]
-pub(crate) struct ShadowSlot {
-    state: Mutex<SlotState>,
-}
-
-#[derive(Debug, Default)]
-enum SlotState {
-    #[default]
-    Waiting,
-    Token(Option<ActionToken>),
-    Outcome(Box<PartialReport>, Reporter),
-    Done,
-}
-
-#[derive(Debug)]
-struct PartialReport {
-    result: ActionResult,
-    user_id: Option<String>,
-    challenge_type: Option<ChallengeType>,
-    private_user_identifier: Option<String>,
-}
-
-impl PartialReport {
-    fn into_report(self, token: ActionToken) -> ActionResultReport {
-        let mut r = ActionResultReport::new(token, self.result);
-        r.user_id = self.user_id;
-        r.challenge_type = self.challenge_type;
-        r.private_user_identifier = self.private_user_identifier;
-        r
-    }
-}
-
-impl ShadowSlot {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Called once by the shadow assessment with its action token (`None`: no action).
-    pub(crate) fn set_token(&self, token: Option<ActionToken>) {
-        let mut st = self.lock();
-        match std::mem::take(&mut *st) {
-            SlotState::Waiting => *st = SlotState::Token(token),
-            SlotState::Outcome(partial, reporter) => {
-                *st = SlotState::Done;
-                drop(st);
-                if let Some(token) = token {
-                    let _ = reporter.submit(partial.into_report(token));
-                }
-            }
-            other => *st = other,
-        }
-    }
-
-    fn set_outcome(&self, partial: PartialReport, reporter: Reporter) {
-        let mut st = self.lock();
-        match std::mem::take(&mut *st) {
-            SlotState::Waiting => *st = SlotState::Outcome(Box::new(partial), reporter),
-            SlotState::Token(token) => {
-                *st = SlotState::Done;
-                drop(st);
-                if let Some(token) = token {
-                    let _ = reporter.submit(partial.into_report(token));
-                }
-            }
-            other => *st = other,
-        }
-    }
-}
+use super::shadow::TokenRendezvous;
+use crate::models::ActionToken;
 
 enum Target {
     Token(ActionToken),
-    Shadow(Arc<ShadowSlot>),
+    /// Shadow mode: the token arrives when the concurrent evaluation ends.
+    Shadow(Arc<TokenRendezvous>),
 }
 
 struct Armed {
@@ -254,10 +25,17 @@ struct Armed {
 /// away, future dropped), `incomplete` is reported. Reporting never blocks: it only queues.
 ///
 /// ```
-/// use risk_core::{Outcome, PendingReport};
-/// let report = PendingReport::disarmed();
-/// assert!(!report.is_armed());
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use risk_core::*;
+/// use risk_core::testing::RecordingSink;
+///
+/// let sink = RecordingSink::new();
+/// let reporter = Reporter::builder(sink.clone()).build();
+/// let report = PendingReport::new(ActionToken::new("at-1"), ResultMapping::default(), reporter.clone());
 /// report.complete(200, Some(&Outcome::success().with_user_id("u-1")));
+/// reporter.flush(std::time::Duration::from_secs(5)).await.unwrap();
+/// assert_eq!(sink.reports()[0].user_id.as_deref(), Some("u-1"));
+/// # }
 /// ```
 #[must_use = "complete the report with the handler's status, or drop it to report `incomplete`"]
 pub struct PendingReport {
@@ -278,8 +56,8 @@ impl fmt::Debug for PendingReport {
 }
 
 impl PendingReport {
-    /// A report that sends nothing.
-    pub fn disarmed() -> Self {
+    /// A report that sends nothing (no action to report on).
+    pub(crate) fn none() -> Self {
         Self { armed: None }
     }
 
@@ -295,7 +73,7 @@ impl PendingReport {
     }
 
     pub(crate) fn shadow(
-        slot: Arc<ShadowSlot>,
+        slot: Arc<TokenRendezvous>,
         mapping: ResultMapping,
         reporter: Reporter,
     ) -> Self {
@@ -317,31 +95,18 @@ impl PendingReport {
     /// overrides the mapped result and adds user id, challenge type and private identifier.
     pub fn complete(mut self, status: u16, outcome: Option<&Outcome>) {
         if let Some(armed) = self.armed.take() {
-            let mapped = outcome
-                .and_then(|o| o.result)
-                .unwrap_or_else(|| armed.mapping.map(status));
-            let partial = PartialReport {
-                result: mapped,
-                user_id: outcome.and_then(|o| o.user_id.clone()),
-                challenge_type: outcome.and_then(|o| o.challenge_type.clone()),
-                private_user_identifier: outcome.and_then(|o| o.private_user_identifier.clone()),
-            };
-            Self::send(armed, partial);
+            let draft = ReportDraft::completed(&armed.mapping, status, outcome);
+            Self::send(armed, draft);
         }
     }
 
-    /// Sends nothing.
-    pub fn disarm(mut self) {
-        self.armed = None;
-    }
-
-    fn send(armed: Armed, partial: PartialReport) {
+    fn send(armed: Armed, draft: ReportDraft) {
         match armed.target {
             Target::Token(token) => {
                 // A full queue is counted and warned about by the reporter.
-                let _ = armed.reporter.submit(partial.into_report(token));
+                let _ = armed.reporter.submit(draft.into_report(token));
             }
-            Target::Shadow(slot) => slot.set_outcome(partial, armed.reporter),
+            Target::Shadow(slot) => slot.draft(draft, armed.reporter),
         }
     }
 }
@@ -349,13 +114,8 @@ impl PendingReport {
 impl Drop for PendingReport {
     fn drop(&mut self) {
         if let Some(armed) = self.armed.take() {
-            let partial = PartialReport {
-                result: armed.mapping.dropped(),
-                user_id: None,
-                challenge_type: None,
-                private_user_identifier: None,
-            };
-            Self::send(armed, partial);
+            let draft = ReportDraft::of(armed.mapping.dropped());
+            Self::send(armed, draft);
         }
     }
 }

@@ -1,16 +1,16 @@
 //! The background result reporter: a bounded queue and a worker that delivers action results
 //! to a [`ResultSink`] with retries, never blocking the request path.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::oneshot;
 
 use crate::error::Error;
 use crate::models::ActionResultReport;
@@ -87,69 +87,31 @@ impl Counters {
     }
 }
 
-enum Msg {
+/// What the handles send the worker, in order.
+enum Task {
     Report(ActionResultReport),
+    /// Answer once everything sent before is delivered or given up on.
     Flush(oneshot::Sender<()>),
+    /// Take nothing more, deliver what is queued, then answer and stop.
     Shutdown(oneshot::Sender<()>),
 }
 
-/// The queue between the handles and the worker.
-///
-/// A plain mutex-protected deque rather than a channel: a channel wakes the worker on every
-/// report, and waking a parked thread costs more than everything else a request does here.
-/// The worker is woken only when it is idle (the first report after a quiet period), when
-/// a batch is ready, or for flush/shutdown; otherwise it collects reports every `linger`.
-struct Queue {
-    items: Mutex<VecDeque<Msg>>,
-    capacity: usize,
-    /// Queue length at which a busy worker is woken before its next `linger` tick.
-    wake_at: usize,
-    notify: Notify,
-    /// The worker waits for a notification only (no timer).
-    idle: AtomicBool,
-    /// No more reports are accepted (shut down, or every handle dropped).
-    closed: AtomicBool,
-    /// The worker task is running (false once its runtime dropped it).
-    alive: AtomicBool,
-}
-
-impl Queue {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Msg>> {
-        self.items
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn wake(&self) {
-        self.notify.notify_one();
-    }
-}
-
-struct Shared {
-    queue: Arc<Queue>,
+/// What every clone of a [`Reporter`] shares. When the last clone goes, the channel closes:
+/// the worker delivers what is queued and stops.
+struct ReporterHandle {
+    tasks: mpsc::Sender<Task>,
     counters: Arc<Counters>,
+    capacity: usize,
     base: std::time::Instant,
     /// Milliseconds since `base` of the last "queue full" warning, plus one (0: never).
     last_drop_warn: AtomicU64,
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // The last handle is gone: the worker delivers what is queued and stops. Set under
-        // the queue lock, where the worker decides to stop.
-        {
-            let _items = self.queue.lock();
-            self.queue.closed.store(true, Ordering::SeqCst);
-        }
-        self.queue.wake();
-    }
-}
-
 /// Delivers action results in the background. Cheap to clone (a handle); every clone feeds
 /// the same queue and worker.
 ///
-/// - [`submit`](Self::submit) only tries to queue (never blocks, never awaits); a full
-///   queue drops the report, counts it and logs a rate-limited warning;
+/// - [`submit`](Self::submit) only tries to queue on a bounded channel (never blocks, never
+///   awaits); a full queue drops the report, counts it and logs a rate-limited warning;
 /// - the worker runs on the tokio runtime current when the reporter is built, or else on
 ///   a dedicated thread with its own runtime; `submit` works from any thread or runtime
 ///   (actix-web's per-thread runtimes included);
@@ -181,13 +143,13 @@ impl Drop for Shared {
 /// ```
 #[derive(Clone)]
 pub struct Reporter {
-    shared: Arc<Shared>,
+    handle: Arc<ReporterHandle>,
 }
 
 impl fmt::Debug for Reporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reporter")
-            .field("capacity", &self.shared.queue.capacity)
+            .field("capacity", &self.handle.capacity)
             .field("stats", &self.stats())
             .finish()
     }
@@ -203,7 +165,6 @@ pub struct ReporterBuilder {
     backoff_max: Duration,
     concurrency: usize,
     attempt_timeout: Duration,
-    linger: Duration,
 }
 
 impl fmt::Debug for ReporterBuilder {
@@ -215,7 +176,6 @@ impl fmt::Debug for ReporterBuilder {
             .field("backoff_max", &self.backoff_max)
             .field("concurrency", &self.concurrency)
             .field("attempt_timeout", &self.attempt_timeout)
-            .field("linger", &self.linger)
             .finish()
     }
 }
@@ -254,43 +214,27 @@ impl ReporterBuilder {
         self
     }
 
-    /// How long a busy worker lets reports gather before sending them (default 20 ms).
-    /// A worker that was idle starts on the first report at once; a full batch, `flush`
-    /// and `shutdown` also start it at once.
-    pub fn linger(mut self, linger: Duration) -> Self {
-        self.linger = linger.max(Duration::from_millis(1));
-        self
-    }
-
     /// Starts the worker and returns the handle.
     pub fn build(self) -> Reporter {
-        let queue = Arc::new(Queue {
-            items: Mutex::new(VecDeque::new()),
-            capacity: self.capacity,
-            wake_at: (self.capacity / 2).clamp(1, 64),
-            notify: Notify::new(),
-            idle: AtomicBool::new(true),
-            closed: AtomicBool::new(false),
-            alive: AtomicBool::new(true),
-        });
+        let (tasks, inbox) = mpsc::channel(self.capacity);
         let counters = Arc::new(Counters::default());
         let worker = Worker {
             sink: self.sink,
-            queue: queue.clone(),
             counters: counters.clone(),
             max_attempts: self.max_attempts,
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max,
             concurrency: self.concurrency,
             attempt_timeout: self.attempt_timeout,
-            linger: self.linger,
         };
-        let alive = AliveGuard(queue.clone());
         match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(worker.run(alive));
+            Ok(runtime) => {
+                runtime.spawn(worker.run(inbox));
             }
             Err(_) => {
+                // No runtime here (actix-web's set-up code, a plain `main`): a thread of its
+                // own. If it cannot start, the inbox is dropped and every report is refused
+                // (counted, warned about) rather than queued forever.
                 let spawned = std::thread::Builder::new()
                     .name("risk-reporter".to_owned())
                     .spawn(move || {
@@ -298,7 +242,7 @@ impl ReporterBuilder {
                             .enable_all()
                             .build()
                         {
-                            Ok(rt) => rt.block_on(worker.run(alive)),
+                            Ok(rt) => rt.block_on(worker.run(inbox)),
                             Err(e) => tracing::error!(
                                 error = %e,
                                 "cannot start the result reporter's runtime; reports will be dropped"
@@ -314,9 +258,10 @@ impl ReporterBuilder {
             }
         }
         Reporter {
-            shared: Arc::new(Shared {
-                queue,
+            handle: Arc::new(ReporterHandle {
+                tasks,
                 counters,
+                capacity: self.capacity,
                 base: std::time::Instant::now(),
                 last_drop_warn: AtomicU64::new(0),
             }),
@@ -336,51 +281,33 @@ impl Reporter {
             backoff_max: Duration::from_secs(30),
             concurrency: 32,
             attempt_timeout: Duration::from_secs(30),
-            linger: Duration::from_millis(20),
         }
     }
 
-    /// Queues a report. Never blocks (a short uncontended lock) and never awaits; a full
-    /// queue drops it (counted, warned about).
+    /// Queues a report. Never blocks and never awaits; a full queue drops it (counted,
+    /// warned about).
     pub fn submit(&self, report: ActionResultReport) -> Result<(), ReportDropped> {
-        let queue = &*self.shared.queue;
-        let refused = {
-            // `closed` and `alive` are read (and set) under the queue lock, where the worker
-            // decides to stop: no report is ever queued after that decision.
-            let mut items = queue.lock();
-            if queue.closed.load(Ordering::Acquire) || !queue.alive.load(Ordering::Acquire) {
-                Some(ReportDropped::Closed)
-            } else if items.len() >= queue.capacity {
-                Some(ReportDropped::QueueFull)
-            } else {
-                // Counted under the lock, so the worker never finishes a report not yet counted.
-                self.shared.counters.queued.fetch_add(1, Ordering::AcqRel);
-                items.push_back(Msg::Report(report));
-                let len = items.len();
-                drop(items);
-                if queue.idle.swap(false, Ordering::SeqCst) || len == queue.wake_at {
-                    queue.wake();
-                }
-                None
-            }
+        let handle = &*self.handle;
+        // Counted before it can be delivered, so `in_flight` never goes below zero.
+        handle.counters.queued.fetch_add(1, Ordering::AcqRel);
+        let why = match handle.tasks.try_send(Task::Report(report)) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(_)) => ReportDropped::QueueFull,
+            Err(TrySendError::Closed(_)) => ReportDropped::Closed,
         };
-        match refused {
-            None => Ok(()),
-            Some(why) => {
-                let dropped = self.shared.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                self.warn_dropped(why, dropped);
-                Err(why)
-            }
-        }
+        handle.counters.queued.fetch_sub(1, Ordering::AcqRel);
+        let dropped = handle.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        self.warn_dropped(why, dropped);
+        Err(why)
     }
 
     fn warn_dropped(&self, why: ReportDropped, dropped_total: u64) {
-        let now = self.shared.base.elapsed().as_millis() as u64 + 1;
-        let last = self.shared.last_drop_warn.load(Ordering::Relaxed);
+        let now = self.handle.base.elapsed().as_millis() as u64 + 1;
+        let last = self.handle.last_drop_warn.load(Ordering::Relaxed);
         let due = last == 0 || now.saturating_sub(last) >= DROP_WARN_INTERVAL.as_millis() as u64;
         if due
             && self
-                .shared
+                .handle
                 .last_drop_warn
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
@@ -388,7 +315,7 @@ impl Reporter {
             tracing::warn!(
                 reason = %why,
                 dropped_total,
-                capacity = self.shared.queue.capacity,
+                capacity = self.handle.capacity,
                 "result reports dropped (warning at most every 10 s)"
             );
         }
@@ -403,45 +330,34 @@ impl Reporter {
     /// `pending` counts every report not yet done, later ones included.
     pub async fn flush(&self, within: Duration) -> Result<(), FlushTimeout> {
         let (tx, rx) = oneshot::channel();
-        self.control(Msg::Flush(tx), rx, within).await
+        self.control(Task::Flush(tx), rx, within).await
     }
 
     /// Delivers everything queued, then stops the worker; later submissions are dropped.
-    /// Returns the final counters.
+    ///
+    /// # Errors
+    ///
+    /// [`FlushTimeout`] when the queue is not delivered within `within` (delivery goes on
+    /// in the background).
     pub async fn shutdown(&self, within: Duration) -> Result<ReporterStats, FlushTimeout> {
-        {
-            // Under the lock, where `submit` and the worker read it.
-            let _items = self.shared.queue.lock();
-            self.shared.queue.closed.store(true, Ordering::SeqCst);
-        }
         let (tx, rx) = oneshot::channel();
-        self.control(Msg::Shutdown(tx), rx, within).await?;
+        self.control(Task::Shutdown(tx), rx, within).await?;
         Ok(self.stats())
     }
 
     async fn control(
         &self,
-        msg: Msg,
+        task: Task,
         done: oneshot::Receiver<()>,
         within: Duration,
     ) -> Result<(), FlushTimeout> {
-        let queue = &*self.shared.queue;
-        let pushed = {
-            let mut items = queue.lock();
-            let alive = queue.alive.load(Ordering::Acquire);
-            if alive {
-                items.push_back(msg);
-            }
-            alive
+        // Waits for room in the queue, then for the worker's answer, both within `within`.
+        // A closed channel or a dropped answer means the worker is gone: the counters tell.
+        let asked = async {
+            self.handle.tasks.send(task).await.is_ok() && done.await.is_ok()
         };
-        if pushed {
-            queue.idle.store(false, Ordering::SeqCst);
-            queue.wake();
-            // The worker answers once everything queued before `msg` is done (whatever
-            // arrived since). An error means the worker is gone; the counters tell.
-            if let Ok(Ok(())) = tokio::time::timeout(within, done).await {
-                return Ok(());
-            }
+        if let Ok(true) = tokio::time::timeout(within, asked).await {
+            return Ok(());
         }
         let pending = self.stats().in_flight;
         if pending > 0 {
@@ -453,145 +369,64 @@ impl Reporter {
 
     /// The counters.
     pub fn stats(&self) -> ReporterStats {
-        self.shared.counters.snapshot()
+        self.handle.counters.snapshot()
     }
 
     /// The queue capacity.
     pub fn capacity(&self) -> usize {
-        self.shared.queue.capacity
+        self.handle.capacity
     }
-}
-
-/// Marks the worker as gone when its future is dropped (runtime shut down) or ends.
-struct AliveGuard(Arc<Queue>);
-
-impl Drop for AliveGuard {
-    fn drop(&mut self) {
-        // Under the lock, where `submit` reads it.
-        let _items = self.0.lock();
-        self.0.alive.store(false, Ordering::SeqCst);
-    }
-}
-
-/// What the worker does when it has nothing in flight and found the queue empty.
-enum Quiet {
-    /// Keep waiting with the linger timer.
-    No,
-    /// Closed and drained: stop.
-    Stop,
-    /// Wait for a notification only.
-    Idle,
 }
 
 type Delivery = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 struct Worker {
     sink: Arc<dyn ResultSink>,
-    queue: Arc<Queue>,
     counters: Arc<Counters>,
     max_attempts: u32,
     backoff_base: Duration,
     backoff_max: Duration,
     concurrency: usize,
     attempt_timeout: Duration,
-    linger: Duration,
 }
 
 impl Worker {
-    async fn run(self, _alive: AliveGuard) {
+    /// One loop: take tasks while the concurrency allows, deliver them concurrently, answer
+    /// flushes once what came before them is done, and stop when the channel is closed
+    /// (every handle dropped, or a shutdown) and drained.
+    async fn run(self, mut inbox: mpsc::Receiver<Task>) {
         let this = Arc::new(self);
-        let queue = this.queue.clone();
-        let mut inflight: FuturesUnordered<Delivery> = FuturesUnordered::new();
-        let mut flush_waiters: Vec<oneshot::Sender<()>> = Vec::new();
-        let mut shutdown_waiters: Vec<oneshot::Sender<()>> = Vec::new();
-        // While a flush waits, take nothing new until what came before it is done.
+        let mut deliveries: FuturesUnordered<Delivery> = FuturesUnordered::new();
+        let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+        // A flush is waiting: take nothing new until what came before it is done.
         let mut draining = false;
-        let mut stopping = false;
-        // A full `linger` passed with nothing to do: the next quiet moment goes idle.
-        let mut lingered = false;
         loop {
-            // Take what the concurrency allows.
-            let mut queue_empty = false;
-            let mut took = false;
-            while !draining && inflight.len() < this.concurrency {
-                let next = queue.lock().pop_front();
-                took |= next.is_some();
-                match next {
-                    Some(Msg::Report(report)) => {
-                        inflight.push(Box::pin(this.clone().deliver(report)));
+            if draining && deliveries.is_empty() {
+                answer(&mut waiters);
+                draining = false;
+            }
+            let can_take = !draining && deliveries.len() < this.concurrency;
+            tokio::select! {
+                Some(()) = deliveries.next(), if !deliveries.is_empty() => {}
+                task = inbox.recv(), if can_take => match task {
+                    Some(Task::Report(report)) => {
+                        deliveries.push(Box::pin(this.clone().deliver(report)));
                     }
-                    Some(Msg::Flush(w)) => {
-                        flush_waiters.push(w);
+                    Some(Task::Flush(waiter)) => {
+                        waiters.push(waiter);
                         draining = true;
                     }
-                    Some(Msg::Shutdown(w)) => {
-                        shutdown_waiters.push(w);
-                        stopping = true;
+                    Some(Task::Shutdown(waiter)) => {
+                        // Refuse new reports; what is queued still comes out of `recv`.
+                        waiters.push(waiter);
+                        inbox.close();
                     }
                     None => {
-                        queue_empty = true;
-                        break;
-                    }
-                }
-            }
-            if took {
-                lingered = false;
-            }
-            if draining && inflight.is_empty() {
-                flush_waiters.drain(..).for_each(|w| {
-                    let _ = w.send(());
-                });
-                draining = false;
-                continue;
-            }
-            if queue_empty && inflight.is_empty() {
-                // Decided under the lock: `submit` checks `closed` under it too, so no
-                // report can slip in after the last look.
-                let quiet = {
-                    let items = queue.lock();
-                    let closed = stopping || queue.closed.load(Ordering::SeqCst);
-                    if !items.is_empty() {
-                        Quiet::No
-                    } else if closed {
-                        // Gone from this moment, under the same lock: a flush or shutdown
-                        // arriving now sees it at once instead of waiting for an answer
-                        // that would never come.
-                        queue.alive.store(false, Ordering::SeqCst);
-                        Quiet::Stop
-                    } else if lingered {
-                        queue.idle.store(true, Ordering::SeqCst);
-                        Quiet::Idle
-                    } else {
-                        Quiet::No
-                    }
-                };
-                match quiet {
-                    Quiet::Stop => {
-                        flush_waiters
-                            .drain(..)
-                            .chain(shutdown_waiters.drain(..))
-                            .for_each(|w| {
-                                let _ = w.send(());
-                            });
+                        while deliveries.next().await.is_some() {}
+                        answer(&mut waiters);
                         return;
                     }
-                    Quiet::Idle => {
-                        // Sleep until a handle wakes us (no timer while nothing happens).
-                        queue.notify.notified().await;
-                        queue.idle.store(false, Ordering::SeqCst);
-                        lingered = false;
-                        continue;
-                    }
-                    Quiet::No => {}
-                }
-            }
-            let can_take = !draining && inflight.len() < this.concurrency;
-            tokio::select! {
-                Some(()) = inflight.next(), if !inflight.is_empty() => {}
-                () = queue.notify.notified() => {}
-                () = tokio::time::sleep(this.linger), if can_take => {
-                    lingered = inflight.is_empty();
-                }
+                },
             }
         }
     }
@@ -649,5 +484,11 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+fn answer(waiters: &mut Vec<oneshot::Sender<()>>) {
+    for waiter in waiters.drain(..) {
+        let _ = waiter.send(());
     }
 }

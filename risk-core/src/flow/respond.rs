@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::assessment::Assessment;
-use super::verdict::{DenialReason, Verdict};
+use super::evaluation::Evaluation;
+use super::verdict::{ChallengeDetails, Denial, DenialReason, Verdict};
 
 /// A framework-free HTTP response: adapters convert it 1:1.
 ///
@@ -70,12 +70,12 @@ impl ResponseSpec {
 }
 
 /// Builds the response for a challenge or a denial. Closures
-/// `Fn(&Verdict, &Assessment) -> Option<ResponseSpec>` are responders; returning `None`
-/// for a challenge or denial falls back to [`DefaultResponder`].
+/// `Fn(&Verdict, &Evaluation) -> Option<ResponseSpec>` are responders; returning `None`
+/// falls back to [`DefaultResponder`].
 ///
 /// ```
-/// use risk_core::{Assessment, DefaultResponder, Responder, ResponseSpec, Verdict};
-/// let html = |v: &Verdict, a: &Assessment| match v {
+/// use risk_core::{DefaultResponder, Evaluation, Responder, ResponseSpec, Verdict};
+/// let html = |v: &Verdict, a: &Evaluation| match v {
 ///     Verdict::Deny(d) => Some(ResponseSpec::json(d.status, &serde_json::json!({"denied": true}))),
 ///     _ => DefaultResponder.respond(v, a),
 /// };
@@ -83,16 +83,17 @@ impl ResponseSpec {
 /// takes(html);
 /// ```
 pub trait Responder: Send + Sync + 'static {
-    /// The response for `verdict` (`None` for proceed).
-    fn respond(&self, verdict: &Verdict, assessment: &Assessment) -> Option<ResponseSpec>;
+    /// The response for a challenge or denial `verdict` (never called for proceed);
+    /// `None` leaves it to [`DefaultResponder`].
+    fn respond(&self, verdict: &Verdict, evaluation: &Evaluation) -> Option<ResponseSpec>;
 }
 
 impl<F> Responder for F
 where
-    F: Fn(&Verdict, &Assessment) -> Option<ResponseSpec> + Send + Sync + 'static,
+    F: Fn(&Verdict, &Evaluation) -> Option<ResponseSpec> + Send + Sync + 'static,
 {
-    fn respond(&self, verdict: &Verdict, assessment: &Assessment) -> Option<ResponseSpec> {
-        self(verdict, assessment)
+    fn respond(&self, verdict: &Verdict, evaluation: &Evaluation) -> Option<ResponseSpec> {
+        self(verdict, evaluation)
     }
 }
 
@@ -114,7 +115,7 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use risk_core::*;
-/// let a = Assessment::new(ActionType::Login, "req-1",
+/// let a = Evaluation::new(ActionType::Login, "req-1",
 ///     AssessmentStatus::BadInput(BadInput::MissingToken));
 /// let r = DefaultResponder.respond(&Verdict::deny(DenialReason::MissingToken), &a).unwrap();
 /// assert_eq!(r.status, 401);
@@ -125,61 +126,73 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 pub struct DefaultResponder;
 
 impl Responder for DefaultResponder {
-    fn respond(&self, verdict: &Verdict, assessment: &Assessment) -> Option<ResponseSpec> {
-        let cid = assessment.correlation_id();
+    fn respond(&self, verdict: &Verdict, evaluation: &Evaluation) -> Option<ResponseSpec> {
         match verdict {
             Verdict::Proceed => None,
-            Verdict::Challenge(c) => Some(ResponseSpec::json_body(
-                c.status,
-                json_object(&[
-                    ("error", Some("challenge_required")),
-                    ("action_token", c.action_token.as_ref().map(|t| t.expose())),
-                    (
-                        "challenge_type",
-                        c.challenge_type.as_ref().map(|t| t.as_str()),
-                    ),
-                    ("correlation_id", Some(cid)),
-                ]),
-            )),
-            Verdict::Deny(d) => {
-                let (error, message) = match &d.reason {
-                    DenialReason::Risk => ("access_denied", "This action was denied."),
-                    DenialReason::Custom(m) => ("access_denied", m.as_str()),
-                    DenialReason::MissingToken => (
-                        "missing_session_token",
-                        "A risk session token is required for this action.",
-                    ),
-                    DenialReason::InvalidToken(_) => (
-                        "invalid_session_token",
-                        "The risk session token is invalid.",
-                    ),
-                    DenialReason::Unavailable => (
-                        "risk_unavailable",
-                        "This action is temporarily unavailable. Please retry later.",
-                    ),
-                };
-                let spec = ResponseSpec::json_body(
-                    d.status,
-                    json_object(&[
-                        ("error", Some(error)),
-                        ("message", Some(message)),
-                        ("correlation_id", Some(cid)),
-                    ]),
-                );
-                Some(if matches!(d.reason, DenialReason::Unavailable) {
-                    let wait = assessment
-                        .unavailable()
-                        .and_then(|u| u.retry_after)
-                        .unwrap_or(DEFAULT_RETRY_AFTER);
-                    // Whole seconds, rounded up, at least 1.
-                    let secs = (wait.as_millis().div_ceil(1000)).max(1);
-                    spec.with_header("retry-after", secs.to_string())
-                } else {
-                    spec
-                })
-            }
+            Verdict::Challenge(c) => Some(Self::challenge(c, evaluation)),
+            Verdict::Deny(d) => Some(Self::deny(d, evaluation)),
         }
     }
+}
+
+impl DefaultResponder {
+    /// The challenge response.
+    pub(crate) fn challenge(c: &ChallengeDetails, evaluation: &Evaluation) -> ResponseSpec {
+        ResponseSpec::json_body(
+            c.status,
+            json_object(&[
+                ("error", Some("challenge_required")),
+                ("action_token", c.action_token.as_ref().map(|t| t.expose())),
+                (
+                    "challenge_type",
+                    c.challenge_type.as_ref().map(|t| t.as_str()),
+                ),
+                ("correlation_id", Some(evaluation.correlation_id())),
+            ]),
+        )
+    }
+
+    /// The denial response.
+    pub(crate) fn deny(d: &Denial, evaluation: &Evaluation) -> ResponseSpec {
+        let (error, message) = match &d.reason {
+            DenialReason::Risk => ("access_denied", "This action was denied."),
+            DenialReason::Custom(m) => ("access_denied", m.as_str()),
+            DenialReason::MissingToken => (
+                "missing_session_token",
+                "A risk session token is required for this action.",
+            ),
+            DenialReason::InvalidToken(_) => (
+                "invalid_session_token",
+                "The risk session token is invalid.",
+            ),
+            DenialReason::Unavailable => (
+                "risk_unavailable",
+                "This action is temporarily unavailable. Please retry later.",
+            ),
+        };
+        let spec = ResponseSpec::json_body(
+            d.status,
+            json_object(&[
+                ("error", Some(error)),
+                ("message", Some(message)),
+                ("correlation_id", Some(evaluation.correlation_id())),
+            ]),
+        );
+        if matches!(d.reason, DenialReason::Unavailable) {
+            let wait = evaluation
+                .unavailable()
+                .and_then(|u| u.retry_after)
+                .unwrap_or(DEFAULT_RETRY_AFTER);
+            spec.with_header("retry-after", retry_after_secs(wait))
+        } else {
+            spec
+        }
+    }
+}
+
+/// Whole seconds, rounded up, at least 1 (a `Retry-After` value).
+pub(crate) fn retry_after_secs(wait: Duration) -> String {
+    wait.as_millis().div_ceil(1000).max(1).to_string()
 }
 
 /// A flat JSON object of string (or null) values, written directly (no `Value` tree).

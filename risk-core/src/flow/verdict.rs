@@ -1,12 +1,9 @@
-//! What the guard decided: a [`Verdict`] and, per request, a [`Decision`].
+//! What a policy or an error behaviour decides: a [`Verdict`].
 
 use std::fmt;
-use std::sync::Arc;
 
-use super::assessment::Assessment;
+use super::evaluation::Evaluation;
 use super::facts::TokenProblem;
-use super::report::PendingReport;
-use super::respond::ResponseSpec;
 use crate::models::{ActionToken, ChallengeType};
 
 /// The kind of a [`Verdict`], without its details.
@@ -84,12 +81,12 @@ impl Verdict {
         Self::Challenge(ChallengeDetails::new(action_token))
     }
 
-    /// A verdict of `kind` for `assessment`: a challenge carries its action token and the
+    /// A verdict of `kind` for `evaluation`: a challenge carries its action token and the
     /// challenge type the service suggested; a denial is [`DenialReason::Risk`].
-    pub fn of_kind(kind: VerdictKind, assessment: &Assessment) -> Self {
+    pub fn of_kind(kind: VerdictKind, evaluation: &Evaluation) -> Self {
         match kind {
             VerdictKind::Proceed => Self::Proceed,
-            VerdictKind::Challenge => Self::Challenge(ChallengeDetails::for_assessment(assessment)),
+            VerdictKind::Challenge => Self::Challenge(ChallengeDetails::for_evaluation(evaluation)),
             VerdictKind::Deny => Self::deny(DenialReason::Risk),
         }
     }
@@ -126,12 +123,12 @@ impl ChallengeDetails {
         }
     }
 
-    /// Status 403 with the assessment's action token and suggested challenge type.
-    pub fn for_assessment(assessment: &Assessment) -> Self {
+    /// Status 403 with the evaluation's action token and suggested challenge type.
+    pub fn for_evaluation(evaluation: &Evaluation) -> Self {
         Self {
             status: 403,
-            action_token: assessment.action_token().cloned(),
-            challenge_type: assessment
+            action_token: evaluation.action_token().cloned(),
+            challenge_type: evaluation
                 .recommendation()
                 .and_then(|r| r.recommendation.challenge_type.clone()),
         }
@@ -217,41 +214,3 @@ impl DenialReason {
     }
 }
 
-/// The outcome of [`Guard::check`](crate::Guard::check) for one request.
-///
-/// - `verdict`: what to do;
-/// - `assessment`: what the handler may read (put it into the request's extensions);
-/// - `response`: `Some` exactly when the verdict is a challenge or a denial: convert it 1:1
-///   into the framework's response;
-/// - `report`: complete it with the handler's response status (or drop it: `incomplete` is
-///   reported). Already disarmed for challenges and denials.
-///
-/// `Debug` never shows a whole action token (the response body is shown by length only).
-#[derive(Debug)]
-pub struct Decision {
-    /// What to do.
-    pub verdict: Verdict,
-    /// The assessment, shared.
-    pub assessment: Arc<Assessment>,
-    /// The response to send instead of calling the handler.
-    pub response: Option<ResponseSpec>,
-    /// The result report to complete after the handler.
-    pub report: PendingReport,
-}
-
-impl Decision {
-    /// Assembles a decision (for adapters' and users' tests).
-    pub fn new(
-        verdict: Verdict,
-        assessment: Arc<Assessment>,
-        response: Option<ResponseSpec>,
-        report: PendingReport,
-    ) -> Self {
-        Self {
-            verdict,
-            assessment,
-            response,
-            report,
-        }
-    }
-}

@@ -19,7 +19,7 @@ pub use action::{
 };
 pub use events::{ActivityEvent, EventType};
 pub use recommendation::{
-    BehaviorSignals, Context, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule, Reason,
+    BehaviorSignals, RecommendationContext, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule, Reason,
     Recommendation, RecommendationResponse, RecommendationType, RiskSignals,
 };
 pub use rules::{

@@ -84,7 +84,7 @@ impl Recommendation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[allow(missing_docs)] // field names are the documented wire names
-pub struct Context {
+pub struct RecommendationContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -385,7 +385,7 @@ pub struct RecommendationResponse {
     pub risk_score: Option<f64>,
     /// What the service knows about the action.
     #[serde(default, deserialize_with = "null_default")]
-    pub context: Context,
+    pub context: RecommendationContext,
     /// Device, network, behaviour and history signals.
     #[serde(default, deserialize_with = "null_default")]
     pub risk_signals: RiskSignals,
@@ -424,7 +424,7 @@ impl RecommendationResponse {
             issued_at: None,
             recommendation: Recommendation::new(recommendation_type),
             risk_score: Some(risk_score),
-            context: Context::default(),
+            context: RecommendationContext::default(),
             risk_signals: RiskSignals::default(),
             reasons: Vec::new(),
             threats: Vec::new(),

@@ -2,9 +2,36 @@
 //! claimed user from a login form, the transaction data of a payment), handed to the risk
 //! middleware through the request extensions.
 
-use crate::models::{AttributeValue, CustomAttributes, TransactionData};
+use crate::models::{AttributeValue, ClaimedUserIdType, CustomAttributes, TransactionData};
 
-use super::facts::{ClaimedUser, RequestFacts};
+/// The user a request claims to be (not yet authenticated), from the guard's
+/// `claimed_user` closure or the request's [`ActionDetails`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClaimedUser {
+    /// The claimed user id (opaque; never an email in clear).
+    pub id: String,
+    /// What kind of identifier `id` is.
+    pub id_type: Option<ClaimedUserIdType>,
+}
+
+impl ClaimedUser {
+    /// A claimed user id of unspecified type.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            id_type: None,
+        }
+    }
+
+    /// Sets the identifier type.
+    #[must_use]
+    pub fn with_type(mut self, id_type: ClaimedUserIdType) -> Self {
+        self.id_type = Some(id_type);
+        self
+    }
+}
+
 
 /// Details of an action that the headers do not carry: a middleware in front of the risk
 /// middleware (or an extractor, or the router) puts one into the **request extensions**, and
@@ -13,14 +40,15 @@ use super::facts::{ClaimedUser, RequestFacts};
 /// custom attributes).
 ///
 /// ```
-/// use risk_core::{ActionDetails, ClaimedUser, ClaimedUserIdType, RequestFacts, TokenInput, TransactionData};
+/// use risk_core::{ActionDetails, ClaimedUser, ClaimedUserIdType, TransactionData};
 ///
+/// // In a middleware in front of the risk middleware, once the body is read:
 /// let details = ActionDetails::new()
 ///     .with_claimed_user(ClaimedUser::new("usr_42").with_type(ClaimedUserIdType::AccountId))
 ///     .with_transaction_data(TransactionData::new(250.0, "EUR"))
 ///     .with_custom_attribute("channel", "web");
-/// let facts = details.apply_to(RequestFacts::new(TokenInput::session("st-1")));
-/// assert_eq!(facts.claimed_user.as_ref().map(|u| u.id.as_str()), Some("usr_42"));
+/// // request.extensions_mut().insert(details);
+/// # assert_eq!(details.claimed_user.as_ref().map(|u| u.id.as_str()), Some("usr_42"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -73,20 +101,23 @@ impl ActionDetails {
         self
     }
 
-    /// Adds these details to `facts` (what is set here replaces what `facts` had).
-    pub fn apply_to(&self, mut facts: RequestFacts) -> RequestFacts {
-        if let Some(user) = &self.claimed_user {
-            facts = facts.with_claimed_user(user.clone());
+    /// Adds `other` over these details: what `other` sets wins (custom attributes are
+    /// merged by name).
+    pub(crate) fn merge(&mut self, other: &ActionDetails) {
+        if let Some(user) = &other.claimed_user {
+            self.claimed_user = Some(user.clone());
         }
-        if let Some(user_id) = &self.user_id {
-            facts = facts.with_user_id(user_id.clone());
+        if let Some(user_id) = &other.user_id {
+            self.user_id = Some(user_id.clone());
         }
-        if let Some(data) = &self.transaction_data {
-            facts = facts.with_transaction_data(data.clone());
+        if let Some(data) = &other.transaction_data {
+            self.transaction_data = Some(data.clone());
         }
-        for (name, value) in &self.custom_attributes {
-            facts = facts.with_custom_attribute(name.clone(), value.clone());
-        }
-        facts
+        self.custom_attributes.extend(
+            other
+                .custom_attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
     }
 }

@@ -8,8 +8,8 @@
 //!
 //! let fake = StaticRecommender::of_type(RecommendationType::Deny, 95.0);
 //! let guard = Guard::builder(ActionType::Login, fake.clone()).build().unwrap();
-//! let decision = guard.check(guard.facts(&[("x-risk-session-token", "s-1")], None)).await;
-//! assert_eq!(decision.verdict.kind(), VerdictKind::Deny);
+//! let decision = guard.check(guard.facts(&[("x-risk-session-token", "s-1")], None, None)).await;
+//! assert_eq!(decision.verdict_kind(), VerdictKind::Deny);
 //! assert_eq!(fake.calls(), 2); // trigger-action + recommendation
 //! # }
 //! ```

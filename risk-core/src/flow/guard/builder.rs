@@ -1,0 +1,233 @@
+//! [`GuardBuilder`]: a guard's settings, checked once.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{ClaimedUserFn, Guard, GuardInner, DEFAULT_DEADLINE};
+use crate::error::ConfigError;
+use crate::flow::breaker::{BreakerConfig, CircuitBreaker};
+use crate::flow::error_behavior::ErrorBehavior;
+use crate::flow::facts::{ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames, IpResolver};
+use crate::flow::outcome::ResultMapping;
+use crate::flow::policy::{DefaultPolicy, Policy};
+use crate::flow::reporter::Reporter;
+use crate::flow::respond::{DefaultResponder, Responder};
+use crate::models::{ActionType, CustomAttributes};
+use crate::recommender::Recommender;
+
+/// Builds a [`Guard`]. See [`Guard::builder`].
+#[must_use]
+pub struct GuardBuilder {
+    action_type: ActionType,
+    recommender: Box<dyn Recommender>,
+    policy: Box<dyn Policy>,
+    on_error: ErrorBehavior,
+    deadline: Duration,
+    headers: HeaderNames,
+    trusted_proxies: Vec<String>,
+    trust_headers_without_peer: bool,
+    forwarded_header: ForwardedHeader,
+    claimed_user: Option<Box<ClaimedUserFn>>,
+    custom_attributes: Option<CustomAttributes>,
+    breaker: Option<CircuitBreaker>,
+    reporter: Option<Reporter>,
+    mapping: ResultMapping,
+    responder: Box<dyn Responder>,
+    shadow: bool,
+    action_tokens: bool,
+}
+
+impl fmt::Debug for GuardBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardBuilder")
+            .field("action_type", &self.action_type)
+            .field("on_error", &self.on_error)
+            .field("deadline", &self.deadline)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
+            .field("action_tokens", &self.action_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuardBuilder {
+    /// The policy (default [`DefaultPolicy`]).
+    pub fn policy(mut self, policy: impl Policy) -> Self {
+        self.policy = Box::new(policy);
+        self
+    }
+
+    /// What to do when the risk API is unavailable (default [`ErrorBehavior::FailOpen`]).
+    pub fn on_error(mut self, behavior: ErrorBehavior) -> Self {
+        self.on_error = behavior;
+        self
+    }
+
+    /// The deadline of the upstream calls together (default 2 s). A deadline too far in the
+    /// future to be represented (such as [`Duration::MAX`]) means no deadline.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The header names.
+    pub fn headers(mut self, headers: HeaderNames) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The proxies whose forwarding headers are believed: CIDRs (`10.0.0.0/8`) or bare
+    /// addresses. Checked in [`build`](Self::build). Replaces earlier calls.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
+        self.trusted_proxies = proxies.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// Which forwarding header to read from trusted proxies (default
+    /// [`ForwardedHeader::XForwardedFor`]). Only that one is read; the other is ignored even
+    /// when present. Pick the one your proxy writes.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
+        self
+    }
+
+    /// Whether the action-token header is accepted on this route (default true). When
+    /// false, the action-token header is ignored and a session token is required: the
+    /// guard triggers every action itself, so a token cannot be replayed on concurrent
+    /// requests (see [`Guard`], "Action tokens").
+    pub fn action_tokens(mut self, enabled: bool) -> Self {
+        self.action_tokens = enabled;
+        self
+    }
+
+    /// Whether forwarding headers are believed when the socket peer is unknown (default
+    /// false: only when a server behind a Unix socket or similar is always behind a proxy).
+    pub fn trust_headers_without_peer(mut self, trust: bool) -> Self {
+        self.trust_headers_without_peer = trust;
+        self
+    }
+
+    /// How to read the claimed user (not yet authenticated) from the request headers.
+    pub fn claimed_user(
+        mut self,
+        f: impl Fn(&dyn HeaderLookup) -> Option<ClaimedUser> + Send + Sync + 'static,
+    ) -> Self {
+        self.claimed_user = Some(Box::new(f));
+        self
+    }
+
+    /// Custom attributes sent with every action of this route (a request's own attributes
+    /// override them).
+    pub fn custom_attributes(mut self, attributes: CustomAttributes) -> Self {
+        self.custom_attributes = Some(attributes);
+        self
+    }
+
+    /// The circuit breaker (a shared handle: give every guard calling the same API the same
+    /// one). Default: a breaker of this guard's own with [`BreakerConfig::default`].
+    pub fn circuit_breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// No circuit breaker: every request calls the API (and waits up to the deadline).
+    pub fn without_circuit_breaker(mut self) -> Self {
+        self.breaker = None;
+        self
+    }
+
+    /// Where result reports go. Without a reporter nothing is reported.
+    pub fn reporter(mut self, reporter: Reporter) -> Self {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    /// How the handler's status maps to a result (default [`ResultMapping::default`]).
+    pub fn result_mapping(mut self, mapping: ResultMapping) -> Self {
+        self.mapping = mapping;
+        self
+    }
+
+    /// The responses for challenges and denials (default [`DefaultResponder`]).
+    pub fn responder(mut self, responder: impl Responder) -> Self {
+        self.responder = Box::new(responder);
+        self
+    }
+
+    /// Shadow mode (default off): every request proceeds at once, and its evaluation runs
+    /// concurrently in a task of its own, traced, with its result report still tied to the
+    /// action (sent when both the handler and the evaluation are done). The policy, the
+    /// error behaviour and the responder are not consulted: nothing is ever refused. The
+    /// way to watch what the risk API would decide on a live route before enforcing it
+    /// ([`MonitorOnly`](crate::MonitorOnly) does the same on the request path). Needs a
+    /// tokio runtime; without one the evaluation runs inline.
+    pub fn shadow(mut self, shadow: bool) -> Self {
+        self.shadow = shadow;
+        self
+    }
+
+    /// Checks the settings and builds the guard.
+    pub fn build(self) -> Result<Guard, ConfigError> {
+        if self.deadline.is_zero() {
+            return Err(ConfigError::InvalidValue {
+                setting: "deadline",
+                reason: "must be more than zero".to_owned(),
+            });
+        }
+        let trusted = IpResolver::parse_trusted(&self.trusted_proxies)?;
+        Ok(Guard {
+            inner: Arc::new(GuardInner {
+                action_type: self.action_type,
+                recommender: self.recommender,
+                policy: self.policy,
+                on_error: self.on_error,
+                deadline: self.deadline,
+                headers: self.headers,
+                ip: IpResolver::new(
+                    trusted,
+                    self.trust_headers_without_peer,
+                    self.forwarded_header,
+                ),
+                claimed_user: self.claimed_user,
+                custom_attributes: self.custom_attributes,
+                breaker: self.breaker,
+                reporter: self.reporter,
+                mapping: self.mapping,
+                responder: self.responder,
+                shadow: self.shadow,
+                action_tokens: self.action_tokens,
+            }),
+        })
+    }
+}
+
+impl Guard {
+    /// A builder for a route protecting `action_type`, asking `recommender` (usually the
+    /// [`RiskClient`](crate::RiskClient)).
+    pub fn builder(
+        action_type: impl Into<ActionType>,
+        recommender: impl Recommender,
+    ) -> GuardBuilder {
+        GuardBuilder {
+            action_type: action_type.into(),
+            recommender: Box::new(recommender),
+            policy: Box::new(DefaultPolicy),
+            on_error: ErrorBehavior::default(),
+            deadline: DEFAULT_DEADLINE,
+            headers: HeaderNames::default(),
+            trusted_proxies: Vec::new(),
+            trust_headers_without_peer: false,
+            forwarded_header: ForwardedHeader::default(),
+            claimed_user: None,
+            custom_attributes: None,
+            breaker: Some(CircuitBreaker::new(BreakerConfig::default())),
+            reporter: None,
+            mapping: ResultMapping::default(),
+            responder: Box::new(DefaultResponder),
+            shadow: false,
+            action_tokens: true,
+        }
+    }
+
+}

@@ -1,0 +1,137 @@
+//! Choosing the verdict, the response and the report: an [`Evaluation`] becomes a
+//! [`Decision`].
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::{record_evaluation, GuardInner};
+use crate::flow::assessment::Assessment;
+use crate::flow::decision::Decision;
+use crate::flow::evaluation::Evaluation;
+use crate::flow::report::PendingReport;
+use crate::flow::respond::DefaultResponder;
+use crate::flow::shadow::TokenRendezvous;
+use crate::flow::verdict::Verdict;
+use crate::models::{ActionResult, ActionResultReport};
+
+impl GuardInner {
+    /// The policy decides on an evaluation, the error behaviour on an unavailable API.
+    pub(super) fn conclude(
+        &self,
+        evaluation: Evaluation,
+        start: Instant,
+        span: &tracing::Span,
+    ) -> Decision {
+        let (verdict, error_behavior) = if evaluation.is_unavailable() {
+            (
+                self.on_error.apply(&evaluation),
+                Some(self.on_error.kind()),
+            )
+        } else {
+            (self.policy.decide(&evaluation), None)
+        };
+        let latency = start.elapsed();
+        if !span.is_disabled() {
+            record_evaluation(span, &evaluation, latency);
+            span.record("verdict", verdict.kind().as_str());
+            if let Some(eb) = error_behavior {
+                span.record("error_behavior", eb.as_str());
+            }
+        }
+        tracing::debug!(parent: span, verdict = verdict.kind().as_str(), "risk check done");
+
+        let response = match &verdict {
+            Verdict::Proceed => None,
+            Verdict::Challenge(c) => Some(
+                self.responder
+                    .respond(&verdict, &evaluation)
+                    .unwrap_or_else(|| DefaultResponder::challenge(c, &evaluation)),
+            ),
+            Verdict::Deny(d) => {
+                self.report_denial(&evaluation);
+                Some(
+                    self.responder
+                        .respond(&verdict, &evaluation)
+                        .unwrap_or_else(|| DefaultResponder::deny(d, &evaluation)),
+                )
+            }
+        };
+        let assessment = Arc::new(Assessment::new(
+            evaluation,
+            verdict,
+            error_behavior,
+            latency,
+        ));
+        match response {
+            // Challenge: the step-up route reports, with its challenge type.
+            Some(response) => Decision::Respond {
+                assessment,
+                response,
+            },
+            None => Decision::Proceed {
+                report: self.pending_report(&assessment),
+                assessment,
+            },
+        }
+    }
+
+    /// Shadow mode: always proceed. `rendezvous` is where the report meets the token of an
+    /// evaluation still running; without it, `evaluation` is complete.
+    pub(super) fn conclude_shadow(
+        &self,
+        evaluation: Evaluation,
+        rendezvous: Option<Arc<TokenRendezvous>>,
+        start: Instant,
+        span: &tracing::Span,
+    ) -> Decision {
+        let latency = start.elapsed();
+        if !span.is_disabled() {
+            if !evaluation.is_shadow() {
+                record_evaluation(span, &evaluation, latency);
+            }
+            span.record("verdict", Verdict::Proceed.kind().as_str());
+        }
+        let assessment = Arc::new(Assessment::new(
+            evaluation,
+            Verdict::Proceed,
+            None,
+            latency,
+        ));
+        let report = match (rendezvous, &self.reporter) {
+            (Some(rendezvous), Some(reporter)) => {
+                PendingReport::shadow(rendezvous, self.mapping.clone(), reporter.clone())
+            }
+            _ => self.pending_report(&assessment),
+        };
+        Decision::Proceed { assessment, report }
+    }
+
+    /// The report of a request that proceeds: armed when there is an action to report on.
+    fn pending_report(&self, assessment: &Assessment) -> PendingReport {
+        match (assessment.action_token(), &self.reporter) {
+            (Some(token), Some(reporter)) => {
+                PendingReport::new(token.clone(), self.mapping.clone(), reporter.clone())
+            }
+            _ => PendingReport::none(),
+        }
+    }
+
+    /// A denial is reported at once. The evaluation holds a token only when it is valid (a
+    /// refused one is dropped). Assessed: the action failed. Unavailable: not evaluated,
+    /// says nothing about the user. Bad input: nothing to report on.
+    fn report_denial(&self, evaluation: &Evaluation) {
+        let (Some(reporter), Some(token)) = (&self.reporter, evaluation.action_token()) else {
+            return;
+        };
+        let result = if evaluation.recommendation().is_some() {
+            ActionResult::Failure
+        } else if evaluation.is_unavailable() {
+            ActionResult::Incomplete
+        } else {
+            return;
+        };
+        // A full queue is counted and warned about by the reporter.
+        let _ = reporter.submit(ActionResultReport::new(token.clone(), result));
+    }
+}

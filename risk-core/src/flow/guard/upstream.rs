@@ -1,0 +1,195 @@
+//! Asking the risk API for one request, within the circuit breaker and the deadline, and
+//! mapping every answer and error into an [`Evaluation`].
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::GuardInner;
+use crate::error::Error;
+use crate::flow::breaker::counts_as_failure;
+use crate::flow::evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
+use crate::flow::facts::{ActionDetails, BadInput, Token, TokenProblem};
+use crate::models::{ActionToken, RecommendationResponse, SessionToken, TriggerActionRequest};
+
+/// What the upstream calls produced, before the breaker and the mapping.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "lives on the stack for one match, then the recommendation moves into the evaluation"
+)]
+enum Answer {
+    Recommendation(RecommendationResponse),
+    Failed(Error),
+    /// The deadline passed.
+    TimedOut,
+}
+
+impl GuardInner {
+    /// Asks the risk API (breaker and deadline included).
+    pub(super) async fn evaluate(
+        &self,
+        token: Token,
+        correlation_id: String,
+        details: ActionDetails,
+        client_ip: Option<IpAddr>,
+        start: Instant,
+    ) -> Evaluation {
+        let evaluation = |action_token, status| {
+            Evaluation::from_parts(
+                self.action_type.clone(),
+                correlation_id.clone(),
+                action_token,
+                status,
+                client_ip,
+            )
+        };
+        let permit = match &self.breaker {
+            Some(b) => match b.acquire() {
+                Ok(p) => Some(p),
+                Err(wait) => {
+                    // A client's action token is not kept: the API did not vouch for it.
+                    let open = Unavailable::new(
+                        UnavailableCause::CircuitOpen,
+                        "the risk API circuit breaker is open",
+                    )
+                    .with_retry_after(Some(wait.max(Duration::from_secs(1))));
+                    return evaluation(None, AssessmentStatus::Unavailable(open));
+                }
+            },
+            None => None,
+        };
+        let from_client = matches!(token, Token::Action(_));
+        let mut held = None;
+        let answer = self
+            .ask(token, &mut held, &correlation_id, details, start)
+            .await;
+        // Only a token the API vouched for is kept: one trigger-action created, or the
+        // client's once its recommendation matched this route.
+        let (success, vouched, status) = self.map_answer(answer, from_client);
+        let action_token = if vouched { held } else { None };
+        if let Some(p) = permit {
+            p.record(success, start);
+        }
+        evaluation(action_token, status)
+    }
+
+    /// The upstream calls, within the deadline (counted from the start of the check; one
+    /// too far away to be represented is no deadline). `held` keeps the action token the
+    /// calls are about, even when the deadline cuts them short.
+    async fn ask(
+        &self,
+        token: Token,
+        held: &mut Option<ActionToken>,
+        correlation_id: &str,
+        details: ActionDetails,
+        start: Instant,
+    ) -> Answer {
+        let call = async {
+            let action_token = match token {
+                Token::Action(client_token) => held.insert(client_token),
+                Token::Session(session) => {
+                    let request = self.trigger_request(session, correlation_id, details);
+                    match self.recommender.trigger_action(&request).await {
+                        Ok(created) => held.insert(created),
+                        Err(e) => return Answer::Failed(e),
+                    }
+                }
+            };
+            match self.recommender.recommendation(action_token).await {
+                Ok(rec) => Answer::Recommendation(rec),
+                Err(e) => Answer::Failed(e),
+            }
+        };
+        match start.checked_add(self.deadline) {
+            Some(deadline) => tokio::time::timeout_at(deadline, call)
+                .await
+                .unwrap_or(Answer::TimedOut),
+            None => call.await,
+        }
+    }
+
+    /// Whether the breaker counts a success, whether the held action token is vouched for,
+    /// and the status.
+    fn map_answer(&self, answer: Answer, from_client: bool) -> (bool, bool, AssessmentStatus) {
+        match answer {
+            // A client's token must prove it belongs to this route's action: one of another
+            // action (say `logout`) replayed here, or one whose action the API did not say,
+            // is refused.
+            Answer::Recommendation(rec)
+                if from_client && rec.context.action_type.as_ref() != Some(&self.action_type) =>
+            {
+                let wrong = BadInput::InvalidToken(TokenProblem::WrongAction);
+                (true, false, AssessmentStatus::BadInput(wrong))
+            }
+            Answer::Recommendation(rec) => (true, true, AssessmentStatus::Assessed(rec)),
+            // A garbage, expired or reused token: bad input, never an outage (a fail-open
+            // route must not let it through), and never reported on.
+            Answer::Failed(e @ (Error::BadRequest { .. } | Error::BlacklistedToken { .. })) => {
+                let rejected = TokenProblem::Rejected {
+                    status: e.status().unwrap_or(400),
+                };
+                (
+                    !counts_as_failure(&e),
+                    false,
+                    AssessmentStatus::BadInput(BadInput::InvalidToken(rejected)),
+                )
+            }
+            Answer::Failed(e) => {
+                let unavailable = Unavailable::new(
+                    UnavailableCause::Api {
+                        kind: e.kind(),
+                        status: e.status(),
+                    },
+                    e.to_string(),
+                )
+                .with_retry_after(e.retry_after());
+                (
+                    !counts_as_failure(&e),
+                    !from_client,
+                    AssessmentStatus::Unavailable(unavailable),
+                )
+            }
+            Answer::TimedOut => (
+                false,
+                !from_client,
+                AssessmentStatus::Unavailable(Unavailable::new(
+                    UnavailableCause::Timeout,
+                    format!("no recommendation within {:?}", self.deadline),
+                )),
+            ),
+        }
+    }
+
+    fn trigger_request(
+        &self,
+        session: SessionToken,
+        correlation_id: &str,
+        details: ActionDetails,
+    ) -> TriggerActionRequest {
+        let mut req = TriggerActionRequest::new(session, self.action_type.clone())
+            .with_correlation_id(correlation_id);
+        let ActionDetails {
+            claimed_user,
+            user_id,
+            transaction_data,
+            custom_attributes,
+        } = details;
+        if let Some(user) = claimed_user {
+            req.claimed_user_id = Some(user.id);
+            req.claimed_user_id_type = user.id_type;
+        }
+        req.user_id = user_id;
+        req.transaction_data = transaction_data;
+        req.custom_attributes = match &self.custom_attributes {
+            None if custom_attributes.is_empty() => None,
+            None => Some(custom_attributes),
+            Some(base) => {
+                let mut merged = base.clone();
+                merged.extend(custom_attributes);
+                Some(merged)
+            }
+        };
+        req
+    }
+}
