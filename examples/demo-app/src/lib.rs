@@ -1,12 +1,13 @@
-//! Examples and cross-crate integration tests for the risk middleware crates.
+//! The example application shared by `examples/quickstart.rs`, the two example servers
+//! (`examples/axum_server.rs`, `examples/actix_server.rs`) and the end-to-end tests
+//! (`tests/e2e.rs`): the servers' axum and actix-web routers and handlers, the risk backend
+//! (client, reporter, circuit breaker, one guard per route), the step-up state, start-up helpers
+//! and the quickstart's scenario player.
 //!
-//! This package is not published. It exists so that `cargo run --example quickstart`
-//! and the root `tests/` run from the workspace root. Users depend on the crates
-//! they need: `risk-core`, `risk-tower` (axum, tower) or `risk-actix` (actix-web),
-//! and `risk-emulator` for their own integration tests.
-//!
-//! The example servers' routers live here (not in `examples/`) so that the end-to-end tests
-//! in `tests/` drive exactly the code the examples run.
+//! It lives in its own crate (not in `examples/*.rs`) so that the end-to-end tests drive exactly
+//! the code the examples run. Not published: users depend on the crates they need, `risk-core`,
+//! `risk-tower` (axum, tower) or `risk-actix` (actix-web), and `risk-emulator` for their own
+//! integration tests.
 #![warn(missing_docs)]
 
 pub mod actix_app;
