@@ -3,7 +3,6 @@
 //! Every test starts its own emulator on `127.0.0.1:0` and talks to it only through the
 //! client (plus the emulator's in-process API for sessions, faults and statistics, which
 //! stand in for the browser SDK and for the operator).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
