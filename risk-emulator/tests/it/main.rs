@@ -2,7 +2,9 @@
 //!
 //! - `api`, `rules`, `streaming_faults`: the emulator over HTTP (statuses, bodies, engine,
 //!   rules, event streaming, faults, statistics), with a manual clock;
-//! - `client_emulator`: `risk_core::RiskClient` against the emulator, every endpoint;
+//! - `client_*`: `risk_core::RiskClient` against the emulator, by endpoint family: access
+//!   token, actions (trigger-action, recommendation, result), rules (both shapes), event
+//!   streaming, faults and rate limit;
 //! - `common`: the helpers they share.
 #![expect(
     clippy::unwrap_used,
@@ -13,6 +15,10 @@
 mod common;
 
 mod api;
-mod client_emulator;
+mod client_actions;
+mod client_auth;
+mod client_events;
+mod client_faults;
+mod client_rules;
 mod rules;
 mod streaming_faults;

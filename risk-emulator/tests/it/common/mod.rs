@@ -1,4 +1,7 @@
-//! Shared helpers of the emulator's integration tests.
+//! Shared helpers of the emulator's integration tests: [`Env`] drives the emulator over
+//! HTTP; [`client`] drives it through `risk_core::RiskClient`.
+
+pub(crate) mod client;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +14,9 @@ use serde_json::{json, Value};
 
 /// A fixed start time: 2023-11-14T22:13:20Z.
 pub(crate) const T0: i64 = 1_700_000_000_000;
+
+/// The user agent of Chrome 120 on macOS 10.15.7.
+pub(crate) const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 
 pub(crate) struct Env {
     pub(crate) emu: EmulatorHandle,
