@@ -9,7 +9,7 @@
 #![allow(clippy::print_stdout)]
 
 use actix_web::{App, HttpServer};
-use risk_examples::{actix_app, backend::Backend, launch};
+use risk_demo_app::{actix_app, backend::Backend, launch};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 
-use risk_examples::{axum_app, backend::Backend, launch};
+use risk_demo_app::{axum_app, backend::Backend, launch};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

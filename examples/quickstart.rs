@@ -1,6 +1,6 @@
 //! The whole product in one process: the risk emulator, an axum app protecting `POST /login`
 //! (action `login`, default policy, fail open) and `POST /transfer` (action `transaction`, a
-//! stricter score policy, fail closed), and the scenarios of `risk_examples::scenarios` played
+//! stricter score policy, fail closed), and the scenarios of `risk_demo_app::scenarios` played
 //! through real HTTP. Prints what happened, then the risk events read back through the
 //! event-streaming API.
 //!
@@ -14,10 +14,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use risk_demo_app::axum_app;
+use risk_demo_app::backend::Backend;
+use risk_demo_app::scenarios::{self, Row, Run};
 use risk_emulator::{Emulator, EmulatorConfig};
-use risk_examples::axum_app;
-use risk_examples::backend::Backend;
-use risk_examples::scenarios::{self, Row, Run};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -1,15 +1,15 @@
 //! End to end: the routers of both example servers, served over real HTTP on 127.0.0.1:0,
 //! against the emulator started in-process, through every scenario of the quickstart
-//! (`risk_examples::scenarios`, the very code `cargo run --example quickstart` plays).
+//! (`risk_demo_app::scenarios`, the very code `cargo run --example quickstart` plays).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use risk_demo_app::backend::Backend;
+use risk_demo_app::scenarios::{self, names, Run};
+use risk_demo_app::{actix_app, axum_app};
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
-use risk_examples::backend::Backend;
-use risk_examples::scenarios::{self, names, Run};
-use risk_examples::{actix_app, axum_app};
 
 async fn backend() -> (Arc<EmulatorHandle>, Backend) {
     let emulator = Arc::new(

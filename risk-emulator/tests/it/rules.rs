@@ -1,17 +1,15 @@
 //! Both rule APIs (one store), every matcher, preview versus production.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeMap;
 
-use common::{message, Env};
 use risk_core::{
     CreateLegacyRuleResponse, LegacyRuleEnvelope, LegacyRuleList, Matcher, RecommendationType,
     Rule, RuleList, RuleMode, RuleRecommendation, StoredRule,
 };
 use risk_emulator::EmulatorConfig;
 use serde_json::{json, Value};
+
+use crate::common::{message, Env};
 
 fn legacy(name: &str, priority: i64, matcher: Value, rec: &str, mode: &str) -> Value {
     json!({"name": name, "priority": priority, "matcher": matcher, "recommendation": rec,

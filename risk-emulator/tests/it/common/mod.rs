@@ -1,5 +1,7 @@
-//! Shared helpers of the emulator's integration tests.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+//! Shared helpers of the emulator's integration tests: [`Env`] drives the emulator over
+//! HTTP; [`client`] drives it through `risk_core::RiskClient`.
+
+pub(crate) mod client;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,21 +13,24 @@ use risk_emulator::{
 use serde_json::{json, Value};
 
 /// A fixed start time: 2023-11-14T22:13:20Z.
-pub const T0: i64 = 1_700_000_000_000;
+pub(crate) const T0: i64 = 1_700_000_000_000;
 
-pub struct Env {
-    pub emu: EmulatorHandle,
-    pub clock: Arc<ManualClock>,
-    pub http: reqwest::Client,
-    pub base: String,
+/// The user agent of Chrome 120 on macOS 10.15.7.
+pub(crate) const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+pub(crate) struct Env {
+    pub(crate) emu: EmulatorHandle,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
 }
 
 impl Env {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(EmulatorConfig::default()).await
     }
 
-    pub async fn start_with(config: EmulatorConfig) -> Self {
+    pub(crate) async fn start_with(config: EmulatorConfig) -> Self {
         let clock = Arc::new(ManualClock::new(T0));
         let emu = Emulator::start_with_clock(config, "127.0.0.1:0", clock.clone())
             .await
@@ -39,15 +44,15 @@ impl Env {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub fn advance(&self, secs: u64) {
+    pub(crate) fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
     }
 
-    pub async fn token_response(&self, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn token_response(&self, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .post(self.url("/oidc/token"))
             .form(form)
@@ -56,7 +61,7 @@ impl Env {
             .unwrap()
     }
 
-    pub async fn token_for(&self, id: &str, secret: &str, resource: &str) -> String {
+    pub(crate) async fn token_for(&self, id: &str, secret: &str, resource: &str) -> String {
         let r = self
             .token_response(&[
                 ("grant_type", "client_credentials"),
@@ -70,13 +75,13 @@ impl Env {
         v["access_token"].as_str().unwrap().to_owned()
     }
 
-    pub async fn token(&self) -> String {
+    pub(crate) async fn token(&self) -> String {
         self.token_for(DEV_CLIENT_ID, DEV_CLIENT_SECRET, risk_core::RISK_RESOURCE)
             .await
     }
 
     /// `POST /emulator/v1/sessions` → session token.
-    pub async fn session(&self, telemetry: Value) -> String {
+    pub(crate) async fn session(&self, telemetry: Value) -> String {
         let r = self
             .http
             .post(self.url("/emulator/v1/sessions"))
@@ -89,7 +94,7 @@ impl Env {
         v["session_token"].as_str().unwrap().to_owned()
     }
 
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -103,17 +108,17 @@ impl Env {
         req.send().await.unwrap()
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         self.send(reqwest::Method::POST, path, token, Some(body))
             .await
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> reqwest::Response {
         self.send(reqwest::Method::GET, path, token, None).await
     }
 
     /// trigger-action → action token.
-    pub async fn trigger(&self, token: &str, body: Value) -> String {
+    pub(crate) async fn trigger(&self, token: &str, body: Value) -> String {
         let r = self
             .post("/risk/v1/action/trigger-action", token, &body)
             .await;
@@ -122,7 +127,7 @@ impl Env {
         v["action_token"].as_str().unwrap().to_owned()
     }
 
-    pub async fn recommendation_json(&self, token: &str, action_token: &str) -> Value {
+    pub(crate) async fn recommendation_json(&self, token: &str, action_token: &str) -> Value {
         let r = self
             .get(
                 &format!("/risk/v1/recommendation?action_token={action_token}"),
@@ -134,7 +139,7 @@ impl Env {
     }
 
     /// A login (trigger + recommendation) in `session` claiming `user`.
-    pub async fn login(
+    pub(crate) async fn login(
         &self,
         token: &str,
         session: &str,
@@ -149,12 +154,12 @@ impl Env {
         (at, serde_json::from_value(v).unwrap())
     }
 
-    pub async fn report(&self, token: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn report(&self, token: &str, body: Value) -> reqwest::Response {
         self.post("/risk/v1/action/result", token, &body).await
     }
 }
 
-pub async fn message(r: reqwest::Response) -> String {
+pub(crate) async fn message(r: reqwest::Response) -> String {
     let v: Value = r.json().await.unwrap();
     v["message"].as_str().expect("a {message} body").to_owned()
 }

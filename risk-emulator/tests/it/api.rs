@@ -1,14 +1,10 @@
 //! Authentication, trigger-action, recommendation and result: statuses, bodies and the engine.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{message, Env, T0};
 use risk_core::{Reason, RecommendationResponse, RecommendationType, TriggerActionResponse};
 use risk_emulator::{ClientConfig, EmulatorConfig, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 use serde_json::{json, Value};
 
-const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+use crate::common::{message, Env, CHROME_MAC, T0};
 
 #[tokio::test]
 async fn token_endpoint_statuses_and_bodies() {

@@ -1,12 +1,10 @@
 //! Event streaming, fault injection and statistics.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{message, Env, T0};
 use risk_core::ActivityEvent;
 use risk_emulator::FaultSpec;
 use serde_json::{json, Value};
+
+use crate::common::{message, Env, T0};
 
 const A: &str = "/activities/v1/activities";
 

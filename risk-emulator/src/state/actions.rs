@@ -1,0 +1,230 @@
+//! Actions: trigger-action (from the back end or the SDK), the recommendation of an action
+//! token, and the reported result, with the links and trust a successful result creates.
+
+use std::sync::atomic::Ordering;
+
+use risk_core::{
+    ActionResult, ActionResultReport, ActionToken, ActivityEvent, RecommendationResponse,
+    RecommendationType, TriggerActionRequest, TriggerActionResponse,
+};
+use serde_json::Value;
+
+use crate::ids;
+use crate::telemetry::SdkTriggerAction;
+
+use super::assessment::{NewAction, RecommendationIds};
+use super::{Action, ApiError, Core, Shared};
+
+const ACTION_PREFIX: &str = "at_";
+const MAX_ACTIONS: usize = 500_000;
+
+/// A trigger-action needs a non-blank action type.
+fn check_action_type(req: &TriggerActionRequest) -> Result<(), ApiError> {
+    if req.action_type.as_str().trim().is_empty() {
+        return Err(ApiError::bad_request("action_type must not be empty"));
+    }
+    Ok(())
+}
+
+impl Shared {
+    /// trigger-action, from the back end (`client` = the token's client) or the SDK (`None`).
+    pub(crate) fn trigger(
+        &self,
+        req: TriggerActionRequest,
+        client: Option<&str>,
+        with_recommendation: bool,
+    ) -> Result<TriggerActionResponse, ApiError> {
+        check_action_type(&req)?;
+        let now = self.clock.now_ms();
+        let (action_token, ids) = self.new_action_ids();
+        let mut guard = self.core.lock();
+        Self::prune_actions(&mut guard, now, self.ttl_ms());
+        let core = &mut *guard;
+        let Some(session) = core.sessions.get(req.session_token.expose()) else {
+            return Err(ApiError::bad_request("unknown session token"));
+        };
+        let new = NewAction::new(&req, session, client, now);
+        let signals = new.signals(&mut core.history);
+        let outcome = core.rules.evaluate(&new.facts());
+        let rec = new.recommendation(ids, &signals, outcome, &self.config.thresholds);
+        let action = new.into_action(rec);
+        let (response, events) =
+            self.trigger_response(&action, &action_token, client, with_recommendation);
+        Self::store_action(core, action_token, action);
+        drop(guard);
+        self.record_events(events);
+        Ok(response)
+    }
+
+    /// A new action token and the ids of its action and recommendation, made in this order.
+    fn new_action_ids(&self) -> (String, RecommendationIds) {
+        let action_token = self.ids.token(ACTION_PREFIX);
+        let action_id = self.ids.token("");
+        let recommendation_id = self.ids.token("");
+        let ids = RecommendationIds {
+            action_id,
+            recommendation_id,
+        };
+        (action_token, ids)
+    }
+
+    /// The answer to trigger-action (with the recommendation if asked) and, while risk
+    /// events are collected, the events it gives.
+    fn trigger_response(
+        &self,
+        action: &Action,
+        action_token: &str,
+        client: Option<&str>,
+        with_recommendation: bool,
+    ) -> (TriggerActionResponse, Vec<ActivityEvent>) {
+        let now = action.created;
+        let collecting = self.risk_collecting.load(Ordering::Relaxed);
+        let mut events = Vec::new();
+        if collecting {
+            events.push(self.event("action_triggered", action, client, now, &[]));
+        }
+        let mut response = TriggerActionResponse::new(ActionToken::new(action_token.to_owned()));
+        if with_recommendation {
+            response.recommendation = Some(Box::new(action.recommendation.clone()));
+            if collecting {
+                events.push(self.recommendation_event(action, client, now));
+            }
+        }
+        (response, events)
+    }
+
+    fn store_action(core: &mut Core, action_token: String, action: Action) {
+        let created = action.created;
+        core.actions.insert(action_token.clone(), action);
+        core.action_order.push_back((created, action_token));
+    }
+
+    /// Drops the expired actions, and the oldest beyond [`MAX_ACTIONS`].
+    fn prune_actions(core: &mut Core, now: i64, ttl_ms: i64) {
+        while core
+            .action_order
+            .front()
+            .is_some_and(|(created, _)| created.saturating_add(ttl_ms) <= now)
+            || core.action_order.len() >= MAX_ACTIONS
+        {
+            if let Some((_, t)) = core.action_order.pop_front() {
+                core.actions.remove(&t);
+            }
+        }
+    }
+
+    fn ttl_ms(&self) -> i64 {
+        i64::try_from(self.config.action_token_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+
+    pub(crate) fn sdk_trigger(&self, body: SdkTriggerAction) -> Result<String, ApiError> {
+        let mut req =
+            TriggerActionRequest::new(body.session_token, body.action_type.as_str().into());
+        req.correlation_id = body.correlation_id;
+        req.claimed_user_id = body.claimed_user_id;
+        Ok(self
+            .trigger(req, None, false)?
+            .action_token
+            .expose()
+            .to_owned())
+    }
+
+    fn check_action_token<'a>(
+        &self,
+        core: &'a mut Core,
+        token: &str,
+        now: i64,
+    ) -> Result<&'a mut Action, ApiError> {
+        if token.is_empty() {
+            return Err(ApiError::bad_request("action_token is required"));
+        }
+        if !ids::well_formed(token, ACTION_PREFIX) {
+            return Err(ApiError::bad_request("malformed action_token"));
+        }
+        let ttl = self.ttl_ms();
+        match core.actions.get_mut(token) {
+            Some(a) if a.created.saturating_add(ttl) > now => Ok(a),
+            _ => Err(ApiError::blacklisted("action token expired or unknown")),
+        }
+    }
+
+    pub(crate) fn recommendation(
+        &self,
+        token: &str,
+        client: &str,
+    ) -> Result<RecommendationResponse, ApiError> {
+        let now = self.clock.now_ms();
+        let mut core = self.core.lock();
+        let action = self.check_action_token(&mut core, token, now)?;
+        if action.result.is_some() {
+            return Err(ApiError::blacklisted(
+                "action token already used: its result was reported",
+            ));
+        }
+        let mut rec = action.recommendation.clone();
+        if rec.context.client_id.is_none() {
+            rec.context.client_id = Some(client.to_owned());
+            rec.context.application_id = Some(client.to_owned());
+        }
+        let event = self
+            .risk_collecting
+            .load(Ordering::Relaxed)
+            .then(|| self.recommendation_event(action, Some(client), now));
+        drop(core);
+        self.record_events(event);
+        Ok(rec)
+    }
+
+    pub(crate) fn report(&self, report: ActionResultReport, client: &str) -> Result<(), ApiError> {
+        let now = self.clock.now_ms();
+        let mut guard = self.core.lock();
+        let action = self.check_action_token(&mut guard, report.action_token.expose(), now)?;
+        match action.result {
+            Some(r) if r == report.result => return Ok(()),
+            Some(r) => {
+                return Err(ApiError::blacklisted(format!(
+                    "action token already used: result `{r}` was reported"
+                )))
+            }
+            None => {}
+        }
+        action.result = Some(report.result);
+        let action = action.clone();
+        let core = &mut *guard;
+        if report.result == ActionResult::Success {
+            let user = report
+                .user_id
+                .clone()
+                .or_else(|| action.user_id.clone())
+                .or_else(|| action.claimed_user_id.clone());
+            if let Some(user) = user {
+                core.history.link(&user, &action.device_id);
+                let challenged =
+                    *action.recommendation.recommendation_type() == RecommendationType::Challenge;
+                if challenged && report.challenge_type.is_some() {
+                    core.history.trust(&user, &action.device_id);
+                }
+            }
+            if let (Some(user), Some(session)) = (
+                &report.user_id,
+                core.sessions.get_mut(&action.session_token),
+            ) {
+                session.user_id = Some(user.clone());
+            }
+        }
+        drop(guard);
+        if self.risk_collecting.load(Ordering::Relaxed) {
+            let mut extra = vec![("result", Value::String(report.result.as_str().to_owned()))];
+            if let Some(c) = &report.challenge_type {
+                extra.push(("challenge_type", Value::String(c.as_str().to_owned())));
+            }
+            let mut event =
+                self.event("action_result_reported", &action, Some(client), now, &extra);
+            if let Some(u) = &report.user_id {
+                event.user_id = Some(u.clone());
+            }
+            self.record_events([event]);
+        }
+        Ok(())
+    }
+}

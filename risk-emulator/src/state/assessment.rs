@@ -1,0 +1,232 @@
+//! How a triggered action is assessed: the signals of its session and history, the facts
+//! rules match against, the score and recommendation (a production rule's, else the
+//! engine's), and the recommendation answered for it with its context and risk signals.
+
+use risk_core::{
+    Context, PreviewRule, RecommendationResponse, RecommendationType, RiskSignals,
+    TriggerActionRequest,
+};
+
+use crate::config::Thresholds;
+use crate::engine::{self, Assessment, History, HistoryCounts, Signals};
+use crate::rules::{Facts, RuleHit, RuleOutcome};
+
+use super::{Action, Session};
+
+/// An action being triggered: the request, its session, the calling client, and whom the
+/// action is about.
+pub(super) struct NewAction<'a> {
+    req: &'a TriggerActionRequest,
+    session: &'a Session,
+    client: Option<&'a str>,
+    /// `user_id`, else the session's user.
+    user_id: Option<String>,
+    /// `user_id`, else `claimed_user_id`, else the session's user.
+    subject: Option<String>,
+    now: i64,
+}
+
+/// The ids a new recommendation carries.
+pub(super) struct RecommendationIds {
+    pub(super) action_id: String,
+    pub(super) recommendation_id: String,
+}
+
+impl<'a> NewAction<'a> {
+    pub(super) fn new(
+        req: &'a TriggerActionRequest,
+        session: &'a Session,
+        client: Option<&'a str>,
+        now: i64,
+    ) -> Self {
+        let subject = req
+            .user_id
+            .clone()
+            .or_else(|| req.claimed_user_id.clone())
+            .or_else(|| session.user_id.clone());
+        let user_id = req.user_id.clone().or_else(|| session.user_id.clone());
+        Self {
+            req,
+            session,
+            client,
+            user_id,
+            subject,
+            now,
+        }
+    }
+
+    /// The signals of the action: its session's telemetry and network, what `history` knew
+    /// of the device and subject before it, and the history counts once it is recorded.
+    pub(super) fn signals(&self, history: &mut History) -> Signals {
+        let session = self.session;
+        let device = session.device_id.as_str();
+        let subject = self.subject.as_deref();
+        let device_new = !history.device_seen(device);
+        let profile_device_new =
+            subject.is_some_and(|u| history.user_known(u) && !history.linked(u, device));
+        let trusted = subject.is_some_and(|u| history.trusted(u, device));
+        let counts = history.record_action(self.now, &session.ip, subject, device);
+        let t = &session.t;
+        Signals {
+            headless: t.headless,
+            webdriver: t.webdriver,
+            no_user_interaction: t.no_user_interaction,
+            vpn: t.vpn,
+            tor: t.tor,
+            hosting: session.hosting,
+            proxy: t.proxy,
+            anonymizer: session.anonymizer,
+            incognito: t.incognito,
+            private_browser: t.private_browser,
+            device_new,
+            profile_device_new,
+            trusted,
+            history: counts,
+        }
+    }
+
+    /// What rules match against.
+    pub(super) fn facts(&self) -> Facts<'_> {
+        let t = &self.session.t;
+        Facts {
+            ip: self.session.ip_addr,
+            user_id: self.user_id.as_deref(),
+            claimed_user_id: self.req.claimed_user_id.as_deref(),
+            device_id: Some(self.session.device_id.as_str()),
+            fingerprint: t.device_fingerprint.as_deref(),
+            public_key: t.device_public_key.as_deref(),
+            country: Some(&self.session.country),
+            browser_name: t.browser_name.as_deref(),
+            os_version: t.os_version.as_deref(),
+        }
+    }
+
+    /// The recommendation for the action, from its signals and what the rules say.
+    pub(super) fn recommendation(
+        &self,
+        ids: RecommendationIds,
+        signals: &Signals,
+        outcome: RuleOutcome,
+        thresholds: &Thresholds,
+    ) -> RecommendationResponse {
+        let assessment = engine::assess(signals, thresholds);
+        let (rec_type, score) = decision(outcome.production.as_ref(), &assessment, thresholds);
+        let mut rec = RecommendationResponse::new(rec_type, score);
+        rec.id = ids.recommendation_id;
+        rec.issued_at = Some(self.now);
+        rec.reasons = assessment.reasons;
+        rec.transaction_data = self.req.transaction_data.clone();
+        rec.custom_attributes = self.req.custom_attributes.clone();
+        if let Some(p) = outcome.preview {
+            rec.preview_rule = Some(preview_rule(p, assessment.score, thresholds));
+        }
+        rec.context = self.context(ids.action_id);
+        self.fill_risk_signals(&mut rec.risk_signals, &signals.history);
+        rec
+    }
+
+    /// The recommendation's context: the action, the client, and the session's telemetry.
+    fn context(&self, action_id: String) -> Context {
+        let (req, session, client) = (self.req, self.session, self.client);
+        let t = &session.t;
+        let mut c = Context::default();
+        c.action_id = Some(action_id);
+        c.action_type = Some(req.action_type.clone());
+        c.action_performed_at = Some(self.now);
+        c.client_id = client.map(str::to_owned);
+        c.application_id = client.map(str::to_owned);
+        c.tenant_id = Some("emulator".to_owned());
+        c.device_id = Some(session.device_id.clone());
+        c.correlation_id = req.correlation_id.clone();
+        c.device_fingerprint = t.device_fingerprint.clone();
+        c.user_id = self.user_id.clone();
+        c.claimed_user_id = req.claimed_user_id.clone();
+        c.ip = Some(session.ip.clone());
+        c.ip_country = Some(session.country.clone());
+        c.ip_organization_type = Some(if session.hosting { "hosting" } else { "isp" }.to_owned());
+        c.device_timezone = t.timezone.clone();
+        c.device_platform = t.device_platform.clone();
+        c.os_name = t.os_name.clone();
+        c.os_version = t.os_version.clone();
+        c.browser_name = t.browser_name.clone();
+        c.browser_version = t.browser_version.clone();
+        c.user_agent = t.user_agent.clone();
+        c
+    }
+
+    /// The recommendation's risk signals: device, network, behaviour and history.
+    fn fill_risk_signals(&self, rs: &mut RiskSignals, counts: &HistoryCounts) {
+        let session = self.session;
+        let t = &session.t;
+        rs.device.incognito = Some(t.incognito);
+        rs.device.private_browser = Some(t.private_browser);
+        rs.device.tampered = Some(false);
+        rs.device.emulated = Some(false);
+        rs.device.spoofed = Some(false);
+        rs.device.tz_mismatch = Some(false);
+        rs.network.vpn = Some(t.vpn);
+        rs.network.tor = Some(t.tor);
+        rs.network.hosting = Some(session.hosting);
+        rs.network.proxy = Some(t.proxy);
+        rs.network.anonymizer = Some(session.anonymizer || t.vpn || t.tor || t.proxy);
+        rs.behavior.typing_velocity = t.typing_velocity;
+        rs.behavior.no_user_interaction = Some(t.no_user_interaction);
+        if !t.no_user_interaction {
+            rs.behavior.input_method.push("is_typing".to_owned());
+        }
+        if t.pasted_input {
+            rs.behavior.input_method.push("is_paste".to_owned());
+        }
+        let h = &mut rs.history;
+        h.ip_action_rate_60_sec = Some(counts.ip_action_rate_60_sec);
+        h.user_action_rate_60_sec = Some(counts.user_action_rate_60_sec);
+        h.device_action_rate_60_sec = Some(counts.device_action_rate_60_sec);
+        h.ip_user_count_last_hour = Some(counts.ip_user_count_last_hour);
+        h.ip_device_count_last_hour = Some(counts.ip_device_count_last_hour);
+        h.linking_user_to_device_count = Some(counts.linking_user_to_device_count);
+        h.linking_device_to_users_count = Some(counts.linking_device_to_users_count);
+    }
+
+    /// The action to keep, with the recommendation made for it.
+    pub(super) fn into_action(self, recommendation: RecommendationResponse) -> Action {
+        let session = self.session;
+        Action {
+            created: self.now,
+            session_token: self.req.session_token.expose().to_owned(),
+            device_id: session.device_id.clone(),
+            client_id: self.client.map(str::to_owned),
+            user_id: self.user_id,
+            claimed_user_id: self.req.claimed_user_id.clone(),
+            subject: self.subject,
+            ip: session.ip.clone(),
+            user_agent: session.t.user_agent.clone(),
+            recommendation,
+            result: None,
+        }
+    }
+}
+
+/// The recommendation and score: a matching production rule's (scored for it), else the
+/// engine's.
+fn decision(
+    production: Option<&RuleHit>,
+    assessment: &Assessment,
+    thresholds: &Thresholds,
+) -> (RecommendationType, f64) {
+    match production {
+        Some(hit) => (
+            hit.recommendation.clone(),
+            engine::rule_score(&hit.recommendation, assessment.score, thresholds),
+        ),
+        None => (assessment.recommendation.clone(), assessment.score),
+    }
+}
+
+/// What a matching preview rule would have recommended, scored for it.
+fn preview_rule(hit: RuleHit, score: f64, thresholds: &Thresholds) -> PreviewRule {
+    let mut preview = PreviewRule::default();
+    preview.risk_score = Some(engine::rule_score(&hit.recommendation, score, thresholds));
+    preview.rule_name = Some(hit.name);
+    preview.recommendation = Some(hit.recommendation);
+    preview
+}

@@ -1,0 +1,46 @@
+//! The rule endpoints: list, get, create, update and delete, over the shared rule store.
+
+use risk_core::{Rule, StoredRule};
+
+use crate::rules::RuleError;
+
+use super::{ApiError, Shared};
+
+impl Shared {
+    pub(crate) fn list_rules(&self) -> Vec<StoredRule> {
+        self.core.lock().rules.list()
+    }
+
+    pub(crate) fn get_rule(&self, id: &str) -> Result<StoredRule, ApiError> {
+        self.core
+            .lock()
+            .rules
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ApiError::new(404, format!("no rule with id `{id}`")))
+    }
+
+    pub(crate) fn create_rule(&self, rule: Rule) -> Result<StoredRule, ApiError> {
+        let id = self.ids.sequential("rule-");
+        Ok(self.core.lock().rules.put(id, rule, false)?)
+    }
+
+    pub(crate) fn update_rule(&self, id: &str, rule: Rule) -> Result<StoredRule, ApiError> {
+        self.core
+            .lock()
+            .rules
+            .put(id.to_owned(), rule, true)
+            .map_err(|e| match e {
+                RuleError::NotFound => ApiError::new(404, format!("no rule with id `{id}`")),
+                other => other.into(),
+            })
+    }
+
+    pub(crate) fn delete_rule(&self, id: &str) -> Result<(), ApiError> {
+        self.core
+            .lock()
+            .rules
+            .delete(id)
+            .map_err(|_| ApiError::new(404, format!("no rule with id `{id}`")))
+    }
+}

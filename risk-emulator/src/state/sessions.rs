@@ -1,0 +1,84 @@
+//! Browser sessions: created from device telemetry (what the SDK would send), with the
+//! country and network type their IP address gives.
+
+use std::net::IpAddr;
+
+use crate::ids;
+use crate::telemetry::{parse_user_agent, Telemetry};
+
+use super::{ApiError, Session, Shared};
+
+const SESSION_PREFIX: &str = "st_";
+const MAX_SESSIONS: usize = 200_000;
+
+impl Shared {
+    /// The country, anonymizer and hosting flags of an IP address, from the configuration.
+    fn classify_ip(&self, ip: Option<IpAddr>) -> (String, bool, bool) {
+        let Some(ip) = ip else {
+            return (self.config.default_country.clone(), false, false);
+        };
+        let country = self
+            .countries
+            .iter()
+            .find(|(net, _)| net.contains(&ip))
+            .map_or_else(|| self.config.default_country.clone(), |(_, c)| c.clone());
+        let anonymizer = self.anonymizer.iter().any(|n| n.contains(&ip));
+        let hosting = self.hosting.iter().any(|n| n.contains(&ip));
+        (country, anonymizer, hosting)
+    }
+
+    pub(crate) fn create_session(
+        &self,
+        mut t: Telemetry,
+        peer: Option<IpAddr>,
+    ) -> Result<(String, String), ApiError> {
+        let ip = match t.ip.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => s
+                .parse::<IpAddr>()
+                .map_err(|_| ApiError::bad_request(format!("`ip`: `{s}` is not an IP address")))?,
+            None => peer.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        };
+        t.ip = Some(ip.to_string());
+        let ua = parse_user_agent(t.user_agent.as_deref().unwrap_or(""));
+        t.browser_name = t.browser_name.or(ua.browser_name);
+        t.browser_version = t.browser_version.or(ua.browser_version);
+        t.os_name = t.os_name.or(ua.os_name);
+        t.os_version = t.os_version.or(ua.os_version);
+        t.device_platform = t.device_platform.or(ua.platform);
+        t.headless = t.headless || ua.headless;
+        let (ip_country, anonymizer, hosting) = self.classify_ip(Some(ip));
+        let country = t
+            .country_code
+            .clone()
+            .map_or(ip_country, |c| c.to_ascii_uppercase());
+        let token = self.ids.token(SESSION_PREFIX);
+        let device_id = match (&t.device_id, &t.device_fingerprint) {
+            (Some(id), _) if !id.is_empty() => id.clone(),
+            (_, Some(fp)) if !fp.is_empty() => format!("dev_{}", ids::stable_hex(fp)),
+            _ => format!(
+                "dev_{}",
+                token.strip_prefix(SESSION_PREFIX).unwrap_or(token.as_str())
+            ),
+        };
+        t.device_id = Some(device_id.clone());
+        let session = Session {
+            device_id: device_id.clone(),
+            ip: ip.to_string(),
+            ip_addr: Some(ip),
+            country,
+            anonymizer,
+            hosting: hosting || t.hosting,
+            user_id: None,
+            t,
+        };
+        let mut core = self.core.lock();
+        while core.session_order.len() >= MAX_SESSIONS {
+            if let Some(old) = core.session_order.pop_front() {
+                core.sessions.remove(&old);
+            }
+        }
+        core.sessions.insert(token.clone(), session);
+        core.session_order.push_back(token.clone());
+        Ok((token, device_id))
+    }
+}
