@@ -1,8 +1,13 @@
 //! Captures all tracing output (and `log` records) of a whole token + trigger + recommendation
 //! + result exchange at TRACE level, and checks that no secret or whole token leaks.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//!
+//! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber.
+#![expect(clippy::unwrap_used, reason = "tests")]
 
+#[path = "it/client_support/mod.rs"]
+#[expect(dead_code, reason = "this binary uses only some of the shared client helpers")]
 mod client_support;
+
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -3,8 +3,10 @@
 //! Alone in its own test binary, with a single test: a thread-local (`set_default`)
 //! subscriber misses callsites whose interest was already cached by tests running
 //! concurrently in the same binary, so its output depended on test order.
-#![cfg(feature = "testing")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//!
+//! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber.
+#![expect(clippy::unwrap_used, reason = "tests")]
+
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -56,8 +58,8 @@ async fn one_span_per_request_with_the_decision_and_no_token() {
         ("x-risk-session-token", secret),
         ("x-request-id", "req-trace-1"),
     ];
-    let d = guard.check(guard.facts(&headers, None)).await;
-    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    let d = guard.check(guard.facts(&headers, None, None)).await;
+    assert_eq!(d.verdict_kind(), VerdictKind::Deny);
     drop(d);
     reporter.flush(Duration::from_secs(30)).await.unwrap();
 

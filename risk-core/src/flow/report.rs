@@ -45,7 +45,7 @@ pub struct PendingReport {
 impl fmt::Debug for PendingReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let target = match self.armed.as_ref().map(|a| &a.target) {
-            None => "disarmed".to_owned(),
+            None => "none".to_owned(),
             Some(Target::Token(t)) => t.redacted(),
             Some(Target::Shadow(_)) => "shadow".to_owned(),
         };
@@ -98,6 +98,12 @@ impl PendingReport {
             let draft = ReportDraft::completed(&armed.mapping, status, outcome);
             Self::send(armed, draft);
         }
+    }
+
+    /// Sends nothing: for an application that reports this action itself (say, after its
+    /// own step-up, with the challenge type).
+    pub fn disarm(mut self) {
+        self.armed = None;
     }
 
     fn send(armed: Armed, draft: ReportDraft) {

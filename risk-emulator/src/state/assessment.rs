@@ -3,7 +3,7 @@
 //! engine's), and the recommendation answered for it with its context and risk signals.
 
 use risk_core::{
-    Context, PreviewRule, RecommendationResponse, RecommendationType, RiskSignals,
+    RecommendationContext, PreviewRule, RecommendationResponse, RecommendationType, RiskSignals,
     TriggerActionRequest,
 };
 
@@ -126,10 +126,10 @@ impl<'a> NewAction<'a> {
     }
 
     /// The recommendation's context: the action, the client, and the session's telemetry.
-    fn context(&self, action_id: String) -> Context {
+    fn context(&self, action_id: String) -> RecommendationContext {
         let (req, session, client) = (self.req, self.session, self.client);
         let t = &session.t;
-        let mut c = Context::default();
+        let mut c = RecommendationContext::default();
         c.action_id = Some(action_id);
         c.action_type = Some(req.action_type.clone());
         c.action_performed_at = Some(self.now);

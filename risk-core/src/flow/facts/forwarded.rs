@@ -22,7 +22,7 @@ use crate::error::ConfigError;
 ///     .build()
 ///     .unwrap();
 /// let headers = [("forwarded", "for=203.0.113.9"), ("x-forwarded-for", "6.6.6.6")];
-/// let facts = guard.facts(&headers, Some("10.0.0.1".parse().unwrap()));
+/// let facts = guard.facts(&headers, Some("10.0.0.1".parse().unwrap()), None);
 /// assert_eq!(facts.client_ip, Some("203.0.113.9".parse().unwrap()));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

@@ -218,7 +218,11 @@ impl GuardInner {
                     AssessmentStatus::BadInput(bad),
                     client_ip,
                 );
-                return self.conclude(evaluation, start, &span);
+                return if self.shadow {
+                    self.conclude_shadow(evaluation, None, start, &span)
+                } else {
+                    self.conclude(evaluation, start, &span)
+                };
             }
         };
         if self.shadow && tokio::runtime::Handle::try_current().is_ok() {

@@ -1,13 +1,10 @@
 //! The access-token cache: one request for concurrent callers, expiry, 401 refresh, token errors.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod client_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_support::*;
+use crate::client_support::*;
 use futures_util::future::join_all;
 use risk_core::{ActionToken, Error, RetryPolicy};
 use serde_json::json;

@@ -1,11 +1,8 @@
 //! Retries, Retry-After, the total deadline, error mapping and decode errors.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod client_support;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use client_support::*;
+use crate::client_support::*;
 use risk_core::{
     ActionResult, ActionResultReport, ActionToken, ActionType, Error, EventType, RetryPolicy, Rule,
     RuleRecommendation, TriggerActionRequest,

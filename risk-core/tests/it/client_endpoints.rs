@@ -1,9 +1,6 @@
 //! Each endpoint's exact request (method, path, query, headers, body) and decoded response.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod client_support;
-
-use client_support::*;
+use crate::client_support::*;
 use risk_core::{
     ActionResult, ActionResultReport, ActionToken, ActionType, ChallengeType, ClaimedUserIdType,
     ConfigError, Error, EventType, LegacyRule, LegacyRuleMode, Matcher, RecommendationType,

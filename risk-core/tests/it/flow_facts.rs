@@ -1,13 +1,11 @@
 //! Request facts: client IP behind proxies, tokens, correlation ids, claimed user.
-#![cfg(feature = "testing")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 
 use risk_core::testing::StaticRecommender;
 use risk_core::{
     ActionType, ClaimedUser, ClaimedUserIdType, ForwardedHeader, Guard, HeaderLookup, HeaderNames,
-    RecommendationType, TokenInput, TokenProblem,
+    RecommendationType, Token, TokenProblem, BadInput,
 };
 
 fn recommender() -> StaticRecommender {
@@ -246,7 +244,7 @@ fn client_ip_table() {
             .forwarded_header(case.via)
             .build()
             .unwrap();
-        let facts = g.facts(case.headers, case.peer.map(ip));
+        let facts = g.facts(case.headers, case.peer.map(ip), None);
         assert_eq!(facts.client_ip, case.want.map(ip), "case: {}", case.name);
     }
 }
@@ -258,7 +256,7 @@ fn no_peer_with_trusted_headers_option() {
         .trust_headers_without_peer(true)
         .build()
         .unwrap();
-    let facts = g.facts(&[("x-forwarded-for", "203.0.113.9, 10.0.0.2")], None);
+    let facts = g.facts(&[("x-forwarded-for", "203.0.113.9, 10.0.0.2")], None, None);
     assert_eq!(facts.client_ip, Some(ip("203.0.113.9")));
 }
 
@@ -275,14 +273,14 @@ fn invalid_trusted_proxy_is_a_config_error() {
 #[test]
 fn tokens_from_headers() {
     let g = guard(&[]);
-    let t = |h: &[(&str, &str)]| g.facts(h, None).token;
+    let t = |h: &[(&str, &str)]| g.facts(h, None, None).token;
 
-    assert_eq!(t(&[]), TokenInput::Missing);
+    assert_eq!(t(&[]), Err(BadInput::MissingToken));
     assert!(
-        matches!(t(&[("x-risk-session-token", "abc")]), TokenInput::Session(s) if s.expose() == "abc")
+        matches!(t(&[("x-risk-session-token", "abc")]), Ok(Token::Session(s)) if s.expose() == "abc")
     );
     assert!(
-        matches!(t(&[("X-Risk-Action-Token", "act")]), TokenInput::Action(a) if a.expose() == "act")
+        matches!(t(&[("X-Risk-Action-Token", "act")]), Ok(Token::Action(a)) if a.expose() == "act")
     );
     // The action token wins when both are present.
     assert!(matches!(
@@ -290,24 +288,24 @@ fn tokens_from_headers() {
             ("x-risk-session-token", "abc"),
             ("x-risk-action-token", "act")
         ]),
-        TokenInput::Action(_)
+        Ok(Token::Action(_))
     ));
     assert_eq!(
         t(&[("x-risk-session-token", "")]),
-        TokenInput::Invalid(TokenProblem::Empty)
+        Err(BadInput::InvalidToken(TokenProblem::Empty))
     );
     let long = "a".repeat(4097);
     assert_eq!(
         t(&[("x-risk-session-token", &long)]),
-        TokenInput::Invalid(TokenProblem::TooLong { len: 4097 })
+        Err(BadInput::InvalidToken(TokenProblem::TooLong { len: 4097 }))
     );
     assert_eq!(
         t(&[("x-risk-session-token", "t\u{7f}")]),
-        TokenInput::Invalid(TokenProblem::Malformed)
+        Err(BadInput::InvalidToken(TokenProblem::Malformed))
     );
     assert_eq!(
         t(&[("x-risk-session-token", "tok\u{e9}")]),
-        TokenInput::Invalid(TokenProblem::Malformed)
+        Err(BadInput::InvalidToken(TokenProblem::Malformed))
     );
 }
 
@@ -317,8 +315,7 @@ fn header_names_are_configurable() {
         .headers(
             HeaderNames::default()
                 .session_token("X-Fraud-Session")
-                .request_id("x-correlation-id")
-                .user_agent("x-ua"),
+                .request_id("x-correlation-id"),
         )
         .build()
         .unwrap();
@@ -326,29 +323,28 @@ fn header_names_are_configurable() {
         &[
             ("x-fraud-session", "s"),
             ("x-correlation-id", "corr-1"),
-            ("x-ua", "agent/1"),
         ],
         None,
+        None,
     );
-    assert!(matches!(facts.token, TokenInput::Session(_)));
+    assert!(matches!(facts.token, Ok(Token::Session(_))));
     assert_eq!(facts.correlation_id, "corr-1");
-    assert_eq!(facts.user_agent.as_deref(), Some("agent/1"));
 }
 
 #[test]
 fn correlation_id_validated_or_generated() {
     let g = guard(&[]);
     assert_eq!(
-        g.facts(&[("x-request-id", "req-9")], None).correlation_id,
+        g.facts(&[("x-request-id", "req-9")], None, None).correlation_id,
         "req-9"
     );
     for bad in ["", "has space", &"x".repeat(129)] {
-        let id = g.facts(&[("x-request-id", bad)], None).correlation_id;
+        let id = g.facts(&[("x-request-id", bad)], None, None).correlation_id;
         assert_eq!(id.len(), 32, "generated for {bad:?}");
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
     }
-    let a = g.facts(&[], None).correlation_id;
-    let b = g.facts(&[], None).correlation_id;
+    let a = g.facts(&[], None, None).correlation_id;
+    let b = g.facts(&[], None, None).correlation_id;
     assert_ne!(a, b);
 }
 
@@ -361,19 +357,19 @@ fn claimed_user_from_closure() {
         })
         .build()
         .unwrap();
-    let facts = g.facts(&[("X-User", "u-42")], None);
+    let facts = g.facts(&[("X-User", "u-42")], None, None);
     assert_eq!(
-        facts.claimed_user,
+        facts.details.claimed_user,
         Some(ClaimedUser::new("u-42").with_type(ClaimedUserIdType::AccountId))
     );
-    assert_eq!(g.facts(&[], None).claimed_user, None);
+    assert_eq!(g.facts(&[], None, None).details.claimed_user, None);
 }
 
 #[test]
 fn debug_of_facts_redacts_tokens() {
     let g = guard(&[]);
     let secret = "sess-SUPERSECRETVALUE-0123456789";
-    let facts = g.facts(&[("x-risk-session-token", secret)], None);
+    let facts = g.facts(&[("x-risk-session-token", secret)], None, None);
     let dbg = format!("{facts:?}");
     assert!(!dbg.contains(secret), "{dbg}");
 }
@@ -390,6 +386,6 @@ fn owned_header_pairs_work() {
         vec!["1.1.1.1", "2.2.2.2"]
     );
     let g = guard(&["10.0.0.0/8"]);
-    let facts = g.facts(&headers, Some(ip("10.0.0.1")));
+    let facts = g.facts(&headers, Some(ip("10.0.0.1")), None);
     assert_eq!(facts.client_ip, Some(ip("2.2.2.2")));
 }

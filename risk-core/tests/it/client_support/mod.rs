@@ -1,6 +1,5 @@
 //! Shared helpers of the `client_*` tests: credentials, a token mock, a fast client, and a raw
 //! TCP server that stalls mid-body.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -11,16 +10,16 @@ use tokio::net::{TcpListener, TcpStream};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-pub const CLIENT_ID: &str = "test-client-id";
-pub const CLIENT_SECRET: &str = "sup3r-s3cret-client-secret-value";
-pub const ACCESS_TOKEN: &str = "eyJ-access-token-0123456789-abcdefghijklmnop";
-pub const ACCESS_TOKEN_2: &str = "eyJ-access-token-SECOND-9876543210-zyxwvu";
-pub const SESSION_TOKEN: &str = "session-token-0123456789abcdefghijklmnopqrstuvwxyz";
-pub const ACTION_TOKEN: &str = "action-token-ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210";
-pub const USER_AGENT: &str = "risk-core-tests/1.0";
+pub(crate) const CLIENT_ID: &str = "test-client-id";
+pub(crate) const CLIENT_SECRET: &str = "sup3r-s3cret-client-secret-value";
+pub(crate) const ACCESS_TOKEN: &str = "eyJ-access-token-0123456789-abcdefghijklmnop";
+pub(crate) const ACCESS_TOKEN_2: &str = "eyJ-access-token-SECOND-9876543210-zyxwvu";
+pub(crate) const SESSION_TOKEN: &str = "session-token-0123456789abcdefghijklmnopqrstuvwxyz";
+pub(crate) const ACTION_TOKEN: &str = "action-token-ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210";
+pub(crate) const USER_AGENT: &str = "risk-core-tests/1.0";
 
 /// A retry policy with tiny backoffs, so retry tests run fast.
-pub fn fast_retries(max_attempts: u32) -> RetryPolicy {
+pub(crate) fn fast_retries(max_attempts: u32) -> RetryPolicy {
     RetryPolicy::default()
         .with_max_attempts(max_attempts)
         .with_initial_backoff(Duration::from_millis(1))
@@ -28,7 +27,7 @@ pub fn fast_retries(max_attempts: u32) -> RetryPolicy {
 }
 
 /// A builder pointed at `base`, with test credentials and fast retries.
-pub fn builder(base: &str) -> RiskClientBuilder {
+pub(crate) fn builder(base: &str) -> RiskClientBuilder {
     RiskClient::builder()
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
@@ -38,12 +37,12 @@ pub fn builder(base: &str) -> RiskClientBuilder {
         .retry_policy(fast_retries(3))
 }
 
-pub fn client(server: &MockServer) -> RiskClient {
+pub(crate) fn client(server: &MockServer) -> RiskClient {
     builder(&server.uri()).build().unwrap()
 }
 
 /// The token endpoint answering `token` valid for `expires_in` seconds, expected `times` times.
-pub async fn mount_token(server: &MockServer, token: &str, expires_in: u64, times: u64) {
+pub(crate) async fn mount_token(server: &MockServer, token: &str, expires_in: u64, times: u64) {
     Mock::given(method("POST"))
         .and(path("/oidc/token"))
         .and(header("content-type", "application/x-www-form-urlencoded"))
@@ -67,7 +66,7 @@ pub async fn mount_token(server: &MockServer, token: &str, expires_in: u64, time
 }
 
 /// How many requests reached `path_` on the server.
-pub async fn count(server: &MockServer, path_: &str) -> usize {
+pub(crate) async fn count(server: &MockServer, path_: &str) -> usize {
     server
         .received_requests()
         .await
@@ -79,7 +78,7 @@ pub async fn count(server: &MockServer, path_: &str) -> usize {
 
 /// A raw HTTP/1.1 server on 127.0.0.1: answers `/oidc/token` normally; for any other path it
 /// sends the headers and the first bytes of the body, then stalls forever (until dropped).
-pub struct StallingServer {
+pub(crate) struct StallingServer {
     pub base: String,
     task: tokio::task::JoinHandle<()>,
 }
@@ -91,7 +90,7 @@ impl Drop for StallingServer {
 }
 
 impl StallingServer {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -130,7 +129,7 @@ async fn serve_connection(mut stream: TcpStream) {
 }
 
 /// Reads one request (head and `content-length` body); returns its path.
-pub async fn read_request(stream: &mut TcpStream) -> Option<String> {
+pub(crate) async fn read_request(stream: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {

@@ -1,10 +1,8 @@
 //! The seed's example recommendation and a hostile payload (nulls, unknown fields,
 //! string-numbers) decode through the client to the right values.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
+#![allow(clippy::float_cmp)]
 
-mod client_support;
-
-use client_support::*;
+use crate::client_support::*;
 use risk_core::{
     ActionToken, ActionType, AttributeValue, LegacyRuleMode, Reason, RecommendationType, RuleMode,
     RuleRecommendation, TriggerActionRequest,

@@ -1,6 +1,4 @@
 //! The background reporter: nothing lost, nothing sent twice, flush, drops, retries.
-#![cfg(feature = "testing")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,7 +1,5 @@
 //! The guard end to end with in-process recommenders: bad input, action-token mode, error
 //! behaviours (failing and slow recommenders, paused clock), reports, shadow mode.
-#![cfg(feature = "testing")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -9,6 +7,8 @@ use std::time::Duration;
 
 use risk_core::testing::{RecordingSink, ScriptedRecommender, StaticRecommender};
 use risk_core::*;
+
+use crate::flow_support::Checked;
 
 type Pairs = Vec<(&'static str, String)>;
 
@@ -60,8 +60,8 @@ fn setup(
     }
 }
 
-async fn check(guard: &Guard, pairs: &[(&'static str, String)]) -> Decision {
-    guard.check(guard.facts(&headers(pairs), None)).await
+async fn check(guard: &Guard, pairs: &[(&'static str, String)]) -> Checked {
+    guard.check(guard.facts(&headers(pairs), None, None)).await.into()
 }
 
 #[tokio::test]
@@ -94,7 +94,7 @@ async fn bad_tokens_never_reach_the_recommender() {
         assert_eq!(response.status, status, "{pairs:?}");
         assert!(response.body.contains(error), "{}", response.body);
         assert!(d.assessment.bad_input().is_some());
-        assert!(!d.report.is_armed());
+        assert!(!d.armed());
     }
     assert_eq!(
         fake.calls(),
@@ -125,7 +125,7 @@ async fn action_token_mode_makes_one_call() {
         d.assessment.action_token().map(ActionToken::expose),
         Some("front-end-action-1")
     );
-    d.report.complete(200, None);
+    d.report.unwrap().complete(200, None);
     s.reporter.flush(WAIT).await.unwrap();
     let reports = s.sink.reports();
     assert_eq!(reports.len(), 1);
@@ -148,12 +148,11 @@ async fn session_mode_triggers_with_request_details() {
         ("x-request-id", "req-77".to_owned()),
         ("x-user", "u-9".to_owned()),
     ];
-    let facts = s
-        .guard
-        .facts(&headers(&pairs), None)
+    let details = ActionDetails::new()
         .with_transaction_data(TransactionData::new(12.5, "EUR"))
         .with_custom_attribute("tier", "gold");
-    let d = s.guard.check(facts).await;
+    let facts = s.guard.facts(&headers(&pairs), None, Some(&details));
+    let d = Checked::from(s.guard.check(facts).await);
     assert!(d.verdict.is_proceed());
     assert_eq!(fake.trigger_calls(), 1);
     assert_eq!(fake.recommendation_calls(), 1);
@@ -167,10 +166,10 @@ async fn session_mode_triggers_with_request_details() {
     assert_eq!(attrs["route"], AttributeValue::from("login"));
     assert_eq!(attrs["tier"], AttributeValue::from("gold"));
     assert_eq!(d.assessment.correlation_id(), "req-77");
-    d.report.disarm();
+    d.report.unwrap().disarm();
 }
 
-fn unavailable_verdicts(d: &Decision, behavior: ErrorBehaviorKind) {
+fn unavailable_verdicts(d: &Checked, behavior: ErrorBehaviorKind) {
     assert!(d.assessment.is_unavailable());
     assert_eq!(d.assessment.error_behavior(), Some(behavior));
     match behavior {
@@ -200,7 +199,7 @@ fn behaviors() -> Vec<ErrorBehavior> {
         ErrorBehavior::FailOpen,
         ErrorBehavior::FailClosed,
         ErrorBehavior::Challenge,
-        ErrorBehavior::custom(|a: &Assessment| {
+        ErrorBehavior::custom(|a: &Evaluation| {
             assert!(a.is_unavailable());
             Verdict::Deny(Denial::with_status(
                 DenialReason::Custom("teapot".into()),
@@ -227,7 +226,9 @@ async fn error_behaviors_with_a_failing_recommender() {
             }
         );
         assert_eq!(fake.calls(), 2);
-        d.report.complete(200, None);
+        if let Some(report) = d.report {
+            report.complete(200, None);
+        }
     }
 }
 
@@ -251,7 +252,9 @@ async fn error_behaviors_with_a_slow_recommender() {
         );
         // The action was triggered before the deadline: its token is known.
         assert!(d.assessment.action_token().is_some());
-        d.report.disarm();
+        if let Some(report) = d.report {
+            report.disarm();
+        }
     }
 }
 
@@ -261,14 +264,14 @@ async fn fail_closed_reports_incomplete_and_fail_open_reports_the_handler_result
         b.on_error(ErrorBehavior::FailClosed)
     });
     let d = check(&s.guard, &session("sess-1")).await;
-    assert!(!d.report.is_armed());
+    assert!(!d.armed());
     assert!(s.sink.wait_for(1, WAIT).await);
     assert_eq!(s.sink.reports()[0].result, ActionResult::Incomplete);
 
     let s = setup(StaticRecommender::failing(server_error), |b| b);
     let d = check(&s.guard, &session("sess-1")).await;
     assert!(d.verdict.is_proceed());
-    d.report.complete(201, None);
+    d.report.unwrap().complete(201, None);
     assert!(s.sink.wait_for(1, WAIT).await);
     assert_eq!(s.sink.reports()[0].result, ActionResult::Success);
 }
@@ -301,7 +304,7 @@ async fn deny_reports_failure_and_challenge_reports_nothing() {
     let d = check(&s.guard, &session("sess-1")).await;
     assert_eq!(d.verdict.kind(), VerdictKind::Deny);
     assert_eq!(d.response.as_ref().unwrap().status, 403);
-    assert!(!d.report.is_armed());
+    assert!(!d.armed());
     drop(d);
     s.reporter.flush(WAIT).await.unwrap();
     let reports = s.sink.reports();
@@ -332,7 +335,7 @@ async fn dropped_report_is_incomplete() {
     );
     let d = check(&s.guard, &session("sess-1")).await;
     let token = d.assessment.action_token().cloned().unwrap();
-    assert!(d.report.is_armed());
+    assert!(d.armed());
     // The client went away: the handler's future (holding the report) is dropped.
     drop(d.report);
     s.reporter.flush(WAIT).await.unwrap();
@@ -350,7 +353,7 @@ async fn outcome_overrides_the_status_mapping() {
     );
     let d = check(&s.guard, &session("sess-1")).await;
     // 200 would map to success; the handler says the login failed.
-    d.report.complete(
+    d.report.unwrap().complete(
         200,
         Some(
             &Outcome::failure()
@@ -361,6 +364,7 @@ async fn outcome_overrides_the_status_mapping() {
     let d2 = check(&s.guard, &session("sess-2")).await;
     // Only details: the result comes from the status.
     d2.report
+        .unwrap()
         .complete(401, Some(&Outcome::new().with_user_id("u-2")));
     s.reporter.flush(WAIT).await.unwrap();
     let reports = s.sink.reports();
@@ -384,7 +388,7 @@ async fn custom_result_mapping_and_responder() {
         StaticRecommender::of_type(RecommendationType::Deny, 80.0),
         |b| {
             b.result_mapping(ResultMapping::new(|_| ActionResult::Incomplete))
-                .responder(|v: &Verdict, a: &Assessment| match v {
+                .responder(|v: &Verdict, a: &Evaluation| match v {
                     Verdict::Deny(_) => Some(ResponseSpec::json(
                         451,
                         &serde_json::json!({ "nope": a.correlation_id() }),
@@ -400,7 +404,7 @@ async fn custom_result_mapping_and_responder() {
     // A responder returning None for a denial falls back to the default response.
     let s = setup(
         StaticRecommender::of_type(RecommendationType::Deny, 80.0),
-        |b| b.responder(|_: &Verdict, _: &Assessment| None),
+        |b| b.responder(|_: &Verdict, _: &Evaluation| None),
     );
     let d = check(&s.guard, &session("sess-1")).await;
     assert_eq!(d.response.as_ref().unwrap().status, 403);
@@ -417,25 +421,26 @@ async fn assessment_exposes_the_recommendation() {
     assert_eq!(a.recommendation_type(), Some(&RecommendationType::Allow));
     assert_eq!(a.risk_score(), Some(17.5));
     assert_eq!(a.reasons(), &[Reason::DeviceNew]);
-    assert_eq!(a.verdict_kind(), VerdictKind::Proceed);
+    assert_eq!(a.verdict().kind(), VerdictKind::Proceed);
     assert_eq!(a.error_behavior(), None);
     assert!(!format!("{a:?}").contains("sess-1"));
-    d.report.disarm();
+    d.report.unwrap().disarm();
 }
 
 #[tokio::test(start_paused = true)]
 async fn shadow_mode_proceeds_at_once_and_reports_with_the_action_token() {
     let fake = StaticRecommender::of_type(RecommendationType::Deny, 99.0)
         .with_delay(Duration::from_millis(500));
-    let s = setup(fake.clone(), |b| b.policy(MonitorOnly).shadow(true));
+    let s = setup(fake.clone(), |b| b.shadow(true));
     let started = tokio::time::Instant::now();
     let d = check(&s.guard, &session("sess-1")).await;
     assert_eq!(started.elapsed(), Duration::ZERO, "no added latency");
     assert!(d.verdict.is_proceed());
     assert!(d.assessment.is_shadow());
-    assert!(d.report.is_armed());
+    assert!(d.armed());
     // The handler finishes before the assessment does: nothing to report yet.
     d.report
+        .unwrap()
         .complete(200, Some(&Outcome::new().with_user_id("u-1")));
     assert_eq!(s.reporter.stats().queued, 0, "no action token yet");
     assert!(s.sink.wait_for(1, WAIT).await);
@@ -448,7 +453,7 @@ async fn shadow_mode_proceeds_at_once_and_reports_with_the_action_token() {
     // The assessment finishes before the handler does: the report is queued by the handler
     // itself, at once.
     let fast = Signalling::new(StaticRecommender::of_type(RecommendationType::Allow, 1.0));
-    let s = setup(fast.clone(), |b| b.policy(MonitorOnly).shadow(true));
+    let s = setup(fast.clone(), |b| b.shadow(true));
     let d = check(&s.guard, &session("sess-2")).await;
     // The shadow task ran to its end (nothing awaits after the recommendation returns).
     fast.answered.notified().await;
@@ -493,11 +498,22 @@ impl Recommender for Signalling {
 }
 
 #[tokio::test]
-async fn shadow_is_ignored_without_a_monitor_only_policy() {
-    let fake = StaticRecommender::of_type(RecommendationType::Deny, 99.0);
-    let s = setup(fake, |b| b.shadow(true));
+async fn shadow_mode_never_refuses_whatever_the_policy() {
+    // A DENY under the default policy, and bad input: both proceed in shadow mode.
+    let fake = Signalling::new(StaticRecommender::of_type(RecommendationType::Deny, 99.0));
+    let s = setup(fake.clone(), |b| b.on_error(ErrorBehavior::FailClosed).shadow(true));
     let d = check(&s.guard, &session("sess-1")).await;
-    assert_eq!(d.verdict.kind(), VerdictKind::Deny);
+    assert!(d.verdict.is_proceed());
+    assert!(d.response.is_none());
+    assert!(d.assessment.is_shadow());
+    // The evaluation still ran, aside.
+    fake.answered.notified().await;
+    assert_eq!(fake.inner.recommendation_calls(), 1);
+    d.report.unwrap().disarm();
+    let d = check(&s.guard, &[]).await;
+    assert!(d.verdict.is_proceed());
+    assert_eq!(d.assessment.bad_input(), Some(BadInput::MissingToken));
+    assert!(!d.armed(), "no action to report on");
 }
 
 #[tokio::test]
@@ -510,7 +526,7 @@ async fn monitor_only_proceeds_but_still_assesses_and_reports() {
         d.assessment.recommendation_type(),
         Some(&RecommendationType::Deny)
     );
-    d.report.complete(200, None);
+    d.report.unwrap().complete(200, None);
     s.reporter.flush(WAIT).await.unwrap();
     assert_eq!(s.sink.reports()[0].result, ActionResult::Success);
     // Bad input proceeds too, and the recommender is still not called.
@@ -529,7 +545,7 @@ async fn every_report_belongs_to_its_action() {
     for i in 0..50 {
         let d = check(&s.guard, &session(&format!("sess-{i}"))).await;
         expected.insert(d.assessment.action_token().cloned().unwrap());
-        d.report.complete(200, None);
+        d.report.unwrap().complete(200, None);
     }
     s.reporter.flush(WAIT).await.unwrap();
     let got: HashSet<_> = s
@@ -614,7 +630,7 @@ async fn an_action_token_of_another_action_is_refused() {
         d.assessment.action_token().map(ActionToken::expose),
         Some("tx-token-1")
     );
-    d.report.disarm();
+    d.report.unwrap().disarm();
 
     // A recommendation that does not say which action the token is for proves nothing: refused.
     let guard = Guard::builder(
@@ -652,12 +668,9 @@ async fn action_tokens_can_be_disabled_per_route() {
         d.assessment.action_token().map(ActionToken::expose),
         Some("at-1")
     );
-    d.report.disarm();
+    d.report.unwrap().disarm();
     // Facts built by hand with an action token: ignored too.
-    let d = s
-        .guard
-        .check(RequestFacts::new(TokenInput::action("at-2")))
-        .await;
+    let d = Checked::from(s.guard.check(RequestFacts::new(Token::action("at-2"))).await);
     assert_eq!(d.assessment.bad_input(), Some(BadInput::MissingToken));
     assert_eq!(fake.calls(), 2, "no further call");
 }
@@ -677,7 +690,7 @@ async fn not_found_is_an_outage_and_bad_request_a_rejected_token() {
     assert!(d.verdict.is_proceed());
     assert!(d.assessment.is_unavailable());
     assert_eq!(b.state(), BreakerState::Open);
-    d.report.disarm();
+    d.report.unwrap().disarm();
 
     // 400 (garbage token): bad input even on a fail-open route, not a breaker failure,
     // and nothing reported on the refused token.
@@ -741,7 +754,7 @@ async fn an_unrepresentable_deadline_is_no_deadline() {
     );
     let d = check(&s.guard, &session("sess-1")).await;
     assert!(d.verdict.is_proceed());
-    d.report.disarm();
+    d.report.unwrap().disarm();
 }
 
 #[tokio::test]

@@ -1,5 +1,4 @@
 //! Builder validation, regions, retry policy, `from_vars`, and secret-free `Debug`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,20 +1,18 @@
 //! Built-in policies over every recommendation type and score edge; default responses.
-#![cfg(feature = "testing")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use risk_core::VerdictKind::{Challenge as C, Deny as D, Proceed as P};
 use risk_core::*;
 
-fn assessed(t: RecommendationType, score: Option<f64>) -> Assessment {
+fn assessed(t: RecommendationType, score: Option<f64>) -> Evaluation {
     let mut rec = RecommendationResponse::new(t, 0.0);
     rec.risk_score = score;
     rec.recommendation.challenge_type = Some(ChallengeType::SmsOtp);
-    Assessment::new(ActionType::Login, "corr-1", AssessmentStatus::Assessed(rec))
+    Evaluation::new(ActionType::Login, "corr-1", AssessmentStatus::Assessed(rec))
         .with_action_token(ActionToken::new("action-token-0001"))
 }
 
-fn bad(b: BadInput) -> Assessment {
-    Assessment::new(ActionType::Login, "corr-1", AssessmentStatus::BadInput(b))
+fn bad(b: BadInput) -> Evaluation {
+    Evaluation::new(ActionType::Login, "corr-1", AssessmentStatus::BadInput(b))
 }
 
 fn types() -> Vec<RecommendationType> {
@@ -60,8 +58,6 @@ fn default_policy_table() {
 
 #[test]
 fn monitor_only_table() {
-    assert!(MonitorOnly.is_monitor_only());
-    assert!(!DefaultPolicy.is_monitor_only());
     for t in types() {
         for score in SCORES {
             assert_eq!(
@@ -226,7 +222,7 @@ fn challenge_carries_token_and_type() {
 
 #[test]
 fn closures_are_policies() {
-    let p = |a: &Assessment| {
+    let p = |a: &Evaluation| {
         if a.risk_score().unwrap_or(0.0) > 50.0 {
             Verdict::deny(DenialReason::Custom("too risky".into()))
         } else {
@@ -298,7 +294,7 @@ fn default_responses() {
     assert_eq!(invalid.status, 400);
     assert_eq!(body(&invalid)["error"], "invalid_session_token");
 
-    let unavailable = Assessment::new(
+    let unavailable = Evaluation::new(
         ActionType::Login,
         "corr-2",
         AssessmentStatus::Unavailable(

@@ -1,5 +1,4 @@
 //! `RiskClient::from_env` (alone in its test binary: it sets process environment variables).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use risk_core::{ConfigError, RiskClient, RiskClientBuilder};
 

@@ -1,11 +1,11 @@
 //! The circuit breaker opening, half-opening and closing (tokio's paused clock).
-#![cfg(feature = "testing")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
 use risk_core::testing::{ScriptedRecommender, StaticRecommender};
 use risk_core::*;
+
+use crate::flow_support::Checked;
 
 fn ok() -> Result<RecommendationResponse, Error> {
     // The API names the token's action; the guard (a login route) requires it.
@@ -31,20 +31,18 @@ fn guard(recommender: impl Recommender, breaker: &CircuitBreaker) -> Guard {
 }
 
 /// One check in action-token mode (exactly one recommender call when not skipped).
-async fn check(guard: &Guard) -> Decision {
-    let d = guard
-        .check(guard.facts(&[("x-risk-action-token", "at-1")], None))
+async fn check(guard: &Guard) -> Checked {
+    let decision = guard
+        .check(guard.facts(&[("x-risk-action-token", "at-1")], None, None))
         .await;
-    d.report.disarm();
-    Decision::new(
-        d.verdict,
-        d.assessment,
-        d.response,
-        PendingReport::disarmed(),
-    )
+    let mut d = Checked::from(decision);
+    if let Some(report) = d.report.take() {
+        report.disarm();
+    }
+    d
 }
 
-fn cause(d: &Decision) -> Option<UnavailableCause> {
+fn cause(d: &Checked) -> Option<UnavailableCause> {
     d.assessment.unavailable().map(|u| u.cause.clone())
 }
 
