@@ -217,7 +217,10 @@ fn to_http_response(spec: ResponseSpec) -> HttpResponse {
     // A responder giving an invalid status or header is a programming error: logged and
     // answered 500 (or skipped), never panicked on; the same as risk-tower.
     let status = StatusCode::from_u16(status).unwrap_or_else(|_| {
-        tracing::error!(status, "risk responder returned an invalid HTTP status; answering 500");
+        tracing::error!(
+            status,
+            "risk responder returned an invalid HTTP status; answering 500"
+        );
         StatusCode::INTERNAL_SERVER_ERROR
     });
     let mut builder = HttpResponse::build(status);

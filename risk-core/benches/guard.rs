@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
 use risk_core::testing::NoopSink;
 use risk_core::{
-    ActionToken, ActionType, Error, Guard, RecommendationResponse, RecommendationType, Recommender,
-    Reporter, TriggerActionRequest,
+    ActionToken, ActionType, Decision, Error, Guard, RecommendationResponse, RecommendationType,
+    Recommender, Reporter, TriggerActionRequest,
 };
 
 /// The cheapest in-process recommender: clones of a ready token and a ready response.
@@ -104,33 +104,33 @@ fn bench_guard(c: &mut Criterion) {
     });
 
     c.bench_function("facts", |b| {
-        b.iter(|| black_box(plain.facts(black_box(&HEADERS), Some(peer))));
+        b.iter(|| black_box(plain.facts(black_box(&HEADERS), Some(peer), None)));
     });
 
     c.bench_function("guard/proceed+report", |b| {
         b.to_async(&rt).iter(|| async {
-            let facts = reporting.facts(black_box(&HEADERS), Some(peer));
-            let decision = reporting.check(facts).await;
-            decision.report.complete(200, None);
-            black_box(decision.verdict);
+            let facts = reporting.facts(black_box(&HEADERS), Some(peer), None);
+            if let Decision::Proceed { assessment, report } = reporting.check(facts).await {
+                report.complete(200, None);
+                black_box(assessment);
+            }
         });
     });
 
     c.bench_function("guard/proceed", |b| {
         b.to_async(&rt).iter(|| async {
-            let facts = plain.facts(black_box(&HEADERS), Some(peer));
-            let decision = plain.check(facts).await;
-            decision.report.disarm();
-            black_box(decision.verdict);
+            let facts = plain.facts(black_box(&HEADERS), Some(peer), None);
+            if let Decision::Proceed { assessment, report } = plain.check(facts).await {
+                report.disarm();
+                black_box(assessment);
+            }
         });
     });
 
     c.bench_function("guard/challenge+response", |b| {
         b.to_async(&rt).iter(|| async {
-            let facts = challenge.facts(black_box(&HEADERS), Some(peer));
-            let decision = challenge.check(facts).await;
-            black_box(decision.response);
-            decision.report.disarm();
+            let facts = challenge.facts(black_box(&HEADERS), Some(peer), None);
+            black_box(challenge.check(facts).await.response());
         });
     });
 }

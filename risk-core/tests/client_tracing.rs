@@ -5,9 +5,11 @@
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 #[path = "it/client_support/mod.rs"]
-#[expect(dead_code, reason = "this binary uses only some of the shared client helpers")]
+#[expect(
+    dead_code,
+    reason = "this binary uses only some of the shared client helpers"
+)]
 mod client_support;
-
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

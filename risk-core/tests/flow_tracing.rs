@@ -7,7 +7,6 @@
 //! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber.
 #![expect(clippy::unwrap_used, reason = "tests")]
 
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

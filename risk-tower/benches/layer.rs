@@ -83,9 +83,11 @@ fn bench(c: &mut Criterion) {
                         ("user-agent", "criterion"),
                     ],
                     None,
+                    None,
                 );
-                let decision = guard.check(facts).await;
-                decision.report.complete(200, None);
+                if let risk_core::Decision::Proceed { report, .. } = guard.check(facts).await {
+                    report.complete(200, None);
+                }
                 req
             }
         });

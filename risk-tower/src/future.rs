@@ -86,7 +86,9 @@ where
                             return Poll::Ready(Ok(to_http(response)));
                         }
                         (Decision::Proceed { .. }, None) => {
-                            unreachable!("the request is taken once, and the state changes right after")
+                            unreachable!(
+                                "the request is taken once, and the state changes right after"
+                            )
                         }
                     }
                 }

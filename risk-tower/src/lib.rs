@@ -80,7 +80,7 @@
 //!     .layer(RiskLayer::new(guard))
 //!     .service_fn(|req: http::Request<String>| async move {
 //!         let risk = RiskAssessment::from_extensions(req.extensions()).unwrap();
-//!         Ok::<_, std::convert::Infallible>(http::Response::new(format!("{:?}", risk.verdict_kind())))
+//!         Ok::<_, std::convert::Infallible>(http::Response::new(format!("{:?}", risk.verdict().kind())))
 //!     });
 //!
 //! let request = http::Request::builder()

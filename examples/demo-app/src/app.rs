@@ -2,7 +2,7 @@
 //! [`crate::actix_app`]) are thin glue around these functions, so they behave identically.
 
 use risk_core::{
-    ActionResult, ActionResultReport, Assessment, ChallengeType, RecommendationType, TokenInput,
+    ActionResult, ActionResultReport, Assessment, ChallengeType, RecommendationType, Token,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -116,9 +116,9 @@ pub async fn step_up(
     raw_action_token: Option<&str>,
     body: &StepUpBody,
 ) -> Result<Value, Failure> {
-    let token = match TokenInput::action(raw_action_token.unwrap_or_default()) {
-        TokenInput::Action(token) => token,
-        TokenInput::Missing => {
+    let token = match raw_action_token.map(Token::action) {
+        Some(Ok(Token::Action(token))) => token,
+        None => {
             return Err(Failure::new(
                 401,
                 "missing_action_token",

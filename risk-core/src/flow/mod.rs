@@ -62,8 +62,8 @@ pub use decision::Decision;
 pub use error_behavior::{ErrorBehavior, ErrorBehaviorKind};
 pub use evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
 pub use facts::{
-    ActionDetails, BadInput, ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames,
-    RequestFacts, Token, TokenProblem, MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
+    ActionDetails, BadInput, ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames, RequestFacts,
+    Token, TokenProblem, MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
 };
 pub use guard::{Guard, GuardBuilder, DEFAULT_DEADLINE};
 pub use outcome::{default_result_for_status, Outcome, ResultMapping};

@@ -184,7 +184,11 @@ impl ReportDraft {
     }
 
     /// The handler answered `status`; `outcome` overrides the mapped result and adds details.
-    pub(crate) fn completed(mapping: &ResultMapping, status: u16, outcome: Option<&Outcome>) -> Self {
+    pub(crate) fn completed(
+        mapping: &ResultMapping,
+        status: u16,
+        outcome: Option<&Outcome>,
+    ) -> Self {
         let Some(outcome) = outcome else {
             return Self::of(mapping.map(status));
         };

@@ -353,9 +353,7 @@ impl Reporter {
     ) -> Result<(), FlushTimeout> {
         // Waits for room in the queue, then for the worker's answer, both within `within`.
         // A closed channel or a dropped answer means the worker is gone: the counters tell.
-        let asked = async {
-            self.handle.tasks.send(task).await.is_ok() && done.await.is_ok()
-        };
+        let asked = async { self.handle.tasks.send(task).await.is_ok() && done.await.is_ok() };
         if let Ok(true) = tokio::time::timeout(within, asked).await {
             return Ok(());
         }

@@ -19,8 +19,8 @@ pub use action::{
 };
 pub use events::{ActivityEvent, EventType};
 pub use recommendation::{
-    BehaviorSignals, RecommendationContext, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule, Reason,
-    Recommendation, RecommendationResponse, RecommendationType, RiskSignals,
+    BehaviorSignals, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule, Reason,
+    Recommendation, RecommendationContext, RecommendationResponse, RecommendationType, RiskSignals,
 };
 pub use rules::{
     CreateLegacyRuleResponse, LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleMode,

@@ -4,8 +4,8 @@ use std::net::IpAddr;
 
 use risk_core::testing::StaticRecommender;
 use risk_core::{
-    ActionType, ClaimedUser, ClaimedUserIdType, ForwardedHeader, Guard, HeaderLookup, HeaderNames,
-    RecommendationType, Token, TokenProblem, BadInput,
+    ActionType, BadInput, ClaimedUser, ClaimedUserIdType, ForwardedHeader, Guard, HeaderLookup,
+    HeaderNames, RecommendationType, Token, TokenProblem,
 };
 
 fn recommender() -> StaticRecommender {
@@ -320,10 +320,7 @@ fn header_names_are_configurable() {
         .build()
         .unwrap();
     let facts = g.facts(
-        &[
-            ("x-fraud-session", "s"),
-            ("x-correlation-id", "corr-1"),
-        ],
+        &[("x-fraud-session", "s"), ("x-correlation-id", "corr-1")],
         None,
         None,
     );
@@ -335,7 +332,8 @@ fn header_names_are_configurable() {
 fn correlation_id_validated_or_generated() {
     let g = guard(&[]);
     assert_eq!(
-        g.facts(&[("x-request-id", "req-9")], None, None).correlation_id,
+        g.facts(&[("x-request-id", "req-9")], None, None)
+            .correlation_id,
         "req-9"
     );
     for bad in ["", "has space", &"x".repeat(129)] {

@@ -61,7 +61,10 @@ fn setup(
 }
 
 async fn check(guard: &Guard, pairs: &[(&'static str, String)]) -> Checked {
-    guard.check(guard.facts(&headers(pairs), None, None)).await.into()
+    guard
+        .check(guard.facts(&headers(pairs), None, None))
+        .await
+        .into()
 }
 
 #[tokio::test]
@@ -501,7 +504,9 @@ impl Recommender for Signalling {
 async fn shadow_mode_never_refuses_whatever_the_policy() {
     // A DENY under the default policy, and bad input: both proceed in shadow mode.
     let fake = Signalling::new(StaticRecommender::of_type(RecommendationType::Deny, 99.0));
-    let s = setup(fake.clone(), |b| b.on_error(ErrorBehavior::FailClosed).shadow(true));
+    let s = setup(fake.clone(), |b| {
+        b.on_error(ErrorBehavior::FailClosed).shadow(true)
+    });
     let d = check(&s.guard, &session("sess-1")).await;
     assert!(d.verdict.is_proceed());
     assert!(d.response.is_none());
@@ -670,7 +675,11 @@ async fn action_tokens_can_be_disabled_per_route() {
     );
     d.report.unwrap().disarm();
     // Facts built by hand with an action token: ignored too.
-    let d = Checked::from(s.guard.check(RequestFacts::new(Token::action("at-2"))).await);
+    let d = Checked::from(
+        s.guard
+            .check(RequestFacts::new(Token::action("at-2")))
+            .await,
+    );
     assert_eq!(d.assessment.bad_input(), Some(BadInput::MissingToken));
     assert_eq!(fake.calls(), 2, "no further call");
 }

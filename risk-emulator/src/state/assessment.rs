@@ -3,7 +3,7 @@
 //! engine's), and the recommendation answered for it with its context and risk signals.
 
 use risk_core::{
-    RecommendationContext, PreviewRule, RecommendationResponse, RecommendationType, RiskSignals,
+    PreviewRule, RecommendationContext, RecommendationResponse, RecommendationType, RiskSignals,
     TriggerActionRequest,
 };
 

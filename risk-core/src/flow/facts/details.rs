@@ -32,7 +32,6 @@ impl ClaimedUser {
     }
 }
 
-
 /// Details of an action that the headers do not carry: a middleware in front of the risk
 /// middleware (or an extractor, or the router) puts one into the **request extensions**, and
 /// both adapters (`risk-tower`, `risk-actix`) add it to the request's facts before the

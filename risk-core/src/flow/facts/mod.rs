@@ -16,8 +16,8 @@ use std::net::IpAddr;
 pub use details::{ActionDetails, ClaimedUser};
 pub use forwarded::ForwardedHeader;
 pub(crate) use forwarded::IpResolver;
-pub use headers::{HeaderLookup, HeaderNames, MAX_CORRELATION_ID_LEN};
 pub(crate) use headers::{generate_correlation_id, valid_request_id, DynLookup};
+pub use headers::{HeaderLookup, HeaderNames, MAX_CORRELATION_ID_LEN};
 pub use token::{BadInput, Token, TokenProblem, MAX_TOKEN_LEN};
 
 /// Everything the guard needs from one request. Built by

@@ -181,9 +181,18 @@ mod tests {
     #[test]
     fn action_header_wins_only_when_enabled() {
         let names = HeaderNames::default();
-        let both = [("x-risk-action-token", "at-1"), ("x-risk-session-token", "st-1")];
-        assert!(matches!(Token::from_headers(&both, &names, true), Ok(Token::Action(_))));
-        assert!(matches!(Token::from_headers(&both, &names, false), Ok(Token::Session(_))));
+        let both = [
+            ("x-risk-action-token", "at-1"),
+            ("x-risk-session-token", "st-1"),
+        ];
+        assert!(matches!(
+            Token::from_headers(&both, &names, true),
+            Ok(Token::Action(_))
+        ));
+        assert!(matches!(
+            Token::from_headers(&both, &names, false),
+            Ok(Token::Session(_))
+        ));
         let action_only = [("x-risk-action-token", "at-1")];
         assert_eq!(
             Token::from_headers(&action_only, &names, false),

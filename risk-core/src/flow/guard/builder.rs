@@ -229,5 +229,4 @@ impl Guard {
             action_tokens: true,
         }
     }
-
 }

@@ -24,10 +24,7 @@ impl GuardInner {
         span: &tracing::Span,
     ) -> Decision {
         let (verdict, error_behavior) = if evaluation.is_unavailable() {
-            (
-                self.on_error.apply(&evaluation),
-                Some(self.on_error.kind()),
-            )
+            (self.on_error.apply(&evaluation), Some(self.on_error.kind()))
         } else {
             (self.policy.decide(&evaluation), None)
         };
@@ -92,12 +89,7 @@ impl GuardInner {
             }
             span.record("verdict", Verdict::Proceed.kind().as_str());
         }
-        let assessment = Arc::new(Assessment::new(
-            evaluation,
-            Verdict::Proceed,
-            None,
-            latency,
-        ));
+        let assessment = Arc::new(Assessment::new(evaluation, Verdict::Proceed, None, latency));
         let report = match (rendezvous, &self.reporter) {
             (Some(rendezvous), Some(reporter)) => {
                 PendingReport::shadow(rendezvous, self.mapping.clone(), reporter.clone())

@@ -34,10 +34,13 @@ use super::policy::Policy;
 use super::reporter::Reporter;
 use super::respond::Responder;
 use super::shadow;
+#[cfg(doc)]
+use super::{
+    assessment::Assessment, evaluation::UnavailableCause, facts::TokenProblem,
+    report::PendingReport,
+};
 use crate::models::{ActionType, CustomAttributes};
 use crate::recommender::Recommender;
-#[cfg(doc)]
-use super::{assessment::Assessment, evaluation::UnavailableCause, facts::TokenProblem, report::PendingReport};
 
 /// The default deadline of a check (both upstream calls together).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);

@@ -1,7 +1,6 @@
 //! The middleware in a real actix `HttpServer` (127.0.0.1:0), driven over HTTP with reqwest,
 //! against the in-process emulator through a real `RiskClient`: allow, a challenge then the
 //! passed step-up, deny by a production rule, and fail-open / fail-closed in an outage.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

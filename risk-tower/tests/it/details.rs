@@ -1,5 +1,4 @@
 //! `ActionDetails` put into the request extensions in front of the layer reach the action.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
 

@@ -1,7 +1,5 @@
 //! End to end over real HTTP: an axum app protected by `RiskLayer` on 127.0.0.1:0, the real
 //! `RiskClient` against the in-process emulator, driven with reqwest.
-#![cfg(feature = "axum")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,5 +1,4 @@
 //! `ActionDetails` put into the request extensions in front of the middleware reach the action.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use actix_web::dev::{Service, ServiceRequest};
 use actix_web::{test, web, App, HttpMessage, HttpResponse};

@@ -1,5 +1,4 @@
 //! `oneshot` tests of the layer: every verdict, bad input, reporting, and the tower contract.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -62,7 +61,7 @@ fn echo(
             let body = match risk {
                 Some(r) => format!(
                     "{}:{}",
-                    r.verdict_kind(),
+                    r.verdict().kind(),
                     r.recommendation_type().map_or("none", |t| t.as_str())
                 ),
                 None => "no assessment".to_owned(),
@@ -219,7 +218,7 @@ async fn fail_open_lets_the_request_through_when_the_api_fails() {
         risk.error_behavior(),
         Some(risk_core::ErrorBehaviorKind::FailOpen)
     );
-    assert_eq!(risk.verdict_kind(), VerdictKind::Proceed);
+    assert_eq!(risk.verdict().kind(), VerdictKind::Proceed);
 }
 
 #[tokio::test]
@@ -487,12 +486,12 @@ async fn poll_ready_forwards_to_the_inner_service() {
 
 #[tokio::test]
 async fn a_custom_responder_is_converted_one_to_one() {
-    use risk_core::{Assessment, ResponseSpec, Verdict};
+    use risk_core::{Evaluation, ResponseSpec, Verdict};
     let (reporter, _sink) = reporter();
     let rec = StaticRecommender::of_type(RecommendationType::Deny, 90.0);
     let guard = Guard::builder(ActionType::Login, rec)
         .reporter(reporter)
-        .responder(|v: &Verdict, a: &Assessment| {
+        .responder(|v: &Verdict, a: &Evaluation| {
             let status = v.status()?;
             Some(
                 ResponseSpec::json(status, &serde_json::json!({ "id": a.correlation_id() }))

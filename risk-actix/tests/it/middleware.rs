@@ -1,6 +1,5 @@
 //! `init_service` / `call_service` tests of the middleware, the extractor and the reporting,
 //! against risk-core's in-process test doubles (no network).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -722,7 +721,7 @@ async fn a_custom_responder_shapes_denials() {
     let (reporter, _sink) = reporter();
     let fake = StaticRecommender::of_type(RecommendationType::Deny, 99.0);
     let g = Guard::builder(ActionType::Login, fake)
-        .responder(|v: &Verdict, _a: &risk_core::Assessment| match v {
+        .responder(|v: &Verdict, _a: &risk_core::Evaluation| match v {
             Verdict::Deny(_) => {
                 Some(ResponseSpec::json(451, &json!({"nope": true})).with_header("x-custom", "1"))
             }
@@ -744,22 +743,30 @@ async fn a_custom_responder_shapes_denials() {
 }
 
 #[actix_web::test]
-async fn enrich_adds_request_data_to_the_facts() {
+async fn request_data_reaches_the_facts_through_action_details() {
+    // What `enrich` did before: a middleware in front reads the request and hands the
+    // details over in the extensions (the one way, shared with risk-tower).
     let (reporter, _sink) = reporter();
     let fake = StaticRecommender::of_type(RecommendationType::Allow, 10.0);
-    let mw = RiskMiddleware::new(guard(ActionType::Transaction, fake.clone(), &reporter)).enrich(
-        |req, facts| {
-            let amount = req
-                .headers()
-                .get("x-amount")
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .unwrap_or(0.0);
-            facts
-                .with_transaction_data(risk_core::TransactionData::new(amount, "EUR"))
-                .with_custom_attribute("path", req.path())
-        },
-    );
-    let app = test::init_service(App::new().wrap(mw).route("/pay", web::post().to(echo))).await;
+    let mw = RiskMiddleware::new(guard(ActionType::Transaction, fake.clone(), &reporter));
+    let app = test::init_service(
+        App::new()
+            .wrap(mw)
+            .wrap_fn(|req: actix_web::dev::ServiceRequest, srv| {
+                let amount = req
+                    .headers()
+                    .get("x-amount")
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(0.0);
+                let details = risk_core::ActionDetails::new()
+                    .with_transaction_data(risk_core::TransactionData::new(amount, "EUR"))
+                    .with_custom_attribute("path", req.path());
+                actix_web::HttpMessage::extensions_mut(&req).insert(details);
+                actix_web::dev::Service::call(srv, req)
+            })
+            .route("/pay", web::post().to(echo)),
+    )
+    .await;
     let req = session("s-1")
         .uri("/pay")
         .insert_header(("x-amount", "42.5"))

@@ -1,6 +1,4 @@
 //! The layer and the extractor inside an axum `Router` (driven with `oneshot`).
-#![cfg(feature = "axum")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -42,7 +40,7 @@ async fn text(response: axum::response::Response) -> String {
 
 async fn twice(a: RiskAssessment, b: RiskAssessment) -> String {
     assert!(std::sync::Arc::ptr_eq(&a.0, &b.0));
-    format!("{}:{}", a.action_type(), a.verdict_kind())
+    format!("{}:{}", a.action_type(), a.verdict().kind())
 }
 
 async fn optional(risk: Option<RiskAssessment>) -> String {
