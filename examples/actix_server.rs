@@ -6,7 +6,6 @@
 //! ```sh
 //! cargo run --example actix_server
 //! ```
-#![allow(clippy::print_stdout)]
 
 use actix_web::{App, HttpServer};
 use risk_demo_app::{actix_app, backend::Backend, launch};

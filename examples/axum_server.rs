@@ -7,7 +7,6 @@
 //! TS_BASE_URL=http://127.0.0.1:8787 TS_CLIENT_ID=dev-client TS_CLIENT_SECRET=dev-secret \
 //!     cargo run --example axum_server              # a running `cargo run -p risk-emulator`
 //! ```
-#![allow(clippy::print_stdout)]
 
 use std::net::SocketAddr;
 

@@ -7,7 +7,10 @@
 //! ```sh
 //! cargo run --example quickstart
 //! ```
-#![allow(clippy::print_stdout)]
+#![expect(
+    clippy::print_stdout,
+    reason = "an example program talks to its user on stdout"
+)]
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -70,7 +73,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 // The header goes through the same format string as the rows, so that they line up.
-#[allow(clippy::print_literal)]
+#[expect(
+    clippy::print_literal,
+    reason = "a table layout reads better with literal headers"
+)]
 fn print_table(run: &Run) {
     let interesting = |r: &&Row| {
         !r.scenario.starts_with("burst")

@@ -1,7 +1,7 @@
 //! The middleware's added cost per request: a protected route (in-process recommender that
 //! answers at once, reporter with a no-op sink) against the same bare handler, both driven
 //! with `init_service` / `call_service` on actix's current-thread runtime.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![expect(clippy::unwrap_used, missing_docs, reason = "benchmark code")]
 
 use std::time::{Duration, Instant};
 

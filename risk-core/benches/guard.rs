@@ -3,7 +3,7 @@
 //! and answers at once, so what is measured is the guard, not the API.
 //!
 //! Run: `cargo bench -p risk-core --bench guard`.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![expect(missing_docs, clippy::unwrap_used, reason = "benchmark code")]
 
 use std::hint::black_box;
 use std::net::IpAddr;

@@ -4,7 +4,7 @@
 //! `WORKERS` concurrent workers, each doing trigger-action + GET recommendation over HTTP
 //! with a keep-alive client, for `FLOWS` flows in total, and prints flows/second.
 //! `cargo bench -p risk-emulator --bench throughput` (env `FLOWS`, `WORKERS` to change).
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::print_stdout, clippy::unwrap_used, reason = "benchmark code")]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -142,7 +142,7 @@ async fn run(flows: u64, workers: u64) {
         t.await.unwrap();
     }
     let elapsed = start.elapsed();
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(clippy::cast_precision_loss, reason = "benchmark code")]
     let rate = flows as f64 / elapsed.as_secs_f64();
     let stats = emu.stats();
     println!(

@@ -365,7 +365,7 @@ pub(crate) fn rule_score(rec: &RecommendationType, score: f64, t: &Thresholds) -
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

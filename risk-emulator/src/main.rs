@@ -49,7 +49,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     Ok(Some(parsed))
 }
 
-#[allow(clippy::print_stdout)] // a command-line tool reports its address on stdout
+#[expect(
+    clippy::print_stdout,
+    reason = "a command-line tool reports its address on stdout"
+)]
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {

@@ -305,7 +305,7 @@ pub(crate) fn to_legacy(stored: &StoredRule) -> LegacyRuleWithId {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

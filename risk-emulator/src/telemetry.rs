@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-#[allow(missing_docs)] // the field names say it; see the README for their effect on scoring
+#[expect(
+    missing_docs,
+    reason = "the field names say it; see the README for their effect on scoring"
+)]
 pub struct Telemetry {
     pub device_id: Option<String>,
     pub device_fingerprint: Option<String>,
@@ -254,7 +257,6 @@ pub(crate) fn parse_user_agent(ua: &str) -> UaInfo {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
 //! The cost the layer adds per request: the layer with an in-process, always-ready
 //! recommender and a no-op result sink, against the bare `service_fn`.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![expect(missing_docs, clippy::unwrap_used, reason = "benchmark code")]
 
 use std::convert::Infallible;
 

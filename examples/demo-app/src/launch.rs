@@ -1,5 +1,8 @@
 //! Start-up helpers shared by the example servers' `main`s.
-#![allow(clippy::print_stdout)]
+#![expect(
+    clippy::print_stdout,
+    reason = "an example program talks to its user on stdout"
+)]
 
 use std::net::SocketAddr;
 

@@ -92,7 +92,7 @@ pub enum ScenarioError {
 }
 
 /// Scenario names, so that tests can look rows up.
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "field names are the documented wire names")]
 pub mod names {
     pub const FIRST_LOGIN: &str = "alice logs in on her laptop";
     pub const NEW_DEVICE: &str = "alice on a new phone";

@@ -122,7 +122,6 @@ struct InflightFetch {
 }
 
 impl TokenSource {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         http: reqwest::Client,
         token_url: Url,

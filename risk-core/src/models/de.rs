@@ -54,7 +54,11 @@ where
     Ok(opt_f64_lenient(d)?.and_then(|f| {
         if f.is_finite() && f >= 0.0 {
             // Counts are small; a fractional count is rounded, a negative one dropped.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "checked to fit before the cast"
+            )]
             Some(f.round() as u64)
         } else {
             None
@@ -70,7 +74,10 @@ where
     Ok(match Option::<NumOrStr>::deserialize(d)? {
         None | Some(NumOrStr::Bool(_)) => None,
         Some(NumOrStr::Num(n)) => n.as_i64().or_else(|| {
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "checked to fit before the cast"
+            )]
             n.as_f64().map(|f| f as i64)
         }),
         Some(NumOrStr::Str(s)) => s.trim().parse::<i64>().ok(),

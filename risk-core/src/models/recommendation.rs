@@ -83,7 +83,7 @@ impl Recommendation {
 /// `context` of a recommendation: what the service knows about the action, device and network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(missing_docs)] // field names are the documented wire names
+#[expect(missing_docs, reason = "field names are the documented wire names")]
 pub struct RecommendationContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_id: Option<String>,
@@ -170,7 +170,7 @@ pub struct RecommendationContext {
 /// Device signals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "field names are the documented wire names")]
 pub struct DeviceSignals {
     #[serde(
         default,
@@ -213,7 +213,7 @@ pub struct DeviceSignals {
 /// Network signals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "field names are the documented wire names")]
 pub struct NetworkSignals {
     #[serde(
         default,
@@ -250,7 +250,7 @@ pub struct NetworkSignals {
 /// Behaviour signals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "field names are the documented wire names")]
 pub struct BehaviorSignals {
     #[serde(
         default,
@@ -276,7 +276,7 @@ pub struct BehaviorSignals {
 /// History (velocity and linking) signals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "field names are the documented wire names")]
 pub struct HistorySignals {
     #[serde(
         default,

@@ -1,6 +1,5 @@
 //! The seed's example recommendation and a hostile payload (nulls, unknown fields,
 //! string-numbers) decode through the client to the right values.
-#![allow(clippy::float_cmp)]
 
 use crate::client_support::*;
 use risk_core::{

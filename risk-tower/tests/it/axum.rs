@@ -232,7 +232,7 @@ async fn an_axum_handler_can_attach_its_outcome() {
 }
 
 /// The real client is a recommender the guard accepts (compile-time check).
-#[allow(dead_code)]
+#[expect(dead_code, reason = "tests")]
 fn the_client_fits(client: RiskClient) -> RiskLayer {
     RiskLayer::new(Guard::builder(ActionType::Login, client).build().unwrap())
 }
