@@ -249,6 +249,9 @@ impl HeaderLookup for Headers<'_> {
     fn get_all(&self, name: &str) -> Vec<&str> {
         self.0.get_all(name).filter_map(utf8).collect()
     }
+    fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
 }
 
 /// Any UTF-8 value (not only the visible ASCII `HeaderValue::to_str` accepts), so that the

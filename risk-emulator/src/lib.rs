@@ -56,7 +56,7 @@ pub use error::EmulatorError;
 pub use faults::{EndpointStats, FaultSpec, Stats, FAULT_ENDPOINTS};
 pub use telemetry::{SdkTriggerAction, Telemetry};
 
-use state::Shared;
+use state::EmulatorState;
 
 /// The address the binary listens on without `--listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -83,7 +83,7 @@ impl Emulator {
         addr: impl ToSocketAddrs,
         clock: Arc<dyn Clock>,
     ) -> Result<EmulatorHandle, EmulatorError> {
-        let shared = Arc::new(Shared::new(config, clock)?);
+        let shared = Arc::new(EmulatorState::new(config, clock)?);
         let listener = TcpListener::bind(addr).await.map_err(EmulatorError::Bind)?;
         let local_addr = listener.local_addr().map_err(EmulatorError::Bind)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -101,7 +101,7 @@ impl Emulator {
 
 /// A running emulator. Dropping it stops the server too (without waiting).
 pub struct EmulatorHandle {
-    shared: Arc<Shared>,
+    shared: Arc<EmulatorState>,
     local_addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,

@@ -28,10 +28,10 @@ use tower_service::Service;
 
 use crate::faults::FaultSpec;
 use crate::rules::{from_legacy, to_legacy};
-use crate::state::{ApiError, Shared, STAT_NAMES};
+use crate::state::{ApiError, EmulatorState, STAT_NAMES};
 use crate::telemetry::{SdkTriggerAction, Telemetry};
 
-type S = State<Arc<Shared>>;
+type S = State<Arc<EmulatorState>>;
 
 /// Lets a handler close its connection without answering.
 #[derive(Clone)]
@@ -410,7 +410,7 @@ async fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "no such endpoint")
 }
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<EmulatorState>) -> Router {
     Router::new()
         .route("/oidc/token", post(token))
         .route("/risk/v1/action/trigger-action", post(trigger))
@@ -457,7 +457,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
-    shared: Arc<Shared>,
+    shared: Arc<EmulatorState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();

@@ -120,6 +120,9 @@ impl HeaderLookup for HttpHeaders<'_> {
             .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
             .collect()
     }
+    fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
 }
 
 /// The socket peer: axum's `ConnectInfo<SocketAddr>`, else a bare `SocketAddr`. (IPv4-mapped

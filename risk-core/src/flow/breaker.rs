@@ -166,7 +166,7 @@ struct State {
     probe_successes: u32,
 }
 
-struct Shared {
+struct BreakerCore {
     config: BreakerConfig,
     bucket_len: Duration,
     state: Mutex<State>,
@@ -182,7 +182,7 @@ struct Shared {
 /// ```
 #[derive(Clone)]
 pub struct CircuitBreaker {
-    shared: Arc<Shared>,
+    shared: Arc<BreakerCore>,
 }
 
 impl Default for CircuitBreaker {
@@ -209,7 +209,7 @@ impl CircuitBreaker {
         let bucket_len = (config.window / BUCKETS).max(Duration::from_millis(1));
         let now = Instant::now();
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new(BreakerCore {
                 config,
                 bucket_len,
                 state: Mutex::new(State {

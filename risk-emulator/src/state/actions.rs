@@ -13,7 +13,7 @@ use crate::ids;
 use crate::telemetry::SdkTriggerAction;
 
 use super::assessment::{NewAction, RecommendationIds};
-use super::{Action, ApiError, Core, Shared};
+use super::{Action, ApiError, Core, EmulatorState};
 
 const ACTION_PREFIX: &str = "at_";
 const MAX_ACTIONS: usize = 500_000;
@@ -26,7 +26,7 @@ fn check_action_type(req: &TriggerActionRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-impl Shared {
+impl EmulatorState {
     /// trigger-action, from the back end (`client` = the token's client) or the SDK (`None`).
     pub(crate) fn trigger(
         &self,

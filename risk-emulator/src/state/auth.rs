@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use risk_core::RISK_RESOURCE;
 use serde_json::{json, Value};
 
-use super::{ApiError, Shared};
+use super::{ApiError, EmulatorState};
 
 const ACCESS_PREFIX: &str = "eat_";
 const MAX_ACCESS_TOKENS: usize = 100_000;
@@ -33,7 +33,7 @@ pub(super) struct Auth {
     buckets: HashMap<String, Bucket>,
 }
 
-impl Shared {
+impl EmulatorState {
     pub(crate) fn issue_token(&self, form: &HashMap<String, String>) -> Result<Value, ApiError> {
         let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
         match get("grant_type") {

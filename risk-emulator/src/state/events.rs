@@ -8,13 +8,13 @@ use serde_json::{json, Value};
 
 use crate::events::EventLog;
 
-use super::{Action, Shared};
+use super::{Action, EmulatorState};
 
 fn ms_opt(v: Option<&str>) -> Value {
     v.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
-impl Shared {
+impl EmulatorState {
     pub(super) fn event(
         &self,
         activity: &str,

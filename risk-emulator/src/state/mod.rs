@@ -1,6 +1,6 @@
 //! The emulator's state and the operations of every endpoint, independent of HTTP.
 //!
-//! This file holds [`Shared`] (configuration, clock and all state), the records it keeps
+//! This file holds [`EmulatorState`] (configuration, clock and all state), the records it keeps
 //! (sessions, actions), and its construction and reset. The operations live in one
 //! submodule per concern:
 //! - `error`: [`ApiError`], the error answer of every operation;
@@ -96,7 +96,7 @@ struct Core {
 }
 
 /// The emulator: configuration, clock and all state.
-pub(crate) struct Shared {
+pub(crate) struct EmulatorState {
     pub(crate) config: EmulatorConfig,
     anonymizer: Vec<IpNet>,
     hosting: Vec<IpNet>,
@@ -115,7 +115,7 @@ pub(crate) struct Shared {
     rate_limited: AtomicU64,
 }
 
-impl Shared {
+impl EmulatorState {
     pub(crate) fn new(
         config: EmulatorConfig,
         clock: Arc<dyn Clock>,

@@ -4,9 +4,9 @@ use risk_core::{Rule, StoredRule};
 
 use crate::rules::RuleError;
 
-use super::{ApiError, Shared};
+use super::{ApiError, EmulatorState};
 
-impl Shared {
+impl EmulatorState {
     pub(crate) fn list_rules(&self) -> Vec<StoredRule> {
         self.core.lock().rules.list()
     }

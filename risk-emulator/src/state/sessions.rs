@@ -6,12 +6,12 @@ use std::net::IpAddr;
 use crate::ids;
 use crate::telemetry::{parse_user_agent, Telemetry};
 
-use super::{ApiError, Session, Shared};
+use super::{ApiError, EmulatorState, Session};
 
 const SESSION_PREFIX: &str = "st_";
 const MAX_SESSIONS: usize = 200_000;
 
-impl Shared {
+impl EmulatorState {
     /// The country, anonymizer and hosting flags of an IP address, from the configuration.
     fn classify_ip(&self, ip: Option<IpAddr>) -> (String, bool, bool) {
         let Some(ip) = ip else {

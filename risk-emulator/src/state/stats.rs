@@ -4,9 +4,9 @@ use std::sync::atomic::Ordering;
 
 use crate::faults::{FaultAction, FaultSpec, Stats};
 
-use super::{ApiError, Shared, STAT_NAMES};
+use super::{ApiError, EmulatorState, STAT_NAMES};
 
-impl Shared {
+impl EmulatorState {
     pub(crate) fn count_request(&self, idx: usize) {
         if let Some(e) = self.stats.lock().get_mut(idx) {
             e.requests += 1;

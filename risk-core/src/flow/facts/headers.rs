@@ -22,6 +22,14 @@ pub trait HeaderLookup {
     fn get_all(&self, name: &str) -> Vec<&str> {
         self.get(name).into_iter().collect()
     }
+
+    /// Whether the header `name` is present, whatever its value (a value that is not
+    /// UTF-8 included). The default says what [`get`](Self::get) says; adapters over raw
+    /// header maps override it, so that a token that is not text is refused as malformed
+    /// (400), not as missing (401).
+    fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
 }
 
 impl<'a> HeaderLookup for [(&'a str, &'a str)] {
@@ -84,6 +92,10 @@ impl<H: HeaderLookup + ?Sized> HeaderLookup for DynLookup<'_, H> {
 
     fn get_all(&self, name: &str) -> Vec<&str> {
         self.0.get_all(name)
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.0.contains(name)
     }
 }
 

@@ -44,13 +44,18 @@ impl Token {
         names: &HeaderNames,
         action_tokens: bool,
     ) -> Result<Self, BadInput> {
+        let malformed = Err(BadInput::InvalidToken(TokenProblem::Malformed));
         if action_tokens {
             if let Some(raw) = headers.get(names.action_token_name()) {
                 return Self::action(raw);
             }
+            if headers.contains(names.action_token_name()) {
+                return malformed;
+            }
         }
         match headers.get(names.session_token_name()) {
             Some(raw) => Self::session(raw),
+            None if headers.contains(names.session_token_name()) => malformed,
             None => Err(BadInput::MissingToken),
         }
     }

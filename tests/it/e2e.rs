@@ -1,7 +1,6 @@
 //! End to end: the routers of both example servers, served over real HTTP on 127.0.0.1:0,
 //! against the emulator started in-process, through every scenario of the quickstart
 //! (`risk_demo_app::scenarios`, the very code `cargo run --example quickstart` plays).
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
