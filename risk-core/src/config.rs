@@ -1,10 +1,13 @@
 //! Client configuration: [`Region`], [`RetryPolicy`] and [`RiskClientBuilder`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
+
+use crate::budget::{Budget, LocalBudget, DEFAULT_QUOTA_PER_MINUTE};
 use url::Url;
 
 use crate::error::ConfigError;
@@ -279,6 +282,25 @@ pub struct RiskClientBuilder {
     retry_policy: RetryPolicy,
     user_agent: String,
     token_refresh_margin: Duration,
+    quota: QuotaSetting,
+}
+
+/// How the client's calls are metered.
+#[derive(Clone)]
+enum QuotaSetting {
+    PerMinute(u32),
+    Custom(Arc<dyn Budget>),
+    Unmetered,
+}
+
+impl fmt::Debug for QuotaSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PerMinute(n) => write!(f, "{n} per minute"),
+            Self::Custom(_) => f.write_str("custom budget"),
+            Self::Unmetered => f.write_str("unmetered"),
+        }
+    }
 }
 
 impl Default for RiskClientBuilder {
@@ -302,6 +324,7 @@ impl fmt::Debug for RiskClientBuilder {
             .field("retry_policy", &self.retry_policy)
             .field("user_agent", &self.user_agent)
             .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("quota", &self.quota)
             .finish()
     }
 }
@@ -316,6 +339,7 @@ pub(crate) struct ClientConfig {
     pub(crate) retry_policy: RetryPolicy,
     pub(crate) user_agent: String,
     pub(crate) token_refresh_margin: Duration,
+    pub(crate) budget: Option<Arc<dyn Budget>>,
 }
 
 impl RiskClientBuilder {
@@ -332,6 +356,7 @@ impl RiskClientBuilder {
             retry_policy: RetryPolicy::default(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
+            quota: QuotaSetting::PerMinute(DEFAULT_QUOTA_PER_MINUTE),
         }
     }
 
@@ -381,7 +406,37 @@ impl RiskClientBuilder {
         if let Some(url) = read("TS_BASE_URL")? {
             builder = builder.base_url(url.trim());
         }
+        if let Some(quota) = read("TS_QUOTA_PER_MINUTE")? {
+            let per_minute = quota.trim().parse().map_err(|_| ConfigError::Env {
+                var: "TS_QUOTA_PER_MINUTE",
+                reason: format!("`{}` is not a whole number of calls per minute", quota.trim()),
+            })?;
+            builder = builder.quota_per_minute(per_minute);
+        }
         Ok(builder)
+    }
+
+    /// The tenant's quota in calls per minute (default [`DEFAULT_QUOTA_PER_MINUTE`], the
+    /// vendor's published limit; `TS_QUOTA_PER_MINUTE`): a [`LocalBudget`] every call of this
+    /// client and its clones draws from (see [`Budget`]). Set it to your share when several
+    /// processes call the API with the same credentials, or give them one shared
+    /// [`budget`](Self::budget).
+    pub fn quota_per_minute(mut self, per_minute: u32) -> Self {
+        self.quota = QuotaSetting::PerMinute(per_minute);
+        self
+    }
+
+    /// A budget of your own (one for a whole fleet, say) instead of a [`LocalBudget`].
+    pub fn budget(mut self, budget: impl Budget) -> Self {
+        self.quota = QuotaSetting::Custom(Arc::new(budget));
+        self
+    }
+
+    /// No budget: every call is sent, and a 429 is the API's to give (for a local emulator
+    /// or a load test).
+    pub fn unmetered(mut self) -> Self {
+        self.quota = QuotaSetting::Unmetered;
+        self
     }
 
     /// The OAuth client id of the application (from the vendor's admin portal).
@@ -511,6 +566,11 @@ impl RiskClientBuilder {
             retry_policy: self.retry_policy,
             user_agent: self.user_agent,
             token_refresh_margin: self.token_refresh_margin,
+            budget: match self.quota {
+                QuotaSetting::PerMinute(n) => Some(Arc::new(LocalBudget::per_minute(n)?)),
+                QuotaSetting::Custom(budget) => Some(budget),
+                QuotaSetting::Unmetered => None,
+            },
         })
     }
 }

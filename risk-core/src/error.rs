@@ -83,6 +83,14 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
+    /// The tenant's call budget ([`Budget`](crate::Budget)) has nothing left: the call was not
+    /// sent (no 429 round trip). An assessment fails at once; background calls (result
+    /// reports, admin calls) wait within their deadline first.
+    #[error("the risk API call budget is exhausted; retry after {retry_after:?}")]
+    QuotaExhausted {
+        /// When the budget has room again.
+        retry_after: Duration,
+    },
     /// HTTP 463: the action token was reused, expired or blacklisted. Do not retry.
     #[error("blacklisted token (HTTP 463): {message}")]
     BlacklistedToken {
@@ -164,14 +172,22 @@ impl Error {
             Self::Config(_)
             | Self::Timeout { .. }
             | Self::Transport { .. }
-            | Self::Decode { .. } => None,
+            | Self::Decode { .. }
+            | Self::QuotaExhausted { .. } => None,
         }
     }
 
-    /// The server's `Retry-After`, for [`Error::RateLimited`].
+    /// Whether the vendor quota is the cause: HTTP 429, or the local budget is empty.
+    pub fn is_quota(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::QuotaExhausted { .. })
+    }
+
+    /// The server's `Retry-After` for [`Error::RateLimited`], or when the budget has room
+    /// again for [`Error::QuotaExhausted`].
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::QuotaExhausted { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -182,6 +198,7 @@ impl Error {
         matches!(
             self,
             Self::RateLimited { .. }
+                | Self::QuotaExhausted { .. }
                 | Self::Server { .. }
                 | Self::Timeout { .. }
                 | Self::Transport { .. }
@@ -205,6 +222,7 @@ impl Error {
             Self::Timeout { .. } => "timeout",
             Self::Transport { .. } => "transport",
             Self::Decode { .. } => "decode",
+            Self::QuotaExhausted { .. } => "quota_exhausted",
         }
     }
 }

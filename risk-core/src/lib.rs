@@ -68,6 +68,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod budget;
 mod client;
 mod config;
 mod error;
@@ -78,6 +79,9 @@ mod recommender;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+pub use budget::{
+    Budget, CallPriority, LocalBudget, DEFAULT_QUOTA_PAUSE, DEFAULT_QUOTA_PER_MINUTE, MAX_QUOTA_PAUSE,
+};
 pub use client::*;
 pub use config::*;
 pub use error::{ConfigError, Error};

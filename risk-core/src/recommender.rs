@@ -20,6 +20,19 @@ pub trait Recommender: Send + Sync + 'static {
         &self,
         action_token: &ActionToken,
     ) -> Result<RecommendationResponse, Error>;
+
+    /// Triggers the action and gets its recommendation, in one call when the recommender
+    /// can (the [`RiskClient`](crate::RiskClient) asks trigger-action for it). `Err`: no
+    /// action was created; `Ok` with an inner `Err`: the action exists, its recommendation
+    /// could not be had. The default makes the two calls.
+    async fn trigger_with_recommendation(
+        &self,
+        request: &TriggerActionRequest,
+    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+        let action_token = self.trigger_action(request).await?;
+        let recommendation = self.recommendation(&action_token).await;
+        Ok((action_token, recommendation))
+    }
 }
 
 #[async_trait]
@@ -33,6 +46,13 @@ impl<R: Recommender + ?Sized> Recommender for std::sync::Arc<R> {
         action_token: &ActionToken,
     ) -> Result<RecommendationResponse, Error> {
         (**self).recommendation(action_token).await
+    }
+
+    async fn trigger_with_recommendation(
+        &self,
+        request: &TriggerActionRequest,
+    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+        (**self).trigger_with_recommendation(request).await
     }
 }
 

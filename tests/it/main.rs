@@ -4,3 +4,4 @@
 
 mod e2e;
 mod parity;
+mod quota_attack;

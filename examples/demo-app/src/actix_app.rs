@@ -27,7 +27,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, backend: Backend) {
                 .wrap(RiskMiddleware::new(backend.login_guard.clone()))
                 .wrap(from_fn(action_details)),
         )
-        .service(web::resource("/login/step-up").route(web::post().to(step_up)))
+        .service(
+            web::resource("/login/step-up")
+                .route(web::post().to(step_up))
+                // Action-token mode, StepUp policy: only a challenged action gets through.
+                .wrap(RiskMiddleware::new(backend.step_up_guard.clone())),
+        )
         .service(
             web::resource("/transfer")
                 .route(web::post().to(transfer))
@@ -62,14 +67,10 @@ async fn login(risk: RiskAssessment, body: web::Json<LoginBody>) -> HttpResponse
 
 async fn step_up(
     backend: web::Data<Backend>,
-    req: HttpRequest,
+    risk: RiskAssessment,
     body: web::Json<StepUpBody>,
 ) -> HttpResponse {
-    let token = req
-        .headers()
-        .get(app::ACTION_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok());
-    match app::step_up(&backend, token, &body).await {
+    match app::step_up(&backend, &risk, &body) {
         Ok(json) => HttpResponse::Ok().json(json),
         Err(f) => failure(f),
     }

@@ -2,7 +2,7 @@
 //! [`crate::actix_app`]) are thin glue around these functions, so they behave identically.
 
 use risk_core::{
-    ActionResult, ActionResultReport, Assessment, ChallengeType, RecommendationType, Token,
+    ActionResult, ActionResultReport, Assessment, ChallengeType,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -73,6 +73,61 @@ pub struct TransferBody {
 
 /// A login: the 200 body and the opaque user id, or the failure (wrong credentials).
 pub fn login(body: &LoginBody, risk: &Assessment) -> Result<(Value, &'static str), Failure> {
+    let user_id = demo::authenticate(&body.username, &body.password).ok_or(Failure::new(
+        401,
+        "invalid_credentials",
+        "wrong username or password",
+    ))?;
+    Ok((
+        json!({ "status": "logged_in", "user_id": user_id, "risk": risk_summary(risk) }),
+        user_id,
+    ))
+}
+
+/// A transfer: the 200 body, or the failure (invalid amount or currency).
+pub fn transfer(body: &TransferBody, risk: &Assessment) -> Result<Value, Failure> {
+    if !(body.amount.is_finite() && body.amount > 0.0) || body.currency.len() != 3 {
+        return Err(Failure::new(
+            422,
+            "invalid_transfer",
+            "amount must be positive, currency a 3-letter code",
+        ));
+    }
+    Ok(json!({
+        "status": "accepted",
+        "amount": body.amount,
+        "currency": body.currency,
+        "risk": risk_summary(risk),
+    }))
+}
+
+/// Attempts a user has at a step-up before it is reported as failed.
+pub const STEP_UP_ATTEMPTS: u8 = 3;
+
+/// Completes a challenged login: the action token of the challenge (from the challenge
+/// response, sent back in `x-risk-action-token`), the credentials and the one-time code.
+///
+/// The route's guard (action-token mode, [`risk_core::StepUp`] policy, with its breaker,
+/// deadline, client limit and the client's budget) lets a request through only when the API
+/// vouched that this action was challenged; no handler calls the risk API itself. The server
+/// remembers the challenge and its attempts; the result is reported once, in the
+/// background: `success` with the challenge type, or `failure` when the attempts run out.
+pub fn step_up(backend: &Backend, risk: &Assessment, body: &StepUpBody) -> Result<Value, Failure> {
+    let Some(token) = risk.action_token().cloned() else {
+        return Err(NO_CHALLENGE);
+    };
+    let claimed = demo::claimed_user_id(&body.username);
+    let mut attempt = backend.step_ups.attempt(&token);
+    if attempt == Attempt::Unknown {
+        let user = risk
+            .recommendation()
+            .and_then(|r| r.context.claimed_user_id.clone())
+            .unwrap_or_else(|| claimed.clone());
+        attempt = backend.step_ups.remember(&token, &user, STEP_UP_ATTEMPTS);
+    }
+    let Attempt::Check { user, last } = attempt else {
+        return Err(NO_CHALLENGE);
+    };
     let user_id = demo::authenticate(&body.username, &body.password).ok_or(Failure::new(
         401,
         "invalid_credentials",
@@ -221,8 +276,14 @@ pub fn health(backend: &Backend) -> Value {
 pub fn risk_summary(risk: &Assessment) -> Value {
     match risk.recommendation_type() {
         Some(kind) => json!({ "recommendation": kind.as_str() }),
-        None if risk.is_unavailable() => json!({ "recommendation": null, "unavailable": true }),
-        None => json!({ "recommendation": null }),
+        None => match risk.degraded() {
+            Some(degraded) => json!({
+                "recommendation": null,
+                "unavailable": true,
+                "degraded": degraded.as_str(),
+            }),
+            None => json!({ "recommendation": null }),
+        },
     }
 }
 

@@ -29,7 +29,11 @@ pub fn router(backend: Backend) -> Router {
                 .route_layer(RiskLayer::new(backend.login_guard.clone()))
                 .route_layer(middleware::from_fn(action_details)),
         )
-        .route("/login/step-up", post(step_up))
+        .route(
+            "/login/step-up",
+            // Action-token mode, StepUp policy: only a challenged action gets through.
+            post(step_up).route_layer(RiskLayer::new(backend.step_up_guard.clone())),
+        )
         .route(
             "/transfer",
             post(transfer)
@@ -70,13 +74,10 @@ async fn login(risk: RiskAssessment, Json(body): Json<LoginBody>) -> Response {
 
 async fn step_up(
     State(backend): State<Backend>,
-    headers: HeaderMap,
+    risk: RiskAssessment,
     Json(body): Json<StepUpBody>,
 ) -> Response {
-    let token = headers
-        .get(app::ACTION_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok());
-    match app::step_up(&backend, token, &body).await {
+    match app::step_up(&backend, &risk, &body) {
         Ok(json) => Json(json).into_response(),
         Err(f) => failure(f),
     }

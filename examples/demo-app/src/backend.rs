@@ -8,7 +8,7 @@ use std::time::Duration;
 use risk_core::{
     ActionToken, ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType,
     ConfigError, DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient,
-    RiskClientBuilder, ScoreThresholds,
+    RiskClientBuilder, ScoreThresholds, StepUp,
 };
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 
@@ -29,6 +29,9 @@ pub struct Backend {
     pub login_guard: Guard,
     /// `POST /transfer`: action `transaction`, a stricter score policy, fail closed.
     pub transfer_guard: Guard,
+    /// `POST /login/step-up`: the challenged login's action token only, the `StepUp` policy,
+    /// fail closed; no reporter (the handler reports, with the challenge type).
+    pub step_up_guard: Guard,
     /// The circuit breaker shared by both guards.
     pub breaker: CircuitBreaker,
     /// The in-process emulator, when no `TS_BASE_URL`/`TS_REGION` was given.
@@ -220,11 +223,20 @@ impl Backend {
             .circuit_breaker(breaker.clone())
             .reporter(reporter.clone())
             .build()?;
+        let step_up_guard = Guard::builder(ActionType::Login, client.clone())
+            .session_tokens(false)
+            .policy(StepUp)
+            .on_error(ErrorBehavior::FailClosed)
+            .on_quota_exhausted(ErrorBehavior::FailClosed)
+            .deadline(Duration::from_secs(3))
+            .circuit_breaker(breaker.clone())
+            .build()?;
         Ok(Self {
             client,
             reporter,
             login_guard,
             transfer_guard,
+            step_up_guard,
             breaker,
             emulator,
             step_ups: StepUps::default(),

@@ -13,6 +13,7 @@ use url::Url;
 
 use self::token::TokenCache;
 use self::transport::{decode, decode_withholding_body, Call, Replay};
+use crate::budget::{Budget, CallPriority};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
 use crate::error::{ConfigError, Error};
 use crate::models::{
@@ -107,6 +108,7 @@ pub(crate) struct Inner {
     token_refresh_margin: Duration,
     tokens: TokenCache,
     token_source: Arc<token::TokenSource>,
+    budget: Option<Arc<dyn Budget>>,
 }
 
 impl fmt::Debug for RiskClient {
@@ -175,6 +177,7 @@ impl RiskClient {
                 user_agent: config.user_agent,
                 token_refresh_margin: config.token_refresh_margin,
                 tokens: token::new_cache(),
+                budget: config.budget,
                 token_source,
             }),
         })
@@ -230,6 +233,13 @@ impl RiskClient {
         body: Option<Vec<u8>>,
         replay: Replay,
     ) -> Result<Vec<u8>, Error> {
+        // The request path's calls come first; the rest waits for budget.
+        let priority = match endpoint {
+            "trigger_action" | "trigger_action_with_recommendation" | "get_recommendation" => {
+                CallPriority::Assessment
+            }
+            _ => CallPriority::Background,
+        };
         self.inner
             .execute(Call {
                 endpoint,
@@ -237,6 +247,7 @@ impl RiskClient {
                 url,
                 body,
                 replay,
+                priority,
             })
             .await
     }
@@ -271,6 +282,16 @@ impl RiskClient {
         &self,
         request: &TriggerActionRequest,
     ) -> Result<(ActionToken, RecommendationResponse), Error> {
+        let (action_token, recommendation) = self.trigger_recommended(request).await?;
+        Ok((action_token, recommendation?))
+    }
+
+    /// [`trigger_action_with_recommendation`](Self::trigger_action_with_recommendation),
+    /// keeping the action token when only the recommendation failed.
+    async fn trigger_recommended(
+        &self,
+        request: &TriggerActionRequest,
+    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
         let mut url = self.url("risk/v1/action/trigger-action")?;
         url.query_pairs_mut()
             .append_pair("get_recommendation", "true");
@@ -284,13 +305,11 @@ impl RiskClient {
             )
             .await?;
         let response: TriggerActionResponse = decode_withholding_body(&body)?;
-        match response.recommendation {
-            Some(recommendation) => Ok((response.action_token, *recommendation)),
-            None => {
-                let recommendation = self.get_recommendation(&response.action_token).await?;
-                Ok((response.action_token, recommendation))
-            }
-        }
+        let recommendation = match response.recommendation {
+            Some(recommendation) => Ok(*recommendation),
+            None => self.get_recommendation(&response.action_token).await,
+        };
+        Ok((response.action_token, recommendation))
     }
 
     /// Fetches the recommendation for an action: `GET /risk/v1/recommendation?action_token=..`.
@@ -561,6 +580,14 @@ impl Recommender for RiskClient {
         action_token: &ActionToken,
     ) -> Result<RecommendationResponse, Error> {
         self.get_recommendation(action_token).await
+    }
+
+    /// One call: trigger-action with `get_recommendation=true`.
+    async fn trigger_with_recommendation(
+        &self,
+        request: &TriggerActionRequest,
+    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+        self.trigger_recommended(request).await
     }
 }
 

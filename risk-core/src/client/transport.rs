@@ -11,6 +11,7 @@ use tracing::{Instrument, Span};
 use url::Url;
 
 use super::Inner;
+use crate::budget::{CallPriority, DEFAULT_QUOTA_PAUSE, MAX_QUOTA_PAUSE};
 use crate::config::{RetryPolicy, MAX_TIMEOUT};
 use crate::error::Error;
 use crate::models::MessageResponse;
@@ -38,6 +39,8 @@ pub(crate) struct Call {
     /// A JSON body.
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) replay: Replay,
+    /// Who draws on the budget: assessments fail at once without it, the rest waits.
+    pub(crate) priority: CallPriority,
 }
 
 /// A failure of one attempt, with what is needed to decide on a retry.
@@ -99,6 +102,7 @@ impl Inner {
         loop {
             attempt += 1;
             span.record("attempt", attempt);
+            self.take_budget(call.priority, deadline).await?;
             let token = self.access_token().await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let mut request = self
@@ -146,8 +150,18 @@ impl Inner {
                     }
                 }
             };
+            if let Error::RateLimited { retry_after, .. } = &failure.error {
+                // The tenant's quota is spent: hold every call of this client for a while.
+                if let Some(budget) = &self.budget {
+                    budget
+                        .pause(retry_after.unwrap_or(DEFAULT_QUOTA_PAUSE).min(MAX_QUOTA_PAUSE))
+                        .await;
+                }
+            }
             let retryable = match &failure.error {
-                Error::RateLimited { .. } => true,
+                // An assessment does not wait for the quota: its route's quota behaviour
+                // applies at once. Background calls try again once the budget allows.
+                Error::RateLimited { .. } => call.priority == CallPriority::Background,
                 Error::Server { .. } => call.replay == Replay::Always,
                 Error::Transport { maybe_sent, .. } => {
                     call.replay == Replay::Always || !*maybe_sent
@@ -166,6 +180,29 @@ impl Inner {
                 error = failure.error.kind(),
                 "retrying risk call"
             );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+impl Inner {
+    /// Takes one call from the budget. An assessment fails at once when there is none; a
+    /// background call waits for it within the deadline.
+    async fn take_budget(&self, priority: CallPriority, deadline: Instant) -> Result<(), Error> {
+        let Some(budget) = &self.budget else {
+            return Ok(());
+        };
+        loop {
+            let wait = match budget.try_acquire(priority).await {
+                Ok(()) => return Ok(()),
+                Err(wait) => wait,
+            };
+            let in_time = Instant::now()
+                .checked_add(wait)
+                .is_some_and(|ready| ready < deadline);
+            if priority == CallPriority::Assessment || !in_time {
+                return Err(Error::QuotaExhausted { retry_after: wait });
+            }
             tokio::time::sleep(wait).await;
         }
     }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::error_behavior::ErrorBehaviorKind;
-use super::evaluation::{AssessmentStatus, Evaluation, StatusKind, Unavailable};
+use super::evaluation::{AssessmentStatus, Degraded, Evaluation, StatusKind, Unavailable};
 use super::facts::BadInput;
 use super::verdict::Verdict;
 use crate::models::{ActionToken, ActionType, Reason, RecommendationResponse, RecommendationType};
@@ -125,6 +125,11 @@ impl Assessment {
     /// Why the API was unavailable.
     pub fn unavailable(&self) -> Option<&Unavailable> {
         self.evaluation.unavailable()
+    }
+
+    /// Why there is no recommendation (outage, quota, breaker), if so.
+    pub fn degraded(&self) -> Option<Degraded> {
+        self.evaluation.degraded()
     }
 
     /// The bad input, if the request had no usable token.

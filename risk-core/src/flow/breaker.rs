@@ -136,12 +136,32 @@ impl fmt::Display for BreakerState {
     }
 }
 
-/// Whether an error of the risk API counts as a failure for the breaker.
-pub(crate) fn counts_as_failure(error: &Error) -> bool {
+/// What one call says about the health of the risk API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallOutcome {
+    /// The API answered as it should: counts as a success (and can close a half-open
+    /// breaker).
+    Success,
+    /// The API failed or was too slow.
+    Failure,
+    /// Says nothing about the API's health: the caller's input was refused (400, 463, other
+    /// 4xx), or the tenant's quota is spent (429, or no budget left). Neither a success nor
+    /// a failure; a half-open breaker stays half-open.
+    Neutral,
+}
+
+/// What an error of the risk API says about its health.
+pub(crate) fn outcome_of(error: &Error) -> CallOutcome {
     match error {
-        Error::BadRequest { .. } | Error::BlacklistedToken { .. } | Error::Conflict { .. } => false,
-        Error::UnexpectedStatus { status, .. } => !(400..500).contains(status) || *status == 429,
-        _ => true,
+        Error::BadRequest { .. }
+        | Error::BlacklistedToken { .. }
+        | Error::Conflict { .. }
+        | Error::RateLimited { .. }
+        | Error::QuotaExhausted { .. } => CallOutcome::Neutral,
+        Error::UnexpectedStatus { status, .. } if (400..500).contains(status) => {
+            CallOutcome::Neutral
+        }
+        _ => CallOutcome::Failure,
     }
 }
 
@@ -408,7 +428,14 @@ pub(crate) struct Permit {
 }
 
 impl Permit {
-    pub(crate) fn record(mut self, success: bool, started: Instant) {
+    /// Counts the call (a neutral one is not counted: dropping the permit frees its probe
+    /// slot).
+    pub(crate) fn record(mut self, outcome: CallOutcome, started: Instant) {
+        let success = match outcome {
+            CallOutcome::Success => true,
+            CallOutcome::Failure => false,
+            CallOutcome::Neutral => return,
+        };
         self.done = true;
         self.breaker
             .record(self.generation, self.probe, success, started);
@@ -430,24 +457,28 @@ mod tests {
     #[test]
     fn failure_classes() {
         let m = || String::new();
-        assert!(counts_as_failure(&Error::Timeout {
+        let failure = |e: Error| outcome_of(&e) == CallOutcome::Failure;
+        let neutral = |e: Error| outcome_of(&e) == CallOutcome::Neutral;
+        assert!(failure(Error::Timeout {
             after: Duration::from_secs(1)
         }));
-        assert!(counts_as_failure(&Error::Server {
+        assert!(failure(Error::Server {
             status: 502,
             message: m()
         }));
-        assert!(counts_as_failure(&Error::RateLimited {
+        assert!(failure(Error::Unauthorized { message: m() }));
+        assert!(failure(Error::NotFound { message: m() }));
+        // The quota is not an outage, and bad input says nothing about the API.
+        assert!(neutral(Error::RateLimited {
             retry_after: None,
             message: m()
         }));
-        assert!(counts_as_failure(&Error::Unauthorized { message: m() }));
-        assert!(!counts_as_failure(&Error::BadRequest { message: m() }));
-        assert!(!counts_as_failure(&Error::BlacklistedToken {
-            message: m()
+        assert!(neutral(Error::QuotaExhausted {
+            retry_after: Duration::from_secs(1)
         }));
-        assert!(counts_as_failure(&Error::NotFound { message: m() }));
-        assert!(!counts_as_failure(&Error::UnexpectedStatus {
+        assert!(neutral(Error::BadRequest { message: m() }));
+        assert!(neutral(Error::BlacklistedToken { message: m() }));
+        assert!(neutral(Error::UnexpectedStatus {
             status: 422,
             message: m()
         }));

@@ -23,6 +23,12 @@ pub enum AssessmentStatus {
     Unavailable(Unavailable),
     /// The request's token was missing or unusable; the risk API was not asked (or refused it).
     BadInput(BadInput),
+    /// The client (by default its IP address) is over its share of calls: the risk API was
+    /// not asked (see [`ClientLimit`](crate::ClientLimit)).
+    ClientLimited {
+        /// When the client may try again.
+        retry_after: Duration,
+    },
     /// Shadow mode: the evaluation runs concurrently with the handler and is only traced
     /// (see [`GuardBuilder::shadow`](crate::GuardBuilder::shadow)).
     Shadow,
@@ -66,6 +72,9 @@ pub enum UnavailableCause {
     Timeout,
     /// The circuit breaker is open: the API was not called.
     CircuitOpen,
+    /// The tenant's quota is spent: the API answered 429, or the call budget had nothing
+    /// left and the call was not sent. Not an outage: the route's quota behaviour applies.
+    Quota,
     /// The API call failed.
     Api {
         /// [`Error::kind`](crate::Error::kind) of the failure.
@@ -76,13 +85,52 @@ pub enum UnavailableCause {
 }
 
 impl UnavailableCause {
-    /// A short stable name (`timeout`, `circuit_open`, or the error kind).
+    /// A short stable name (`timeout`, `circuit_open`, `quota`, or the error kind).
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Timeout => "timeout",
             Self::CircuitOpen => "circuit_open",
+            Self::Quota => "quota",
             Self::Api { kind, .. } => kind,
         }
+    }
+
+    /// Why the assessment is degraded, in three words.
+    pub fn degraded(&self) -> Degraded {
+        match self {
+            Self::CircuitOpen => Degraded::Breaker,
+            Self::Quota => Degraded::Quota,
+            Self::Timeout | Self::Api { .. } => Degraded::Outage,
+        }
+    }
+}
+
+/// Why a request was decided without a recommendation: the label operators alert on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Degraded {
+    /// The risk API failed or was too slow: the error behaviour decided.
+    Outage,
+    /// The tenant's quota is spent: the quota behaviour decided.
+    Quota,
+    /// The circuit breaker is open: the error behaviour decided without a call.
+    Breaker,
+}
+
+impl Degraded {
+    /// `outage`, `quota` or `breaker`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outage => "outage",
+            Self::Quota => "quota",
+            Self::Breaker => "breaker",
+        }
+    }
+}
+
+impl fmt::Display for Degraded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -207,6 +255,12 @@ impl Evaluation {
         }
     }
 
+    /// Why there is no recommendation, when the API could not give one (outage, quota,
+    /// breaker).
+    pub fn degraded(&self) -> Option<Degraded> {
+        self.unavailable().map(|u| u.cause.degraded())
+    }
+
     /// The bad input, if the request had no usable token.
     pub fn bad_input(&self) -> Option<BadInput> {
         match &self.status {
@@ -249,6 +303,7 @@ impl fmt::Debug for StatusKind<'_> {
             AssessmentStatus::Assessed(_) => f.write_str("Assessed"),
             AssessmentStatus::Unavailable(u) => write!(f, "Unavailable({})", u.cause.as_str()),
             AssessmentStatus::BadInput(b) => write!(f, "BadInput({b:?})"),
+            AssessmentStatus::ClientLimited { .. } => f.write_str("ClientLimited"),
             AssessmentStatus::Shadow => f.write_str("Shadow"),
         }
     }

@@ -48,6 +48,7 @@ mod error_behavior;
 mod evaluation;
 mod facts;
 mod guard;
+mod limit;
 mod outcome;
 mod policy;
 mod report;
@@ -60,14 +61,17 @@ pub use assessment::Assessment;
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, MAX_COOL_DOWN};
 pub use decision::Decision;
 pub use error_behavior::{ErrorBehavior, ErrorBehaviorKind};
-pub use evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
+pub use evaluation::{AssessmentStatus, Degraded, Evaluation, Unavailable, UnavailableCause};
 pub use facts::{
     ActionDetails, BadInput, ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames, RequestFacts,
     Token, TokenProblem, MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
 };
 pub use guard::{Guard, GuardBuilder, DEFAULT_DEADLINE};
+pub use limit::{
+    ClientLimit, WhenLimited, DEFAULT_CLIENT_BURST, DEFAULT_CLIENT_PER_MINUTE, DEFAULT_MAX_CLIENTS,
+};
 pub use outcome::{default_result_for_status, Outcome, ResultMapping};
-pub use policy::{DefaultPolicy, MonitorOnly, Policy, RecommendationMap, ScoreThresholds};
+pub use policy::{DefaultPolicy, MonitorOnly, Policy, RecommendationMap, ScoreThresholds, StepUp};
 pub use report::PendingReport;
 pub use reporter::{FlushTimeout, ReportDropped, Reporter, ReporterBuilder, ReporterStats};
 pub use respond::{DefaultResponder, Responder, ResponseSpec, DEFAULT_RETRY_AFTER};

@@ -57,6 +57,7 @@ fn bad_input_verdict(bad: BadInput) -> Verdict {
 /// | missing token | deny 401 |
 /// | invalid token | deny 400 |
 /// | unavailable (only when called directly; the guard uses the error behaviour) | deny 503 |
+/// | client limited (only when called directly; the guard answers on its own) | deny 429 |
 /// | shadow | proceed |
 ///
 /// ```
@@ -75,6 +76,7 @@ impl Policy for DefaultPolicy {
             }
             AssessmentStatus::BadInput(bad) => bad_input_verdict(*bad),
             AssessmentStatus::Unavailable(_) => Verdict::deny(DenialReason::Unavailable),
+            AssessmentStatus::ClientLimited { .. } => Verdict::deny(DenialReason::RateLimited),
             AssessmentStatus::Shadow => Verdict::Proceed,
         }
     }
@@ -289,6 +291,37 @@ impl Policy for RecommendationMap {
     fn decide(&self, evaluation: &Evaluation) -> Verdict {
         match evaluation.recommendation_type() {
             Some(t) => Verdict::of_kind(self.kind_for(t), evaluation),
+            None => DefaultPolicy.decide(evaluation),
+        }
+    }
+}
+
+/// The policy of a step-up route (the one-time code, passkey... that completes a challenged
+/// action): the request proceeds only when the action's recommendation was CHALLENGE; any
+/// other action token is refused (403 `access_denied`), so a step-up cannot be used to
+/// upgrade an allowed, denied or unrelated action. Bad input is handled as by
+/// [`DefaultPolicy`]. Use it in action-token mode
+/// ([`GuardBuilder::session_tokens`](crate::GuardBuilder::session_tokens)`(false)`).
+///
+/// ```
+/// use risk_core::*;
+/// let challenged = Evaluation::new(ActionType::Login, "c",
+///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Challenge, 60.0)));
+/// assert!(StepUp.decide(&challenged).is_proceed());
+/// let allowed = Evaluation::new(ActionType::Login, "c",
+///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Allow, 5.0)));
+/// assert_eq!(StepUp.decide(&allowed).status(), Some(403));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepUp;
+
+impl Policy for StepUp {
+    fn decide(&self, evaluation: &Evaluation) -> Verdict {
+        match evaluation.recommendation_type() {
+            Some(RecommendationType::Challenge) => Verdict::Proceed,
+            Some(_) => Verdict::deny(DenialReason::Custom(
+                "There is no challenge to complete for this action.".to_owned(),
+            )),
             None => DefaultPolicy.decide(evaluation),
         }
     }

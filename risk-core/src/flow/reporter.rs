@@ -16,6 +16,9 @@ use crate::error::Error;
 use crate::models::ActionResultReport;
 use crate::recommender::ResultSink;
 
+/// The shortest wait for the budget (a budget answering "now" in a loop does not spin).
+const MIN_BUDGET_WAIT: Duration = Duration::from_millis(10);
+
 /// How often at most a "queue full" warning is logged.
 const DROP_WARN_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -59,6 +62,8 @@ pub struct ReporterStats {
     pub dropped: u64,
     /// Reports accepted and not yet sent or failed.
     pub in_flight: u64,
+    /// Times a delivery waited for the call budget to refill (not counted as attempts).
+    pub budget_waits: u64,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +73,7 @@ struct Counters {
     retried: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
+    budget_waits: AtomicU64,
 }
 
 impl Counters {
@@ -83,6 +89,7 @@ impl Counters {
             failed,
             dropped: self.dropped.load(Ordering::Relaxed),
             in_flight: queued.saturating_sub(sent + failed),
+            budget_waits: self.budget_waits.load(Ordering::Relaxed),
         }
     }
 }
@@ -453,6 +460,12 @@ impl Worker {
                 Ok(()) => {
                     self.counters.sent.fetch_add(1, Ordering::AcqRel);
                     return;
+                }
+                // No budget left: not an attempt. Wait until it refills, however long
+                // (assessments go first); the queue bound still limits what waits.
+                Err(Error::QuotaExhausted { retry_after }) => {
+                    self.counters.budget_waits.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(retry_after.max(MIN_BUDGET_WAIT)).await;
                 }
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
                     self.counters.retried.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::evaluation::Evaluation;
+use super::evaluation::{AssessmentStatus, Evaluation};
 use super::verdict::{ChallengeDetails, Denial, DenialReason, Verdict};
 
 /// A framework-free HTTP response: adapters convert it 1:1.
@@ -112,6 +112,7 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// | missing token | 401 | `{"error":"missing_session_token","message":..,"correlation_id":..}` |
 /// | invalid token | 400 | `{"error":"invalid_session_token","message":..,"correlation_id":..}` |
 /// | fail closed | 503 | `{"error":"risk_unavailable","message":..,"correlation_id":..}` + `Retry-After` (seconds) |
+/// | client over its limit | 429 | `{"error":"rate_limited","message":..,"correlation_id":..}` + `Retry-After` (seconds) |
 ///
 /// ```
 /// use risk_core::*;
@@ -169,6 +170,10 @@ impl DefaultResponder {
                 "risk_unavailable",
                 "This action is temporarily unavailable. Please retry later.",
             ),
+            DenialReason::RateLimited => (
+                "rate_limited",
+                "Too many attempts. Please retry later.",
+            ),
         };
         let spec = ResponseSpec::json_body(
             d.status,
@@ -178,14 +183,21 @@ impl DefaultResponder {
                 ("correlation_id", Some(evaluation.correlation_id())),
             ]),
         );
-        if matches!(d.reason, DenialReason::Unavailable) {
-            let wait = evaluation
-                .unavailable()
-                .and_then(|u| u.retry_after)
-                .unwrap_or(DEFAULT_RETRY_AFTER);
-            spec.with_header("retry-after", retry_after_secs(wait))
-        } else {
-            spec
+        let wait = match (&d.reason, evaluation.status()) {
+            (DenialReason::RateLimited, AssessmentStatus::ClientLimited { retry_after }) => {
+                Some(*retry_after)
+            }
+            (DenialReason::Unavailable | DenialReason::RateLimited, _) => Some(
+                evaluation
+                    .unavailable()
+                    .and_then(|u| u.retry_after)
+                    .unwrap_or(DEFAULT_RETRY_AFTER),
+            ),
+            _ => None,
+        };
+        match wait {
+            Some(wait) => spec.with_header("retry-after", retry_after_secs(wait)),
+            None => spec,
         }
     }
 }

@@ -186,19 +186,23 @@ pub enum DenialReason {
     InvalidToken(TokenProblem),
     /// The risk service is unavailable and the route fails closed (503).
     Unavailable,
+    /// The client made too many attempts (429, see [`ClientLimit`](crate::ClientLimit)).
+    RateLimited,
     /// An application-defined reason (403); the text is shown to the client by the default
     /// responder, so keep it free of internals.
     Custom(String),
 }
 
 impl DenialReason {
-    /// 403 for risk and custom, 401 missing token, 400 invalid token, 503 unavailable.
+    /// 403 for risk and custom, 401 missing token, 400 invalid token, 503 unavailable, 429
+    /// rate limited.
     pub fn default_status(&self) -> u16 {
         match self {
             Self::Risk | Self::Custom(_) => 403,
             Self::MissingToken => 401,
             Self::InvalidToken(_) => 400,
             Self::Unavailable => 503,
+            Self::RateLimited => 429,
         }
     }
 
@@ -209,6 +213,7 @@ impl DenialReason {
             Self::MissingToken => "missing_token",
             Self::InvalidToken(_) => "invalid_token",
             Self::Unavailable => "unavailable",
+            Self::RateLimited => "rate_limited",
             Self::Custom(_) => "custom",
         }
     }

@@ -14,5 +14,6 @@ mod flow_breaker;
 mod flow_facts;
 mod flow_guard;
 mod flow_policy;
+mod flow_quota;
 mod flow_reporter;
 mod flow_support;

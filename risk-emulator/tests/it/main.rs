@@ -19,6 +19,7 @@ mod client_actions;
 mod client_auth;
 mod client_events;
 mod client_faults;
+mod client_quota;
 mod client_rules;
 mod rules;
 mod streaming_faults;

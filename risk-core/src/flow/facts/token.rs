@@ -37,13 +37,18 @@ impl Token {
         validate(raw).map(|t| Self::Action(ActionToken::new(t)))
     }
 
-    /// Reads the token from the headers. With `action_tokens`, the action-token header wins
-    /// over the session-token header when both are present; without, it is ignored.
+    /// Reads the token from the headers. The action-token header wins over the
+    /// session-token header when both are present; a header whose kind is not `accepted` is
+    /// ignored.
     pub(crate) fn from_headers(
         headers: &(impl HeaderLookup + ?Sized),
         names: &HeaderNames,
-        action_tokens: bool,
+        accepted: TokenKinds,
     ) -> Result<Self, BadInput> {
+        let TokenKinds {
+            session: session_tokens,
+            action: action_tokens,
+        } = accepted;
         let malformed = Err(BadInput::InvalidToken(TokenProblem::Malformed));
         if action_tokens {
             if let Some(raw) = headers.get(names.action_token_name()) {
@@ -53,10 +58,30 @@ impl Token {
                 return malformed;
             }
         }
+        if !session_tokens {
+            return Err(BadInput::MissingToken);
+        }
         match headers.get(names.session_token_name()) {
             Some(raw) => Self::session(raw),
             None if headers.contains(names.session_token_name()) => malformed,
             None => Err(BadInput::MissingToken),
+        }
+    }
+}
+
+/// Which tokens a route accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenKinds {
+    pub(crate) session: bool,
+    pub(crate) action: bool,
+}
+
+impl TokenKinds {
+    /// Whether `token` is of an accepted kind.
+    pub(crate) fn accepts(self, token: &Token) -> bool {
+        match token {
+            Token::Session(_) => self.session,
+            Token::Action(_) => self.action,
         }
     }
 }

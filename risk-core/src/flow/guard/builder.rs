@@ -8,7 +8,10 @@ use super::{ClaimedUserFn, Guard, GuardInner, DEFAULT_DEADLINE};
 use crate::error::ConfigError;
 use crate::flow::breaker::{BreakerConfig, CircuitBreaker};
 use crate::flow::error_behavior::ErrorBehavior;
-use crate::flow::facts::{ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames, IpResolver};
+use crate::flow::facts::{
+    ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames, IpResolver, TokenKinds,
+};
+use crate::flow::limit::ClientLimit;
 use crate::flow::outcome::ResultMapping;
 use crate::flow::policy::{DefaultPolicy, Policy};
 use crate::flow::reporter::Reporter;
@@ -35,7 +38,10 @@ pub struct GuardBuilder {
     mapping: ResultMapping,
     responder: Box<dyn Responder>,
     shadow: bool,
-    action_tokens: bool,
+    tokens: TokenKinds,
+    single_call: bool,
+    on_quota: ErrorBehavior,
+    client_limit: Option<ClientLimit>,
 }
 
 impl fmt::Debug for GuardBuilder {
@@ -46,7 +52,10 @@ impl fmt::Debug for GuardBuilder {
             .field("deadline", &self.deadline)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("forwarded_header", &self.forwarded_header)
-            .field("action_tokens", &self.action_tokens)
+            .field("tokens", &self.tokens)
+            .field("single_call", &self.single_call)
+            .field("on_quota", &self.on_quota)
+            .field("client_limit", &self.client_limit)
             .finish_non_exhaustive()
     }
 }
@@ -97,7 +106,49 @@ impl GuardBuilder {
     /// guard triggers every action itself, so a token cannot be replayed on concurrent
     /// requests (see [`Guard`], "Action tokens").
     pub fn action_tokens(mut self, enabled: bool) -> Self {
-        self.action_tokens = enabled;
+        self.tokens.action = enabled;
+        self
+    }
+
+    /// Whether the session-token header is accepted on this route (default true). A step-up
+    /// route, which completes an action the front end was challenged on, accepts that
+    /// action's token only: `session_tokens(false)` with the [`StepUp`](crate::StepUp) policy.
+    pub fn session_tokens(mut self, enabled: bool) -> Self {
+        self.tokens.session = enabled;
+        self
+    }
+
+    /// One upstream call per assessment (default true): in session-token mode, trigger-action
+    /// is asked for the recommendation in the same answer (`get_recommendation=true`; with
+    /// the [`RiskClient`](crate::RiskClient), a GET follows only when the answer has no
+    /// recommendation). A protected action then costs two calls with its result report, one
+    /// on the request path. `false`: trigger-action, then the recommendation.
+    pub fn single_call(mut self, enabled: bool) -> Self {
+        self.single_call = enabled;
+        self
+    }
+
+    /// What to do when the tenant's quota is spent: the API answered 429, or the client's
+    /// call budget had nothing left (default [`ErrorBehavior::Challenge`]: a flood never turns
+    /// into silent pass-through, and a real user can still step up). Separate from
+    /// [`on_error`](Self::on_error): running out of quota is not an outage, and a 429 does
+    /// not count as a failure for the circuit breaker.
+    pub fn on_quota_exhausted(mut self, behavior: ErrorBehavior) -> Self {
+        self.on_quota = behavior;
+        self
+    }
+
+    /// The per-client limit checked before any upstream call (default
+    /// [`ClientLimit::default`]: 120 attempts per minute, bursts of 30, per client IP, this
+    /// guard's own). Give several guards clones of one limit to share it.
+    pub fn client_limit(mut self, limit: ClientLimit) -> Self {
+        self.client_limit = Some(limit);
+        self
+    }
+
+    /// No per-client limit (every well-formed token costs an upstream call).
+    pub fn without_client_limit(mut self) -> Self {
+        self.client_limit = None;
         self
     }
 
@@ -176,6 +227,12 @@ impl GuardBuilder {
             });
         }
         let trusted = IpResolver::parse_trusted(&self.trusted_proxies)?;
+        if !self.tokens.session && !self.tokens.action {
+            return Err(ConfigError::InvalidValue {
+                setting: "tokens",
+                reason: "a route must accept session tokens, action tokens, or both".to_owned(),
+            });
+        }
         Ok(Guard {
             inner: Arc::new(GuardInner {
                 action_type: self.action_type,
@@ -196,7 +253,10 @@ impl GuardBuilder {
                 mapping: self.mapping,
                 responder: self.responder,
                 shadow: self.shadow,
-                action_tokens: self.action_tokens,
+                tokens: self.tokens,
+                single_call: self.single_call,
+                on_quota: self.on_quota,
+                client_limit: self.client_limit,
             }),
         })
     }
@@ -226,7 +286,13 @@ impl Guard {
             mapping: ResultMapping::default(),
             responder: Box::new(DefaultResponder),
             shadow: false,
-            action_tokens: true,
+            tokens: TokenKinds {
+                session: true,
+                action: true,
+            },
+            single_call: true,
+            on_quota: ErrorBehavior::Challenge,
+            client_limit: Some(ClientLimit::default()),
         }
     }
 }

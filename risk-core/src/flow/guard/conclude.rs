@@ -2,17 +2,20 @@
 //! [`Decision`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::{record_evaluation, GuardInner};
 use crate::flow::assessment::Assessment;
 use crate::flow::decision::Decision;
-use crate::flow::evaluation::Evaluation;
+use crate::flow::error_behavior::ErrorBehaviorKind;
+use crate::flow::evaluation::{Degraded, Evaluation};
+use crate::flow::limit::{ClientLimit, WhenLimited};
 use crate::flow::report::PendingReport;
 use crate::flow::respond::DefaultResponder;
 use crate::flow::shadow::TokenRendezvous;
-use crate::flow::verdict::Verdict;
+use crate::flow::verdict::{DenialReason, Verdict};
 use crate::models::{ActionResult, ActionResultReport};
 
 impl GuardInner {
@@ -23,10 +26,15 @@ impl GuardInner {
         start: Instant,
         span: &tracing::Span,
     ) -> Decision {
-        let (verdict, error_behavior) = if evaluation.is_unavailable() {
-            (self.on_error.apply(&evaluation), Some(self.on_error.kind()))
-        } else {
-            (self.policy.decide(&evaluation), None)
+        // Quota: its own behaviour (not an outage); other unavailability: the error behaviour.
+        let behavior = match evaluation.degraded() {
+            Some(Degraded::Quota) => Some(&self.on_quota),
+            Some(_) => Some(&self.on_error),
+            None => None,
+        };
+        let (verdict, error_behavior) = match behavior {
+            Some(behavior) => (behavior.apply(&evaluation), Some(behavior.kind())),
+            None => (self.policy.decide(&evaluation), None),
         };
         let latency = start.elapsed();
         if !span.is_disabled() {
@@ -35,9 +43,52 @@ impl GuardInner {
             if let Some(eb) = error_behavior {
                 span.record("error_behavior", eb.as_str());
             }
+            if let Some(degraded) = evaluation.degraded() {
+                span.record("degraded", degraded.as_str());
+            }
         }
-        tracing::debug!(parent: span, verdict = verdict.kind().as_str(), "risk check done");
+        match (evaluation.degraded(), error_behavior) {
+            // Decided without a recommendation: operators must see it, not guess it.
+            (Some(degraded), Some(eb)) => tracing::warn!(
+                parent: span,
+                degraded = degraded.as_str(),
+                behavior = eb.as_str(),
+                verdict = verdict.kind().as_str(),
+                "risk check degraded: decided without a recommendation"
+            ),
+            _ => tracing::debug!(parent: span, verdict = verdict.kind().as_str(), "risk check done"),
+        }
+        self.respond(evaluation, verdict, error_behavior, latency)
+    }
 
+    /// A client over its limit: answered at once, without the policy.
+    pub(super) fn conclude_limited(
+        &self,
+        limit: &ClientLimit,
+        evaluation: Evaluation,
+        start: Instant,
+        span: &tracing::Span,
+    ) -> Decision {
+        let verdict = match limit.answer() {
+            WhenLimited::Challenge => Verdict::challenge(None),
+            _ => Verdict::deny(DenialReason::RateLimited),
+        };
+        let latency = start.elapsed();
+        if !span.is_disabled() {
+            span.record("recommendation", "client_limited");
+            span.record("verdict", verdict.kind().as_str());
+        }
+        self.respond(evaluation, verdict, None, latency)
+    }
+
+    /// The response for a verdict, the report, and the assessment, built once.
+    fn respond(
+        &self,
+        evaluation: Evaluation,
+        verdict: Verdict,
+        error_behavior: Option<ErrorBehaviorKind>,
+        latency: Duration,
+    ) -> Decision {
         let response = match &verdict {
             Verdict::Proceed => None,
             Verdict::Challenge(c) => Some(

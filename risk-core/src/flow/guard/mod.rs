@@ -28,7 +28,9 @@ use super::error_behavior::ErrorBehavior;
 use super::evaluation::{AssessmentStatus, Evaluation};
 use super::facts::{
     BadInput, ClaimedUser, HeaderLookup, HeaderNames, IpResolver, RequestFacts, Token,
+    TokenKinds,
 };
+use super::limit::ClientLimit;
 use super::outcome::ResultMapping;
 use super::policy::Policy;
 use super::reporter::Reporter;
@@ -62,7 +64,10 @@ struct GuardInner {
     mapping: ResultMapping,
     responder: Box<dyn Responder>,
     shadow: bool,
-    action_tokens: bool,
+    tokens: TokenKinds,
+    single_call: bool,
+    on_quota: ErrorBehavior,
+    client_limit: Option<ClientLimit>,
 }
 
 /// Protects one route: reads the request facts, asks the risk API (through a
@@ -72,9 +77,11 @@ struct GuardInner {
 /// The flow of [`check`](Self::check):
 /// 1. bad input (missing or unusable token) is decided at once: the recommender is not
 ///    called, the policy sees [`AssessmentStatus::BadInput`];
-/// 2. with a session token, trigger-action then the recommendation; with an action token
-///    (the front end already triggered the action), the recommendation only; both within
-///    the deadline, and skipped while the circuit breaker is open;
+/// 2. a client over its [`ClientLimit`] is answered at once; otherwise, with a session token,
+///    trigger-action asked for the recommendation in the same answer (one call; two with
+///    [`GuardBuilder::single_call`]`(false)`); with an action token (the front end already
+///    triggered the action), the recommendation only; within the deadline, and skipped
+///    while the circuit breaker is open;
 /// 3. the policy decides on the [`Evaluation`]; the error behaviour when the API was
 ///    unavailable; the [`Assessment`] is built once, with the verdict;
 /// 4. challenge and deny become [`Decision::Respond`] with the responder's response; a
@@ -85,12 +92,17 @@ struct GuardInner {
 ///
 /// # Upstream errors
 ///
-/// | trigger-action / recommendation answer | assessment | breaker |
-/// |---|---|---|
-/// | HTTP 400, 463 (garbage, expired, reused token) | [`AssessmentStatus::BadInput`] ([`TokenProblem::Rejected`]): the policy decides, so a fail-open route does not let it through | not a failure |
-/// | recommendation for another action type (action-token mode) | [`AssessmentStatus::BadInput`] ([`TokenProblem::WrongAction`]) | not a failure |
-/// | HTTP 404 (wrong base URL or proxy path), 401, 403, 429, 5xx, transport, decode errors | [`AssessmentStatus::Unavailable`]: the error behaviour decides | failure (409 and other 4xx: not) |
-/// | no answer within the deadline | [`AssessmentStatus::Unavailable`] ([`UnavailableCause::Timeout`]) | failure |
+/// | trigger-action / recommendation answer | assessment | decided by | breaker |
+/// |---|---|---|---|
+/// | HTTP 400, 463 (garbage, expired, reused token) | [`AssessmentStatus::BadInput`] ([`TokenProblem::Rejected`]) | the policy, so a fail-open route does not let it through | neutral |
+/// | recommendation for another action type (action-token mode) | [`AssessmentStatus::BadInput`] ([`TokenProblem::WrongAction`]) | the policy | success |
+/// | HTTP 429, or the client's call budget has nothing left (no call sent) | [`AssessmentStatus::Unavailable`] ([`UnavailableCause::Quota`]) | the quota behaviour ([`GuardBuilder::on_quota_exhausted`], default challenge) | neutral; the budget pauses for the `Retry-After` |
+/// | HTTP 404 (wrong base URL or proxy path), 401, 403, 5xx, transport, decode errors | [`AssessmentStatus::Unavailable`] | the error behaviour | failure (409 and other 4xx: neutral) |
+/// | no answer within the deadline | [`AssessmentStatus::Unavailable`] ([`UnavailableCause::Timeout`]) | the error behaviour | failure |
+///
+/// A neutral answer is neither a success nor a failure: it neither resets the failure count
+/// nor closes a half-open breaker. Before any upstream call, a client over its
+/// [`ClientLimit`] is answered at once (429 by default).
 ///
 /// A token the API refused is never reported on (it is dropped from the assessment).
 ///
@@ -147,7 +159,8 @@ impl fmt::Debug for Guard {
             .field("on_error", &self.inner.on_error)
             .field("deadline", &self.inner.deadline)
             .field("shadow", &self.inner.shadow)
-            .field("action_tokens", &self.inner.action_tokens)
+            .field("tokens", &self.inner.tokens)
+            .field("single_call", &self.inner.single_call)
             .field("reporter", &self.inner.reporter.is_some())
             .finish_non_exhaustive()
     }
@@ -189,6 +202,7 @@ impl Guard {
             verdict = Empty,
             latency_ms = Empty,
             error_behavior = Empty,
+            degraded = Empty,
         );
         self.inner
             .clone()
@@ -200,6 +214,13 @@ impl Guard {
 impl GuardInner {
     async fn check(self: Arc<Self>, facts: RequestFacts, span: tracing::Span) -> Decision {
         let start = Instant::now();
+        // Fairness before any upstream call: a client over its share is answered here. Bad
+        // input costs no call and is answered first, whatever the limit.
+        let usable = matches!(&facts.token, Ok(token) if self.tokens.accepts(token));
+        let limited = match &self.client_limit {
+            Some(limit) if usable => limit.check(&facts).err().map(|wait| (limit, wait)),
+            _ => None,
+        };
         let RequestFacts {
             token,
             correlation_id,
@@ -207,27 +228,21 @@ impl GuardInner {
             details,
         } = facts;
         let token = match token {
-            // Action tokens disabled on this route: one given in hand-made facts is ignored.
-            Ok(Token::Action(_)) if !self.action_tokens => Err(BadInput::MissingToken),
-            other => other,
-        };
-        let token = match token {
-            Ok(token) => token,
+            Ok(token) if usable => token,
+            // A kind of token this route does not take (given in hand-made facts): ignored.
+            Ok(_) => {
+                let status = AssessmentStatus::BadInput(BadInput::MissingToken);
+                return self.answer_early(status, None, correlation_id, client_ip, start, &span);
+            }
             Err(bad) => {
-                let evaluation = Evaluation::from_parts(
-                    self.action_type.clone(),
-                    correlation_id,
-                    None,
-                    AssessmentStatus::BadInput(bad),
-                    client_ip,
-                );
-                return if self.shadow {
-                    self.conclude_shadow(evaluation, None, start, &span)
-                } else {
-                    self.conclude(evaluation, start, &span)
-                };
+                let status = AssessmentStatus::BadInput(bad);
+                return self.answer_early(status, None, correlation_id, client_ip, start, &span);
             }
         };
+        if let Some((limit, retry_after)) = limited {
+            let status = AssessmentStatus::ClientLimited { retry_after };
+            return self.answer_early(status, Some(limit), correlation_id, client_ip, start, &span);
+        }
         if self.shadow && tokio::runtime::Handle::try_current().is_ok() {
             let this = self.clone();
             let aside = Evaluation::from_parts(
@@ -256,6 +271,33 @@ impl GuardInner {
             return self.conclude_shadow(evaluation, None, start, &span);
         }
         self.conclude(evaluation, start, &span)
+    }
+}
+
+impl GuardInner {
+    /// A request answered without asking the risk API: bad input, or a client over its
+    /// limit (`limit`). Shadow mode still lets it through.
+    fn answer_early(
+        &self,
+        status: AssessmentStatus,
+        limit: Option<&ClientLimit>,
+        correlation_id: String,
+        client_ip: Option<std::net::IpAddr>,
+        start: Instant,
+        span: &tracing::Span,
+    ) -> Decision {
+        let evaluation = Evaluation::from_parts(
+            self.action_type.clone(),
+            correlation_id,
+            None,
+            status,
+            client_ip,
+        );
+        match limit {
+            _ if self.shadow => self.conclude_shadow(evaluation, None, start, span),
+            Some(limit) => self.conclude_limited(limit, evaluation, start, span),
+            None => self.conclude(evaluation, start, span),
+        }
     }
 }
 

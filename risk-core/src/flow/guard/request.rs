@@ -21,7 +21,7 @@ impl Guard {
     ) -> RequestFacts {
         let inner = &*self.inner;
         let names = &inner.headers;
-        let token = Token::from_headers(headers, names, inner.action_tokens);
+        let token = Token::from_headers(headers, names, inner.tokens);
         let correlation_id = headers
             .get(names.request_id_name())
             .and_then(valid_request_id)

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::GuardInner;
 use crate::error::Error;
-use crate::flow::breaker::counts_as_failure;
+use crate::flow::breaker::{outcome_of, CallOutcome};
 use crate::flow::evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
 use crate::flow::facts::{ActionDetails, BadInput, Token, TokenProblem};
 use crate::models::{ActionToken, RecommendationResponse, SessionToken, TriggerActionRequest};
@@ -66,10 +66,10 @@ impl GuardInner {
             .await;
         // Only a token the API vouched for is kept: one trigger-action created, or the
         // client's once its recommendation matched this route.
-        let (success, vouched, status) = self.map_answer(answer, from_client);
+        let (outcome, vouched, status) = self.map_answer(answer, from_client);
         let action_token = if vouched { held } else { None };
         if let Some(p) = permit {
-            p.record(success, start);
+            p.record(outcome, start);
         }
         evaluation(action_token, status)
     }
@@ -88,6 +88,19 @@ impl GuardInner {
         let call = async {
             let action_token = match token {
                 Token::Action(client_token) => held.insert(client_token),
+                Token::Session(session) if self.single_call => {
+                    let request = self.trigger_request(session, correlation_id, details);
+                    return match self.recommender.trigger_with_recommendation(&request).await {
+                        Ok((created, recommendation)) => {
+                            *held = Some(created);
+                            match recommendation {
+                                Ok(rec) => Answer::Recommendation(rec),
+                                Err(e) => Answer::Failed(e),
+                            }
+                        }
+                        Err(e) => Answer::Failed(e),
+                    };
+                }
                 Token::Session(session) => {
                     let request = self.trigger_request(session, correlation_id, details);
                     match self.recommender.trigger_action(&request).await {
@@ -109,9 +122,12 @@ impl GuardInner {
         }
     }
 
-    /// Whether the breaker counts a success, whether the held action token is vouched for,
-    /// and the status.
-    fn map_answer(&self, answer: Answer, from_client: bool) -> (bool, bool, AssessmentStatus) {
+    /// What the breaker counts, whether the held action token is vouched for, and the status.
+    fn map_answer(
+        &self,
+        answer: Answer,
+        from_client: bool,
+    ) -> (CallOutcome, bool, AssessmentStatus) {
         match answer {
             // A client's token must prove it belongs to this route's action: one of another
             // action (say `logout`) replayed here, or one whose action the API did not say,
@@ -120,9 +136,9 @@ impl GuardInner {
                 if from_client && rec.context.action_type.as_ref() != Some(&self.action_type) =>
             {
                 let wrong = BadInput::InvalidToken(TokenProblem::WrongAction);
-                (true, false, AssessmentStatus::BadInput(wrong))
+                (CallOutcome::Success, false, AssessmentStatus::BadInput(wrong))
             }
-            Answer::Recommendation(rec) => (true, true, AssessmentStatus::Assessed(rec)),
+            Answer::Recommendation(rec) => (CallOutcome::Success, true, AssessmentStatus::Assessed(rec)),
             // A garbage, expired or reused token: bad input, never an outage (a fail-open
             // route must not let it through), and never reported on.
             Answer::Failed(e @ (Error::BadRequest { .. } | Error::BlacklistedToken { .. })) => {
@@ -130,9 +146,19 @@ impl GuardInner {
                     status: e.status().unwrap_or(400),
                 };
                 (
-                    !counts_as_failure(&e),
+                    outcome_of(&e),
                     false,
                     AssessmentStatus::BadInput(BadInput::InvalidToken(rejected)),
+                )
+            }
+            // The tenant's quota is spent (429, or no budget left): not an outage.
+            Answer::Failed(e) if e.is_quota() => {
+                let quota = Unavailable::new(UnavailableCause::Quota, e.to_string())
+                    .with_retry_after(e.retry_after());
+                (
+                    outcome_of(&e),
+                    !from_client,
+                    AssessmentStatus::Unavailable(quota),
                 )
             }
             Answer::Failed(e) => {
@@ -145,13 +171,13 @@ impl GuardInner {
                 )
                 .with_retry_after(e.retry_after());
                 (
-                    !counts_as_failure(&e),
+                    outcome_of(&e),
                     !from_client,
                     AssessmentStatus::Unavailable(unavailable),
                 )
             }
             Answer::TimedOut => (
-                false,
+                CallOutcome::Failure,
                 !from_client,
                 AssessmentStatus::Unavailable(Unavailable::new(
                     UnavailableCause::Timeout,
