@@ -12,13 +12,9 @@ use crate::models::{ActionToken, ActionType, Reason, RecommendationResponse, Rec
 /// How the assessment of a request went.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "built once per request and then shared in an `Arc`: boxing would cost an allocation for nothing"
-)]
 pub enum AssessmentStatus {
-    /// The risk API answered.
-    Assessed(RecommendationResponse),
+    /// The risk API answered (boxed: the answer is large, and moves through the flow).
+    Assessed(Box<RecommendationResponse>),
     /// The risk API could not be asked or did not answer in time.
     Unavailable(Unavailable),
     /// The request's token was missing or unusable; the risk API was not asked (or refused it).
@@ -143,7 +139,7 @@ impl fmt::Display for Degraded {
 /// let e = Evaluation::new(
 ///     ActionType::Login,
 ///     "req-1",
-///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Allow, 12.0)),
+///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Allow, 12.0))),
 /// );
 /// assert_eq!(e.recommendation_type(), Some(&RecommendationType::Allow));
 /// assert_eq!(e.risk_score(), Some(12.0));

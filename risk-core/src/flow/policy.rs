@@ -135,13 +135,13 @@ impl Policy for MonitorOnly {
 /// use risk_core::*;
 /// let policy = ScoreThresholds::new(60.0, 90.0).unwrap();
 /// let scored = |s| Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Allow, s)));
+///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Allow, s))));
 /// assert_eq!(policy.decide(&scored(59.9)).kind(), VerdictKind::Proceed);
 /// assert_eq!(policy.decide(&scored(60.0)).kind(), VerdictKind::Challenge);
 /// assert_eq!(policy.decide(&scored(90.0)).kind(), VerdictKind::Deny);
 /// // A low score does not overrule a DENY.
 /// let denied = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Deny, 5.0)));
+///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Deny, 5.0))));
 /// assert_eq!(policy.decide(&denied).kind(), VerdictKind::Deny);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -219,7 +219,7 @@ impl Policy for ScoreThresholds {
 /// // Challenge instead of denying.
 /// let policy = RecommendationMap::default().deny(VerdictKind::Challenge);
 /// let a = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Deny, 99.0)));
+///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Deny, 99.0))));
 /// assert_eq!(policy.decide(&a).kind(), VerdictKind::Challenge);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

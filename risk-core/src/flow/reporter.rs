@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio::sync::oneshot;
+use tokio::sync::mpsc::{self, error::TryRecvError, error::TrySendError};
+use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
 
 use crate::error::Error;
 use crate::models::ActionResultReport;
@@ -107,6 +108,8 @@ enum Task {
 /// the worker delivers what is queued and stops.
 struct ReporterHandle {
     tasks: mpsc::Sender<Task>,
+    /// Rung after a flush or shutdown is queued, so a lingering worker looks at once.
+    control: Arc<Notify>,
     counters: Arc<Counters>,
     capacity: usize,
     base: std::time::Instant,
@@ -172,6 +175,7 @@ pub struct ReporterBuilder {
     backoff_max: Duration,
     concurrency: usize,
     attempt_timeout: Duration,
+    linger: Duration,
 }
 
 impl fmt::Debug for ReporterBuilder {
@@ -183,6 +187,7 @@ impl fmt::Debug for ReporterBuilder {
             .field("backoff_max", &self.backoff_max)
             .field("concurrency", &self.concurrency)
             .field("attempt_timeout", &self.attempt_timeout)
+            .field("linger", &self.linger)
             .finish()
     }
 }
@@ -221,9 +226,19 @@ impl ReporterBuilder {
         self
     }
 
+    /// How often a busy worker looks at the queue (default 20 ms): a report waits at most
+    /// this long before its delivery starts while reports keep coming; a worker that was
+    /// quiet starts on the first report at once.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger.max(Duration::from_millis(1));
+        self
+    }
+
     /// Starts the worker and returns the handle.
     pub fn build(self) -> Reporter {
         let (tasks, inbox) = mpsc::channel(self.capacity);
+        let control = Arc::new(Notify::new());
+        let worker_control = control.clone();
         let counters = Arc::new(Counters::default());
         let worker = Worker {
             sink: self.sink,
@@ -233,10 +248,11 @@ impl ReporterBuilder {
             backoff_max: self.backoff_max,
             concurrency: self.concurrency,
             attempt_timeout: self.attempt_timeout,
+            linger: self.linger,
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(worker.run(inbox));
+                runtime.spawn(worker.run(inbox, worker_control));
             }
             Err(_) => {
                 // No runtime here (actix-web's set-up code, a plain `main`): a thread of its
@@ -249,7 +265,7 @@ impl ReporterBuilder {
                             .enable_all()
                             .build()
                         {
-                            Ok(rt) => rt.block_on(worker.run(inbox)),
+                            Ok(rt) => rt.block_on(worker.run(inbox, worker_control)),
                             Err(e) => tracing::error!(
                                 error = %e,
                                 "cannot start the result reporter's runtime; reports will be dropped"
@@ -267,6 +283,7 @@ impl ReporterBuilder {
         Reporter {
             handle: Arc::new(ReporterHandle {
                 tasks,
+                control,
                 counters,
                 capacity: self.capacity,
                 base: std::time::Instant::now(),
@@ -288,6 +305,7 @@ impl Reporter {
             backoff_max: Duration::from_secs(30),
             concurrency: 32,
             attempt_timeout: Duration::from_secs(30),
+            linger: Duration::from_millis(20),
         }
     }
 
@@ -360,7 +378,13 @@ impl Reporter {
     ) -> Result<(), FlushTimeout> {
         // Waits for room in the queue, then for the worker's answer, both within `within`.
         // A closed channel or a dropped answer means the worker is gone: the counters tell.
-        let asked = async { self.handle.tasks.send(task).await.is_ok() && done.await.is_ok() };
+        let asked = async {
+            if self.handle.tasks.send(task).await.is_err() {
+                return false;
+            }
+            self.handle.control.notify_one();
+            done.await.is_ok()
+        };
         if let Ok(true) = tokio::time::timeout(within, asked).await {
             return Ok(());
         }
@@ -393,45 +417,105 @@ struct Worker {
     backoff_max: Duration,
     concurrency: usize,
     attempt_timeout: Duration,
+    linger: Duration,
 }
 
 impl Worker {
-    /// One loop: take tasks while the concurrency allows, deliver them concurrently, answer
-    /// flushes once what came before them is done, and stop when the channel is closed
-    /// (every handle dropped, or a shutdown) and drained.
-    async fn run(self, mut inbox: mpsc::Receiver<Task>) {
+    /// One loop: take what is queued while the concurrency allows, deliver it concurrently,
+    /// answer flushes once what came before them is done, and stop when the channel is
+    /// closed (every handle dropped, or a shutdown) and drained.
+    ///
+    /// While reports keep coming, the worker looks at the queue every `linger` instead of
+    /// waiting on it, so a `submit` wakes nobody (waking a parked thread per report cost
+    /// more than the rest of a request's risk work); after a quiet `linger` it waits on the
+    /// queue again, and the next report wakes it. Flush and shutdown ring `control` to cut
+    /// a linger short.
+    async fn run(self, mut inbox: mpsc::Receiver<Task>, control: Arc<Notify>) {
         let this = Arc::new(self);
         let mut deliveries: FuturesUnordered<Delivery> = FuturesUnordered::new();
         let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
         // A flush is waiting: take nothing new until what came before it is done.
         let mut draining = false;
+        // Every handle is gone, or a shutdown came, and the queue is empty.
+        let mut closed = false;
+        // Something came within the last `linger`: look again at `look_at`.
+        let mut busy = false;
+        let mut look_at: Option<Instant> = None;
         loop {
+            let mut took = false;
+            while !closed && !draining && deliveries.len() < this.concurrency {
+                match inbox.try_recv() {
+                    Ok(task) => {
+                        took = true;
+                        this.take(
+                            task,
+                            &mut deliveries,
+                            &mut waiters,
+                            &mut draining,
+                            &mut inbox,
+                        );
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => closed = true,
+                }
+            }
+            busy |= took;
             if draining && deliveries.is_empty() {
                 answer(&mut waiters);
                 draining = false;
+                continue;
             }
-            let can_take = !draining && deliveries.len() < this.concurrency;
-            tokio::select! {
-                Some(()) = deliveries.next(), if !deliveries.is_empty() => {}
-                task = inbox.recv(), if can_take => match task {
-                    Some(Task::Report(report)) => {
-                        deliveries.push(Box::pin(this.clone().deliver(report)));
+            if closed && deliveries.is_empty() {
+                answer(&mut waiters);
+                return;
+            }
+            let can_take = !closed && !draining && deliveries.len() < this.concurrency;
+            if busy || !can_take {
+                // One look per `linger`, however often deliveries finish meanwhile.
+                let at = *look_at.get_or_insert_with(|| Instant::now() + this.linger);
+                tokio::select! {
+                    Some(()) = deliveries.next(), if !deliveries.is_empty() => {}
+                    () = control.notified() => {}
+                    () = tokio::time::sleep_until(at), if can_take => {
+                        look_at = None;
+                        busy = took;
                     }
-                    Some(Task::Flush(waiter)) => {
-                        waiters.push(waiter);
-                        draining = true;
-                    }
-                    Some(Task::Shutdown(waiter)) => {
-                        // Refuse new reports; what is queued still comes out of `recv`.
-                        waiters.push(waiter);
-                        inbox.close();
-                    }
-                    None => {
-                        while deliveries.next().await.is_some() {}
-                        answer(&mut waiters);
-                        return;
-                    }
-                },
+                }
+            } else {
+                // Quiet: wait on the queue itself; the next report wakes the worker.
+                tokio::select! {
+                    Some(()) = deliveries.next(), if !deliveries.is_empty() => {}
+                    task = inbox.recv() => match task {
+                        Some(task) => {
+                            busy = true;
+                            this.take(task, &mut deliveries, &mut waiters, &mut draining, &mut inbox);
+                        }
+                        None => closed = true,
+                    },
+                }
+            }
+        }
+    }
+
+    /// Handles one task taken from the queue.
+    fn take(
+        self: &Arc<Self>,
+        task: Task,
+        deliveries: &mut FuturesUnordered<Delivery>,
+        waiters: &mut Vec<oneshot::Sender<()>>,
+        draining: &mut bool,
+        inbox: &mut mpsc::Receiver<Task>,
+    ) {
+        match task {
+            Task::Report(report) => deliveries.push(Box::pin(self.clone().deliver(report))),
+            Task::Flush(waiter) => {
+                waiters.push(waiter);
+                *draining = true;
+            }
+            Task::Shutdown(waiter) => {
+                // Refuse new reports; what is queued still comes out of the queue.
+                waiters.push(waiter);
+                inbox.close();
             }
         }
     }

@@ -7,8 +7,12 @@ fn assessed(t: RecommendationType, score: Option<f64>) -> Evaluation {
     let mut rec = RecommendationResponse::new(t, 0.0);
     rec.risk_score = score;
     rec.recommendation.challenge_type = Some(ChallengeType::SmsOtp);
-    Evaluation::new(ActionType::Login, "corr-1", AssessmentStatus::Assessed(rec))
-        .with_action_token(ActionToken::new("action-token-0001"))
+    Evaluation::new(
+        ActionType::Login,
+        "corr-1",
+        AssessmentStatus::Assessed(Box::new(rec)),
+    )
+    .with_action_token(ActionToken::new("action-token-0001"))
 }
 
 fn bad(b: BadInput) -> Evaluation {

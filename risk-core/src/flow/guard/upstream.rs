@@ -14,12 +14,8 @@ use crate::flow::facts::{ActionDetails, BadInput, Token, TokenProblem};
 use crate::models::{ActionToken, RecommendationResponse, SessionToken, TriggerActionRequest};
 
 /// What the upstream calls produced, before the breaker and the mapping.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "lives on the stack for one match, then the recommendation moves into the evaluation"
-)]
 enum Answer {
-    Recommendation(RecommendationResponse),
+    Recommendation(Box<RecommendationResponse>),
     Failed(Error),
     /// The deadline passed.
     TimedOut,
@@ -110,7 +106,7 @@ impl GuardInner {
                 }
             };
             match self.recommender.recommendation(action_token).await {
-                Ok(rec) => Answer::Recommendation(rec),
+                Ok(rec) => Answer::Recommendation(Box::new(rec)),
                 Err(e) => Answer::Failed(e),
             }
         };
