@@ -225,13 +225,16 @@ async fn a_production_rule_denies() {
 #[actix_web::test]
 async fn an_outage_fails_open_on_login_and_closed_on_payment() {
     let env = Env::start().await;
-    env.emulator
-        .set_fault(
-            FaultSpec::new("recommendation")
-                .with_status(503)
-                .with_retry_after_secs(7),
-        )
-        .unwrap();
+    // Both calls down (the guard asks trigger-action for the recommendation in one call).
+    for endpoint in ["trigger_action", "recommendation"] {
+        env.emulator
+            .set_fault(
+                FaultSpec::new(endpoint)
+                    .with_status(503)
+                    .with_retry_after_secs(7),
+            )
+            .unwrap();
+    }
 
     let (status, body, _) = env.post("/login", &env.session("d1"), "carol").await;
     assert_eq!(status, 200, "{body}");

@@ -226,9 +226,12 @@ async fn fail_open_and_fail_closed_during_an_outage() {
     let (status, _) = f.post("/pay", &session, "carol").await;
     assert_eq!(status, StatusCode::OK);
 
-    f.emulator
-        .set_fault(FaultSpec::new("recommendation").with_status(503))
-        .unwrap();
+    // Both calls down (the guard asks trigger-action for the recommendation in one call).
+    for endpoint in ["trigger_action", "recommendation"] {
+        f.emulator
+            .set_fault(FaultSpec::new(endpoint).with_status(503))
+            .unwrap();
+    }
     // Login fails open: the handler runs and sees the API was unavailable.
     let (status, body) = f.post("/login", &session, "carol").await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -90,7 +90,7 @@ impl GuardInner {
                         Ok((created, recommendation)) => {
                             *held = Some(created);
                             match recommendation {
-                                Ok(rec) => Answer::Recommendation(rec),
+                                Ok(rec) => Answer::Recommendation(Box::new(rec)),
                                 Err(e) => Answer::Failed(e),
                             }
                         }
