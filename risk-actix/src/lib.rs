@@ -171,10 +171,10 @@ where
             req.extensions().get::<ActionDetails>(),
         );
         let service = Rc::clone(&self.service);
-        let check = self.guard.check(facts);
+        let guard = self.guard.clone();
 
         Box::pin(async move {
-            let (assessment, report) = match check.await {
+            let (assessment, report) = match guard.check(facts).await {
                 Decision::Proceed { assessment, report } => (assessment, report),
                 Decision::Respond { response, .. } => {
                     let response = to_http_response(response);
