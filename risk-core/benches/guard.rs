@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
 use risk_core::testing::NoopSink;
 use risk_core::{
-    ActionToken, ActionType, Decision, Error, Guard, RecommendationResponse, RecommendationType,
-    Recommender, Reporter, TriggerActionRequest,
+    ActionToken, ActionType, ClientLimit, Decision, Error, Guard, RecommendationResponse,
+    RecommendationType, Recommender, Reporter, TriggerActionRequest,
 };
 
 /// The cheapest in-process recommender: clones of a ready token and a ready response.
@@ -66,13 +66,14 @@ fn bench_guard(c: &mut Criterion) {
         .unwrap();
     let peer: IpAddr = "10.0.0.1".parse().unwrap();
 
-    let (reporting, plain, challenge) = rt.block_on(async {
+    let (reporting, plain, challenge, limited) = rt.block_on(async {
         let reporter = Reporter::builder(NoopSink).capacity(100_000).build();
         let reporting = Guard::builder(
             ActionType::Login,
             Ready::new(RecommendationType::Allow, 12.0),
         )
         .trusted_proxies(["10.0.0.0/8"])
+        .without_client_limit()
         .reporter(reporter)
         .build()
         .unwrap();
@@ -81,6 +82,7 @@ fn bench_guard(c: &mut Criterion) {
             Ready::new(RecommendationType::Allow, 12.0),
         )
         .trusted_proxies(["10.0.0.0/8"])
+        .without_client_limit()
         .build()
         .unwrap();
         let challenge = Guard::builder(
@@ -88,9 +90,19 @@ fn bench_guard(c: &mut Criterion) {
             Ready::new(RecommendationType::Challenge, 70.0),
         )
         .trusted_proxies(["10.0.0.0/8"])
+        .without_client_limit()
         .build()
         .unwrap();
-        (reporting, plain, challenge)
+        // The per-client limit checked on every request (a limit never reached here).
+        let limited = Guard::builder(
+            ActionType::Login,
+            Ready::new(RecommendationType::Allow, 12.0),
+        )
+        .trusted_proxies(["10.0.0.0/8"])
+        .client_limit(ClientLimit::per_minute(u32::MAX, u32::MAX).unwrap())
+        .build()
+        .unwrap();
+        (reporting, plain, challenge, limited)
     });
 
     let ready = Ready::new(RecommendationType::Allow, 12.0);
@@ -121,6 +133,16 @@ fn bench_guard(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let facts = plain.facts(black_box(&HEADERS), Some(peer), None);
             if let Decision::Proceed { assessment, report } = plain.check(facts).await {
+                report.disarm();
+                black_box(assessment);
+            }
+        });
+    });
+
+    c.bench_function("guard/proceed+client_limit", |b| {
+        b.to_async(&rt).iter(|| async {
+            let facts = limited.facts(black_box(&HEADERS), Some(peer), None);
+            if let Decision::Proceed { assessment, report } = limited.check(facts).await {
                 report.disarm();
                 black_box(assessment);
             }

@@ -158,7 +158,10 @@ impl LocalBudget {
     }
 
     fn lock(&self) -> MutexGuard<'_, GcraState> {
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The calls that could go at once now.
@@ -169,7 +172,9 @@ impl LocalBudget {
             return 0;
         }
         let used = state.full_at.saturating_duration_since(now);
-        let used_calls = used.as_nanos().div_ceil(self.inner.interval.as_nanos().max(1));
+        let used_calls = used
+            .as_nanos()
+            .div_ceil(self.inner.interval.as_nanos().max(1));
         u64::from(self.inner.burst).saturating_sub(u64::try_from(used_calls).unwrap_or(u64::MAX))
     }
 }
@@ -216,6 +221,7 @@ impl Budget for LocalBudget {
 }
 
 #[cfg(test)]
+#[expect(clippy::expect_used, reason = "tests")]
 mod tests {
     use super::*;
 

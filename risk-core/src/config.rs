@@ -1,8 +1,8 @@
 //! Client configuration: [`Region`], [`RetryPolicy`] and [`RiskClientBuilder`].
 
 use std::fmt;
-use std::sync::Arc;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -409,7 +409,10 @@ impl RiskClientBuilder {
         if let Some(quota) = read("TS_QUOTA_PER_MINUTE")? {
             let per_minute = quota.trim().parse().map_err(|_| ConfigError::Env {
                 var: "TS_QUOTA_PER_MINUTE",
-                reason: format!("`{}` is not a whole number of calls per minute", quota.trim()),
+                reason: format!(
+                    "`{}` is not a whole number of calls per minute",
+                    quota.trim()
+                ),
             })?;
             builder = builder.quota_per_minute(per_minute);
         }

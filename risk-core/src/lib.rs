@@ -80,7 +80,8 @@ mod recommender;
 pub mod testing;
 
 pub use budget::{
-    Budget, CallPriority, LocalBudget, DEFAULT_QUOTA_PAUSE, DEFAULT_QUOTA_PER_MINUTE, MAX_QUOTA_PAUSE,
+    Budget, CallPriority, LocalBudget, DEFAULT_QUOTA_PAUSE, DEFAULT_QUOTA_PER_MINUTE,
+    MAX_QUOTA_PAUSE,
 };
 pub use client::*;
 pub use config::*;

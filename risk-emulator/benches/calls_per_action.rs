@@ -11,7 +11,9 @@
 use std::time::{Duration, Instant};
 
 use risk_core::{ActionType, Decision, Guard, Reporter, RiskClient};
-use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Telemetry, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
+use risk_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, Telemetry, DEV_CLIENT_ID, DEV_CLIENT_SECRET,
+};
 
 #[derive(Clone, Copy)]
 enum Mode {
@@ -45,9 +47,7 @@ fn main() {
             .await
             .unwrap();
         println!("{actions} protected actions per mode, one at a time, emulator in-process");
-        println!(
-            "| mode | calls per action (request path + report) | request-path p50 | p99 |"
-        );
+        println!("| mode | calls per action (request path + report) | request-path p50 | p99 |");
         println!("|---|---|---|---|");
         for mode in [Mode::SingleCall, Mode::TwoCalls, Mode::ActionToken] {
             run(&emu, mode, actions).await;
@@ -72,7 +72,11 @@ async fn run(emu: &EmulatorHandle, mode: Mode, actions: usize) {
         .build()
         .unwrap();
     let session = emu
-        .create_session(&Telemetry::new().with_device_id("bench-device").with_ip("198.51.100.1"))
+        .create_session(
+            &Telemetry::new()
+                .with_device_id("bench-device")
+                .with_ip("198.51.100.1"),
+        )
         .unwrap();
     // Warm the connection pool and the token cache.
     let warm = guard.facts(&[("x-risk-session-token", session.as_str())], None, None);

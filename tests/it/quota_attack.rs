@@ -18,9 +18,8 @@ use serde_json::json;
 const HEADLESS: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36";
 
 async fn limited_backend() -> (Arc<EmulatorHandle>, Backend) {
-    let config = EmulatorConfig::default().with_client(
-        ClientConfig::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET).with_rate_limit_rps(5.0),
-    );
+    let config = EmulatorConfig::default()
+        .with_client(ClientConfig::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET).with_rate_limit_rps(5.0));
     let emulator = Arc::new(Emulator::start(config, "127.0.0.1:0").await.unwrap());
     let backend = Backend::with_emulator(emulator.clone()).unwrap();
     (emulator, backend)

@@ -1,9 +1,7 @@
 //! The framework-free part of the example servers' handlers: both apps ([`crate::axum_app`],
 //! [`crate::actix_app`]) are thin glue around these functions, so they behave identically.
 
-use risk_core::{
-    ActionResult, ActionResultReport, Assessment, ChallengeType,
-};
+use risk_core::{ActionResult, ActionResultReport, Assessment, ChallengeType};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -122,90 +120,6 @@ pub fn step_up(backend: &Backend, risk: &Assessment, body: &StepUpBody) -> Resul
         let user = risk
             .recommendation()
             .and_then(|r| r.context.claimed_user_id.clone())
-            .unwrap_or_else(|| claimed.clone());
-        attempt = backend.step_ups.remember(&token, &user, STEP_UP_ATTEMPTS);
-    }
-    let Attempt::Check { user, last } = attempt else {
-        return Err(NO_CHALLENGE);
-    };
-    let user_id = demo::authenticate(&body.username, &body.password).ok_or(Failure::new(
-        401,
-        "invalid_credentials",
-        "wrong username or password",
-    ))?;
-    Ok((
-        json!({ "status": "logged_in", "user_id": user_id, "risk": risk_summary(risk) }),
-        user_id,
-    ))
-}
-
-/// A transfer: the 200 body, or the failure (invalid amount or currency).
-pub fn transfer(body: &TransferBody, risk: &Assessment) -> Result<Value, Failure> {
-    if !(body.amount.is_finite() && body.amount > 0.0) || body.currency.len() != 3 {
-        return Err(Failure::new(
-            422,
-            "invalid_transfer",
-            "amount must be positive, currency a 3-letter code",
-        ));
-    }
-    Ok(json!({
-        "status": "accepted",
-        "amount": body.amount,
-        "currency": body.currency,
-        "risk": risk_summary(risk),
-    }))
-}
-
-/// Attempts a user has at a step-up before it is reported as failed.
-pub const STEP_UP_ATTEMPTS: u8 = 3;
-
-/// Completes a challenged login: the action token of the challenge (from the challenge
-/// response, sent back in `x-risk-action-token`), the credentials and the one-time code.
-///
-/// The first attempt checks with the risk API that the action really was challenged, and for
-/// this user; the server then remembers the challenge, so later attempts cost no upstream call.
-/// The result is reported once, in the background: `success` with the challenge type, or
-/// `failure` when the attempts run out.
-pub async fn step_up(
-    backend: &Backend,
-    raw_action_token: Option<&str>,
-    body: &StepUpBody,
-) -> Result<Value, Failure> {
-    let token = match raw_action_token.map(Token::action) {
-        Some(Ok(Token::Action(token))) => token,
-        None => {
-            return Err(Failure::new(
-                401,
-                "missing_action_token",
-                "send the challenge's action token in x-risk-action-token",
-            ))
-        }
-        _ => {
-            return Err(Failure::new(
-                400,
-                "invalid_action_token",
-                "malformed action token",
-            ))
-        }
-    };
-    let claimed = demo::claimed_user_id(&body.username);
-    let mut attempt = backend.step_ups.attempt(&token);
-    if attempt == Attempt::Unknown {
-        let recommendation =
-            backend
-                .client
-                .get_recommendation(&token)
-                .await
-                .map_err(|e| match e.status() {
-                    Some(status) if status < 500 && status != 429 => NO_CHALLENGE,
-                    _ => Failure::new(503, "risk_unavailable", "try again later"),
-                })?;
-        if *recommendation.recommendation_type() != RecommendationType::Challenge {
-            return Err(NO_CHALLENGE);
-        }
-        let user = recommendation
-            .context
-            .claimed_user_id
             .unwrap_or_else(|| claimed.clone());
         attempt = backend.step_ups.remember(&token, &user, STEP_UP_ATTEMPTS);
     }

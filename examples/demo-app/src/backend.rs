@@ -8,7 +8,7 @@ use std::time::Duration;
 use risk_core::{
     ActionToken, ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType,
     ConfigError, DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient,
-    RiskClientBuilder, ScoreThresholds, StepUp,
+    RiskClientBuilder, ScoreThresholds,
 };
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 
@@ -225,7 +225,7 @@ impl Backend {
             .build()?;
         let step_up_guard = Guard::builder(ActionType::Login, client.clone())
             .session_tokens(false)
-            .policy(StepUp)
+            .policy(risk_core::StepUp)
             .on_error(ErrorBehavior::FailClosed)
             .on_quota_exhausted(ErrorBehavior::FailClosed)
             .deadline(Duration::from_secs(3))

@@ -71,9 +71,20 @@ impl Inner {
             latency_ms = Empty,
             error = Empty,
         );
+        // A background call waits for budget (up to one timeout) before its deadline starts,
+        // so that waiting never cuts its request short.
+        let budget_taken = call.priority == CallPriority::Background;
+        if budget_taken {
+            let wait_until = deadline_after(Instant::now(), self.timeout);
+            if let Err(e) = self.take_budget(call.priority, wait_until).await {
+                span.record("error", e.kind());
+                return Err(e);
+            }
+        }
         let started = Instant::now();
         let deadline = deadline_after(started, self.timeout);
-        let result = tokio::time::timeout_at(deadline, self.attempts(&call, deadline, &span))
+        let attempts = self.attempts(&call, deadline, &span, budget_taken);
+        let result = tokio::time::timeout_at(deadline, attempts)
             .instrument(span.clone())
             .await
             .unwrap_or(Err(Error::Timeout {
@@ -91,18 +102,23 @@ impl Inner {
         result
     }
 
+    /// The attempt loop; `budget_taken`: the first attempt's call was already taken from the
+    /// budget.
     async fn attempts(
         &self,
         call: &Call,
         deadline: Instant,
         span: &Span,
+        budget_taken: bool,
     ) -> Result<Vec<u8>, Error> {
         let mut attempt: u32 = 0;
         let mut refreshed_token = false;
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            self.take_budget(call.priority, deadline).await?;
+            if attempt > 1 || !budget_taken {
+                self.take_budget(call.priority, deadline).await?;
+            }
             let token = self.access_token().await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let mut request = self
@@ -154,7 +170,11 @@ impl Inner {
                 // The tenant's quota is spent: hold every call of this client for a while.
                 if let Some(budget) = &self.budget {
                     budget
-                        .pause(retry_after.unwrap_or(DEFAULT_QUOTA_PAUSE).min(MAX_QUOTA_PAUSE))
+                        .pause(
+                            retry_after
+                                .unwrap_or(DEFAULT_QUOTA_PAUSE)
+                                .min(MAX_QUOTA_PAUSE),
+                        )
                         .await;
                 }
             }
@@ -410,6 +430,9 @@ pub(crate) fn clone_error(e: &Error) -> Error {
         },
         Error::BlacklistedToken { message } => Error::BlacklistedToken {
             message: message.clone(),
+        },
+        Error::QuotaExhausted { retry_after } => Error::QuotaExhausted {
+            retry_after: *retry_after,
         },
         Error::BadRequest { message } => Error::BadRequest {
             message: message.clone(),

@@ -2,7 +2,7 @@
 //! that one client (a bot posting garbage tokens, say) cannot spend the tenant's quota.
 
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -209,9 +209,7 @@ impl ClientLimit {
             self.housekeeping();
         }
         if inner.saturated.load(Ordering::Relaxed) {
-            let mut hasher = inner.hasher.build_hasher();
-            key.hash(&mut hasher);
-            key = ClientKey::Shared(hasher.finish() % OVERFLOW_BUCKETS);
+            key = ClientKey::Shared(inner.hasher.hash_one(&key) % OVERFLOW_BUCKETS);
         }
         match inner.limiter.check_key(&key) {
             Ok(()) => Ok(()),

@@ -306,10 +306,10 @@ impl Policy for RecommendationMap {
 /// ```
 /// use risk_core::*;
 /// let challenged = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Challenge, 60.0)));
+///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Challenge, 60.0))));
 /// assert!(StepUp.decide(&challenged).is_proceed());
 /// let allowed = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Allow, 5.0)));
+///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Allow, 5.0))));
 /// assert_eq!(StepUp.decide(&allowed).status(), Some(403));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]

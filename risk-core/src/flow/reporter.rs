@@ -69,7 +69,9 @@ pub struct ReporterStats {
 
 #[derive(Debug, Default)]
 struct Counters {
-    queued: AtomicU64,
+    /// Reports the worker took from the channel (the ones still in it are counted from the
+    /// channel itself: exact once it is quiet, with no window where a refused submit shows).
+    taken: AtomicU64,
     sent: AtomicU64,
     retried: AtomicU64,
     failed: AtomicU64,
@@ -78,11 +80,12 @@ struct Counters {
 }
 
 impl Counters {
-    fn snapshot(&self) -> ReporterStats {
+    /// The counters, with `waiting` tasks still in the channel.
+    fn snapshot(&self, waiting: u64) -> ReporterStats {
         // Read the finishing counters first so in_flight never underflows.
         let sent = self.sent.load(Ordering::Acquire);
         let failed = self.failed.load(Ordering::Acquire);
-        let queued = self.queued.load(Ordering::Acquire);
+        let queued = self.taken.load(Ordering::Acquire) + waiting;
         ReporterStats {
             queued,
             sent,
@@ -313,14 +316,11 @@ impl Reporter {
     /// warned about).
     pub fn submit(&self, report: ActionResultReport) -> Result<(), ReportDropped> {
         let handle = &*self.handle;
-        // Counted before it can be delivered, so `in_flight` never goes below zero.
-        handle.counters.queued.fetch_add(1, Ordering::AcqRel);
         let why = match handle.tasks.try_send(Task::Report(report)) {
             Ok(()) => return Ok(()),
             Err(TrySendError::Full(_)) => ReportDropped::QueueFull,
             Err(TrySendError::Closed(_)) => ReportDropped::Closed,
         };
-        handle.counters.queued.fetch_sub(1, Ordering::AcqRel);
         let dropped = handle.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
         self.warn_dropped(why, dropped);
         Err(why)
@@ -398,7 +398,12 @@ impl Reporter {
 
     /// The counters.
     pub fn stats(&self) -> ReporterStats {
-        self.handle.counters.snapshot()
+        let tasks = &self.handle.tasks;
+        // Tasks in the channel (a flush or shutdown among them counts as one, briefly).
+        let waiting = tasks.max_capacity().saturating_sub(tasks.capacity());
+        self.handle
+            .counters
+            .snapshot(u64::try_from(waiting).unwrap_or(u64::MAX))
     }
 
     /// The queue capacity.
@@ -507,7 +512,11 @@ impl Worker {
         inbox: &mut mpsc::Receiver<Task>,
     ) {
         match task {
-            Task::Report(report) => deliveries.push(Box::pin(self.clone().deliver(report))),
+            Task::Report(report) => {
+                // It just left the channel's count: now the worker's.
+                self.counters.taken.fetch_add(1, Ordering::AcqRel);
+                deliveries.push(Box::pin(self.clone().deliver(report)));
+            }
             Task::Flush(waiter) => {
                 waiters.push(waiter);
                 *draining = true;

@@ -170,10 +170,7 @@ impl DefaultResponder {
                 "risk_unavailable",
                 "This action is temporarily unavailable. Please retry later.",
             ),
-            DenialReason::RateLimited => (
-                "rate_limited",
-                "Too many attempts. Please retry later.",
-            ),
+            DenialReason::RateLimited => ("rate_limited", "Too many attempts. Please retry later."),
         };
         let spec = ResponseSpec::json_body(
             d.status,

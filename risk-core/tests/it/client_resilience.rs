@@ -23,9 +23,10 @@ fn trigger() -> TriggerActionRequest {
 
 #[tokio::test]
 async fn a_429_with_retry_after_waits_then_succeeds() {
+    // A background call (here a rule list) waits out the 429 and is sent again.
     let server = setup().await;
     Mock::given(method("GET"))
-        .and(path("/risk/v1/recommendation"))
+        .and(path("/risk/v1/rules"))
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "1")
@@ -36,20 +37,15 @@ async fn a_429_with_retry_after_waits_then_succeeds() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/risk/v1/recommendation"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"recommendation": {"type": "ALLOW"}})),
-        )
+        .and(path("/risk/v1/rules"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
         .expect(1)
         .mount(&server)
         .await;
 
     let client = client(&server);
     let started = Instant::now();
-    client
-        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
-        .await
-        .unwrap();
+    client.list_rules().await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After not honoured"
@@ -57,25 +53,36 @@ async fn a_429_with_retry_after_waits_then_succeeds() {
 }
 
 #[tokio::test]
-async fn a_trigger_action_answered_429_is_retried() {
-    // 429 is a rejection before processing: safe to resend even for trigger-action.
+async fn an_assessment_answered_429_is_not_resent_and_pauses_the_budget() {
+    // The route's quota behaviour applies at once; the next assessment is not even sent.
     let server = setup().await;
     Mock::given(method("POST"))
         .and(path("/risk/v1/action/trigger-action"))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "30"))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/risk/v1/action/trigger-action"))
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/recommendation"))
         .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({"action_token": ACTION_TOKEN})),
+            ResponseTemplate::new(200).set_body_json(json!({"recommendation": {"type": "ALLOW"}})),
         )
-        .expect(1)
+        .expect(0)
         .mount(&server)
         .await;
-    client(&server).trigger_action(&trigger()).await.unwrap();
+    let client = client(&server);
+    let err = client.trigger_action(&trigger()).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    let err = client
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap_err();
+    match err {
+        Error::QuotaExhausted { retry_after } => {
+            assert!(retry_after > Duration::from_secs(29), "{retry_after:?}");
+        }
+        other => panic!("expected QuotaExhausted, got {other:?}"),
+    }
 }
 
 #[tokio::test]

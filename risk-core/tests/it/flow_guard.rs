@@ -241,8 +241,12 @@ async fn error_behaviors_with_a_slow_recommender() {
         let kind = behavior.kind();
         let fake = StaticRecommender::of_type(RecommendationType::Allow, 1.0)
             .with_delay(Duration::from_secs(60));
+        // Two calls: the action token from trigger-action is known before the deadline cuts
+        // the slow recommendation (one combined call could not tell it).
         let s = setup(fake.clone(), |b| {
-            b.on_error(behavior).deadline(Duration::from_millis(300))
+            b.on_error(behavior)
+                .deadline(Duration::from_millis(300))
+                .single_call(false)
         });
         let started = tokio::time::Instant::now();
         let d = check(&s.guard, &session("sess-1")).await;

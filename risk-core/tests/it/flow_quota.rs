@@ -79,7 +79,11 @@ async fn a_429_applies_the_quota_behaviour_and_leaves_the_breaker_closed() {
         let body = &d.response.as_ref().unwrap().body;
         assert!(body.contains("challenge_required"), "{body}");
     }
-    assert_eq!(breaker.state(), BreakerState::Closed, "429s are not failures");
+    assert_eq!(
+        breaker.state(),
+        BreakerState::Closed,
+        "429s are not failures"
+    );
     assert_eq!(script.calls(), 5);
 
     // The quota behaviour is the route's to choose.
@@ -137,7 +141,11 @@ async fn bad_input_neither_resets_the_failure_count_nor_closes_a_half_open_break
         assert_eq!(breaker.state(), BreakerState::Closed);
     }
     let _ = check(&guard).await;
-    assert_eq!(breaker.state(), BreakerState::Open, "the 400 did not reset the count");
+    assert_eq!(
+        breaker.state(),
+        BreakerState::Open,
+        "the 400 did not reset the count"
+    );
 
     // Half-open: a 400 (and a 429) leave it half-open; only a real success closes it.
     tokio::time::advance(Duration::from_secs(10)).await;
@@ -176,14 +184,19 @@ async fn the_client_limit_answers_locally_without_an_upstream_call() {
     assert_eq!(response.status, 429);
     assert!(response.body.contains("rate_limited"), "{}", response.body);
     let wait: u64 = response.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=1).contains(&wait), "one attempt refills in a second: {wait}");
+    assert!(
+        (1..=1).contains(&wait),
+        "one attempt refills in a second: {wait}"
+    );
     assert!(matches!(
         d.assessment.status(),
         AssessmentStatus::ClientLimited { .. }
     ));
     // Another client is not affected; bad input is answered before the limit (no call).
     let other: IpAddr = "203.0.113.8".parse().unwrap();
-    assert!(Checked::from(guard.check(from(other)).await).verdict.is_proceed());
+    assert!(Checked::from(guard.check(from(other)).await)
+        .verdict
+        .is_proceed());
     let missing = guard.facts(&[], Some(peer), None);
     let d = Checked::from(guard.check(missing).await);
     assert_eq!(d.response.as_ref().unwrap().status, 401);
@@ -218,18 +231,21 @@ async fn session_mode_asks_for_the_recommendation_in_one_call() {
     #[async_trait::async_trait]
     impl Recommender for Combined {
         async fn trigger_action(&self, _: &TriggerActionRequest) -> Result<ActionToken, Error> {
-            self.single.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.single
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(ActionToken::new("at-two-calls"))
         }
         async fn recommendation(&self, _: &ActionToken) -> Result<RecommendationResponse, Error> {
-            self.single.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.single
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(allow())
         }
         async fn trigger_with_recommendation(
             &self,
             _: &TriggerActionRequest,
         ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
-            self.combined.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.combined
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok((ActionToken::new("at-one-call"), Ok(allow())))
         }
     }
@@ -242,9 +258,20 @@ async fn session_mode_asks_for_the_recommendation_in_one_call() {
             .check(guard.facts(&[("x-risk-session-token", "st-1")], None, None))
             .await,
     );
-    assert_eq!(d.assessment.action_token().map(ActionToken::expose), Some("at-one-call"));
-    assert_eq!(recommender.combined.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert_eq!(recommender.single.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        d.assessment.action_token().map(ActionToken::expose),
+        Some("at-one-call")
+    );
+    assert_eq!(
+        recommender
+            .combined
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(
+        recommender.single.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
     d.report.unwrap().disarm();
 
     let two_calls = Guard::builder(ActionType::Login, recommender.clone())
@@ -256,8 +283,14 @@ async fn session_mode_asks_for_the_recommendation_in_one_call() {
             .check(two_calls.facts(&[("x-risk-session-token", "st-1")], None, None))
             .await,
     );
-    assert_eq!(d.assessment.action_token().map(ActionToken::expose), Some("at-two-calls"));
-    assert_eq!(recommender.single.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        d.assessment.action_token().map(ActionToken::expose),
+        Some("at-two-calls")
+    );
+    assert_eq!(
+        recommender.single.load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
     d.report.unwrap().disarm();
 }
 
@@ -296,9 +329,11 @@ async fn a_step_up_route_takes_a_challenged_action_token_only() {
             .await,
     );
     assert_eq!(d.response.as_ref().unwrap().status, 403);
-    assert!(Guard::builder(ActionType::Login, StaticRecommender::new(allow()))
-        .session_tokens(false)
-        .action_tokens(false)
-        .build()
-        .is_err());
+    assert!(
+        Guard::builder(ActionType::Login, StaticRecommender::new(allow()))
+            .session_tokens(false)
+            .action_tokens(false)
+            .build()
+            .is_err()
+    );
 }

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use risk_core::{ActionToken, Error, RecommendationType, RetryPolicy};
+use risk_core::{
+    ActionResult, ActionResultReport, ActionToken, Error, RecommendationType, RetryPolicy,
+};
 use risk_emulator::{ClientConfig, EmulatorConfig, FaultSpec, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 
 use crate::common::client::{client, client_with, fast_retries, login, session, start, start_with};
@@ -93,7 +95,7 @@ async fn a_forced_500_on_trigger_action_is_not_retried() {
 }
 
 #[tokio::test]
-async fn a_429_is_retried_after_retry_after_even_for_trigger_action() {
+async fn a_429_is_not_resent_for_an_assessment_and_retried_for_a_report() {
     let (emu, _) = start().await;
     let client = client(&emu);
     let s = session(&emu, "dev-1", "203.0.113.10");
@@ -104,11 +106,31 @@ async fn a_429_is_retried_after_retry_after_even_for_trigger_action() {
             .fail_next(1),
     )
     .unwrap();
+    // An assessment is not resent after a 429: the route's quota behaviour applies at once.
+    let err = client.trigger_action(&login(&s)).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
     let a = client.trigger_action(&login(&s)).await.unwrap();
     let stats = emu.stats();
     assert_eq!(stats.requests("trigger_action"), 2);
     assert_eq!(stats.responses("trigger_action", 429), 1);
     assert_eq!(stats.responses("trigger_action", 201), 1);
+
+    // A result report (background) waits out the 429 and is sent again.
+    emu.set_fault(
+        FaultSpec::new("result")
+            .with_status(429)
+            .with_retry_after_secs(0)
+            .fail_next(1),
+    )
+    .unwrap();
+    client
+        .report_action_result(&ActionResultReport::new(
+            a.action_token.clone(),
+            ActionResult::Success,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(emu.stats().requests("result"), 2);
 
     // A Retry-After beyond the policy's maximum (5 s) is not waited for: RateLimited at once.
     emu.set_fault(
@@ -176,9 +198,16 @@ async fn the_emulators_own_rate_limit_gives_rate_limited_with_its_retry_after() 
     let stats = emu.stats();
     assert_eq!(stats.rate_limited, 1);
     assert_eq!(stats.responses("rules", 429), 1);
-    // After the bucket refills, calls go through again.
+    // The 429 paused this client's budget (for 60 s, the cap): nothing more is sent.
+    let err = client.list_rules().await.unwrap_err();
+    assert!(matches!(err, Error::QuotaExhausted { .. }), "{err:?}");
+    assert_eq!(emu.stats().requests("rules"), 2, "no call sent");
+    // After the emulator's bucket refills, a client with budget goes through again.
     clock.advance(Duration::from_secs(100));
-    client.list_rules().await.unwrap();
+    crate::common::client::client(&emu)
+        .list_rules()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -211,21 +211,38 @@ mod tests {
     #[test]
     fn action_header_wins_only_when_enabled() {
         let names = HeaderNames::default();
+        let all = TokenKinds {
+            session: true,
+            action: true,
+        };
+        let sessions = TokenKinds {
+            session: true,
+            action: false,
+        };
+        let actions = TokenKinds {
+            session: false,
+            action: true,
+        };
         let both = [
             ("x-risk-action-token", "at-1"),
             ("x-risk-session-token", "st-1"),
         ];
         assert!(matches!(
-            Token::from_headers(&both, &names, true),
+            Token::from_headers(&both, &names, all),
             Ok(Token::Action(_))
         ));
         assert!(matches!(
-            Token::from_headers(&both, &names, false),
+            Token::from_headers(&both, &names, sessions),
             Ok(Token::Session(_))
         ));
         let action_only = [("x-risk-action-token", "at-1")];
         assert_eq!(
-            Token::from_headers(&action_only, &names, false),
+            Token::from_headers(&action_only, &names, sessions),
+            Err(BadInput::MissingToken)
+        );
+        let session_only = [("x-risk-session-token", "st-1")];
+        assert_eq!(
+            Token::from_headers(&session_only, &names, actions),
             Err(BadInput::MissingToken)
         );
     }

@@ -56,7 +56,9 @@ impl GuardInner {
                 verdict = verdict.kind().as_str(),
                 "risk check degraded: decided without a recommendation"
             ),
-            _ => tracing::debug!(parent: span, verdict = verdict.kind().as_str(), "risk check done"),
+            _ => {
+                tracing::debug!(parent: span, verdict = verdict.kind().as_str(), "risk check done")
+            }
         }
         self.respond(evaluation, verdict, error_behavior, latency)
     }

@@ -27,8 +27,7 @@ use super::decision::Decision;
 use super::error_behavior::ErrorBehavior;
 use super::evaluation::{AssessmentStatus, Evaluation};
 use super::facts::{
-    BadInput, ClaimedUser, HeaderLookup, HeaderNames, IpResolver, RequestFacts, Token,
-    TokenKinds,
+    BadInput, ClaimedUser, HeaderLookup, HeaderNames, IpResolver, RequestFacts, TokenKinds,
 };
 use super::limit::ClientLimit;
 use super::outcome::ResultMapping;

@@ -132,9 +132,15 @@ impl GuardInner {
                 if from_client && rec.context.action_type.as_ref() != Some(&self.action_type) =>
             {
                 let wrong = BadInput::InvalidToken(TokenProblem::WrongAction);
-                (CallOutcome::Success, false, AssessmentStatus::BadInput(wrong))
+                (
+                    CallOutcome::Success,
+                    false,
+                    AssessmentStatus::BadInput(wrong),
+                )
             }
-            Answer::Recommendation(rec) => (CallOutcome::Success, true, AssessmentStatus::Assessed(rec)),
+            Answer::Recommendation(rec) => {
+                (CallOutcome::Success, true, AssessmentStatus::Assessed(rec))
+            }
             // A garbage, expired or reused token: bad input, never an outage (a fail-open
             // route must not let it through), and never reported on.
             Answer::Failed(e @ (Error::BadRequest { .. } | Error::BlacklistedToken { .. })) => {
