@@ -71,33 +71,38 @@ async fn run(emu: &EmulatorHandle, mode: Mode, actions: usize) {
         .reporter(reporter.clone())
         .build()
         .unwrap();
-    let session = emu
-        .create_session(
-            &Telemetry::new()
-                .with_device_id("bench-device")
-                .with_ip("198.51.100.1"),
-        )
-        .unwrap();
+    // A fresh device and address per action: a clean user, allowed, so every action is
+    // reported (one device logging in thousands of times would be challenged for velocity).
+    let session = |i: usize| {
+        let telemetry = Telemetry::new()
+            .with_device_id(format!("bench-device-{i}"))
+            .with_ip(format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255));
+        emu.create_session(&telemetry).unwrap()
+    };
+    let warm_session = session(1 << 20);
     // Warm the connection pool and the token cache.
-    let warm = guard.facts(&[("x-risk-session-token", session.as_str())], None, None);
+    let warm = guard.facts(&[("x-risk-session-token", warm_session.as_str())], None, None);
     drop(guard.check(warm).await);
     reporter.flush(Duration::from_secs(30)).await.unwrap();
     let before = emu.stats();
 
     let mut times = Vec::with_capacity(actions);
-    for _ in 0..actions {
+    let mut proceeded = 0;
+    for i in 0..actions {
+        let session = session(i);
         let header = match mode {
             Mode::ActionToken => (
                 "x-risk-action-token",
                 emu.sdk_trigger_action(&session, "login").unwrap(),
             ),
-            _ => ("x-risk-session-token", session.clone()),
+            _ => ("x-risk-session-token", session),
         };
         let facts = guard.facts(&[(header.0, header.1.as_str())], None, None);
         let started = Instant::now();
         let decision = guard.check(facts).await;
         times.push(started.elapsed());
         if let Decision::Proceed { report, .. } = decision {
+            proceeded += 1;
             report.complete(200, None);
         }
     }
@@ -105,6 +110,7 @@ async fn run(emu: &EmulatorHandle, mode: Mode, actions: usize) {
     let after = emu.stats();
     let calls = |endpoint: &str| after.requests(endpoint) - before.requests(endpoint);
     let upstream = calls("trigger_action") + calls("recommendation") + calls("result");
+    assert_eq!(proceeded, actions, "every action of a clean device is allowed");
     times.sort();
     let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
     println!(
