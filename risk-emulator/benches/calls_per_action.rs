@@ -76,12 +76,21 @@ async fn run(emu: &EmulatorHandle, mode: Mode, actions: usize) {
     let session = |i: usize| {
         let telemetry = Telemetry::new()
             .with_device_id(format!("bench-device-{i}"))
-            .with_ip(format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255));
+            .with_ip(format!(
+                "10.{}.{}.{}",
+                (i >> 16) & 255,
+                (i >> 8) & 255,
+                i & 255
+            ));
         emu.create_session(&telemetry).unwrap()
     };
     let warm_session = session(1 << 20);
     // Warm the connection pool and the token cache.
-    let warm = guard.facts(&[("x-risk-session-token", warm_session.as_str())], None, None);
+    let warm = guard.facts(
+        &[("x-risk-session-token", warm_session.as_str())],
+        None,
+        None,
+    );
     drop(guard.check(warm).await);
     reporter.flush(Duration::from_secs(30)).await.unwrap();
     let before = emu.stats();
@@ -110,7 +119,10 @@ async fn run(emu: &EmulatorHandle, mode: Mode, actions: usize) {
     let after = emu.stats();
     let calls = |endpoint: &str| after.requests(endpoint) - before.requests(endpoint);
     let upstream = calls("trigger_action") + calls("recommendation") + calls("result");
-    assert_eq!(proceeded, actions, "every action of a clean device is allowed");
+    assert_eq!(
+        proceeded, actions,
+        "every action of a clean device is allowed"
+    );
     times.sort();
     let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
     println!(

@@ -1,7 +1,9 @@
-//! Cross-crate tests, one binary: both example servers end to end (`e2e`), and both adapters
-//! through one table of cases (`parity`).
+//! Cross-crate tests, one binary: both example servers end to end (`e2e`), both adapters
+//! through one table of cases (`parity`), the quota flood against both example servers
+//! (`quota_attack`), and the example's step-up through its guard (`step_up`).
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod e2e;
 mod parity;
 mod quota_attack;
+mod step_up;
