@@ -213,6 +213,13 @@ impl EmulatorHandle {
             .to_owned())
     }
 
+    /// The result reported for an action, if any. The API keeps one per action (a repeat of
+    /// the same result is accepted and changes nothing), so this is what a test compares
+    /// with what it reported.
+    pub fn action_result(&self, action_token: &str) -> Option<risk_core::ActionResult> {
+        self.shared.action_result(action_token)
+    }
+
     /// Adds a rule (as `POST /risk/v1/rules`).
     pub fn add_rule(&self, rule: Rule) -> Result<StoredRule, EmulatorError> {
         Ok(self.shared.create_rule(rule)?)

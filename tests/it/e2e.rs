@@ -29,7 +29,7 @@ fn row<'a>(run: &'a Run, name: &str) -> &'a scenarios::Row {
 }
 
 /// What every scenario of the quickstart must show, whatever the framework.
-fn assert_quickstart(run: &Run) {
+pub(crate) fn assert_quickstart(run: &Run) {
     let r = row(run, names::FIRST_LOGIN);
     assert_eq!((r.status, r.verdict.as_str()), (200, "proceed"), "{r:?}");
     assert_eq!(r.recommendation.as_deref(), Some("ALLOW"), "{r:?}");

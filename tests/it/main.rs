@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod e2e;
+mod fleet;
 mod parity;
 mod quota_attack;
 mod step_up;

@@ -171,6 +171,10 @@ const NO_CHALLENGE: Failure = Failure::new(
 /// `GET /health`: the risk API in use, the circuit breaker, and the reporter's counters.
 pub fn health(backend: &Backend) -> Value {
     let stats = backend.reporter.stats();
+    let redis = backend.redis_delivery.as_ref().map(|d| {
+        let d = d.stats();
+        json!({ "delivered": d.sent, "failed": d.failed, "claimed": d.claimed })
+    });
     json!({
         "status": "ok",
         "risk_api": backend.base_url(),
@@ -182,6 +186,7 @@ pub fn health(backend: &Backend) -> Value {
             "failed": stats.failed,
             "dropped": stats.dropped,
         },
+        "redis_delivery": redis,
     })
 }
 

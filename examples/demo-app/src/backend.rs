@@ -11,6 +11,7 @@ use risk_core::{
     RiskClientBuilder, ScoreThresholds,
 };
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
+use risk_redis::{RedisBudget, RedisReports, ReportDelivery};
 
 use crate::demo;
 
@@ -38,6 +39,8 @@ pub struct Backend {
     pub emulator: Option<Arc<EmulatorHandle>>,
     /// Challenges being stepped up.
     pub step_ups: StepUps,
+    /// With `RISK_REDIS_URL`: the delivery of the fleet's report stream to the risk API.
+    pub redis_delivery: Option<Arc<ReportDelivery>>,
 }
 
 /// The challenges being stepped up, by action token: the challenged user and the attempts
@@ -153,10 +156,13 @@ pub enum BackendError {
     /// The in-process emulator did not start.
     #[error("cannot start the in-process emulator: {0}")]
     Emulator(String),
+    /// Invalid Redis settings (`RISK_REDIS_URL`).
+    #[error(transparent)]
+    Redis(#[from] risk_redis::SetupError),
 }
 
 impl Backend {
-    /// Reads `TS_CLIENT_ID`, `TS_CLIENT_SECRET` and `TS_BASE_URL` or `TS_REGION` (with
+    /// Reads `TS_CLIENT_ID`, `TS_CLIENT_SECRET`, `RISK_REDIS_URL` and `TS_BASE_URL` or `TS_REGION` (with
     /// `TS_BASE_URL` and no credentials, the emulator's development client). With neither
     /// `TS_BASE_URL` nor `TS_REGION`, starts the emulator in-process on 127.0.0.1 (any free
     /// port) and talks to it with its development client.
@@ -181,23 +187,48 @@ impl Backend {
                     })
                 });
             }
-            return Self::with_client(builder?.build()?, None);
+            let redis = Redis::from_env()?;
+            let mut builder = builder?;
+            if let Some(redis) = &redis {
+                builder = builder.budget(redis.budget.clone());
+            }
+            return Self::assemble(builder.build()?, None, redis);
         }
         let emulator = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
             .await
             .map_err(|e| BackendError::Emulator(e.to_string()))?;
-        Self::with_emulator(Arc::new(emulator))
+        let redis = Redis::from_env()?;
+        Self::with_emulator_and_redis(Arc::new(emulator), redis)
     }
 
     /// A backend talking to an emulator (started by the caller) with its development client.
     pub fn with_emulator(emulator: Arc<EmulatorHandle>) -> Result<Self, BackendError> {
-        let client = RiskClient::builder()
+        Self::with_emulator_and_redis(emulator, None)
+    }
+
+    /// [`with_emulator`](Self::with_emulator), with the call budget and the result reports on
+    /// the Redis at `redis_url` (what `RISK_REDIS_URL` does).
+    pub fn with_emulator_on_redis(
+        emulator: Arc<EmulatorHandle>,
+        redis_url: &str,
+    ) -> Result<Self, BackendError> {
+        let redis = Redis::connect(redis_url, risk_core::DEFAULT_QUOTA_PER_MINUTE)?;
+        Self::with_emulator_and_redis(emulator, Some(redis))
+    }
+
+    fn with_emulator_and_redis(
+        emulator: Arc<EmulatorHandle>,
+        redis: Option<Redis>,
+    ) -> Result<Self, BackendError> {
+        let mut builder = RiskClient::builder()
             .client_id(DEV_CLIENT_ID)
             .client_secret(DEV_CLIENT_SECRET)
             .base_url(emulator.base_url())
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        Self::with_client(client, Some(emulator))
+            .timeout(Duration::from_secs(2));
+        if let Some(redis) = &redis {
+            builder = builder.budget(redis.budget.clone());
+        }
+        Self::assemble(builder.build()?, Some(emulator), redis)
     }
 
     /// A backend around an existing client.
@@ -205,7 +236,28 @@ impl Backend {
         client: RiskClient,
         emulator: Option<Arc<EmulatorHandle>>,
     ) -> Result<Self, BackendError> {
-        let reporter = Reporter::builder(client.clone()).build();
+        Self::assemble(client, emulator, None)
+    }
+
+    fn assemble(
+        client: RiskClient,
+        emulator: Option<Arc<EmulatorHandle>>,
+        redis: Option<Redis>,
+    ) -> Result<Self, BackendError> {
+        // With Redis, reports go through the fleet's stream (a small local buffer in front);
+        // this instance also delivers the stream's reports.
+        let (reporter, redis_delivery) = match &redis {
+            Some(redis) => (
+                redis.reports.local_reporter(),
+                Some(Arc::new(
+                    redis
+                        .reports
+                        .delivery(client.clone(), consumer_name())
+                        .start(),
+                )),
+            ),
+            None => (Reporter::builder(client.clone()).build(), None),
+        };
         let breaker = CircuitBreaker::new(BreakerConfig::default());
         let login_guard = Guard::builder(ActionType::Login, client.clone())
             .policy(DefaultPolicy)
@@ -240,6 +292,7 @@ impl Backend {
             breaker,
             emulator,
             step_ups: StepUps::default(),
+            redis_delivery,
         })
     }
 
@@ -247,6 +300,46 @@ impl Backend {
     pub fn base_url(&self) -> &str {
         self.client.base_url()
     }
+}
+
+/// The fleet's Redis, from `RISK_REDIS_URL`: one call budget and one report stream.
+struct Redis {
+    budget: RedisBudget,
+    reports: RedisReports,
+}
+
+impl Redis {
+    /// `None` without `RISK_REDIS_URL`. The budget's quota is the client's
+    /// (`TS_QUOTA_PER_MINUTE`, default 10,000 per minute).
+    fn from_env() -> Result<Option<Self>, BackendError> {
+        let Some(url) = std::env::var("RISK_REDIS_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let per_minute = std::env::var("TS_QUOTA_PER_MINUTE")
+            .ok()
+            .and_then(|q| q.trim().parse().ok())
+            .unwrap_or(risk_core::DEFAULT_QUOTA_PER_MINUTE);
+        tracing::info!(
+            "RISK_REDIS_URL set: the call budget and the result reports are shared on Redis"
+        );
+        Self::connect(url.trim(), per_minute).map(Some)
+    }
+
+    fn connect(url: &str, per_minute: u32) -> Result<Self, BackendError> {
+        Ok(Self {
+            budget: RedisBudget::builder(url).per_minute(per_minute).build()?,
+            reports: RedisReports::builder(url).build()?,
+        })
+    }
+}
+
+/// This instance's name in the report stream's consumer group.
+fn consumer_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "instance".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 /// The claimed user of a login: the `x-claimed-user` header, turned into an opaque id.

@@ -152,6 +152,7 @@ pub async fn run(
         app_url: app_url.trim_end_matches('/').to_owned(),
         emulator: emulator.clone(),
         reporter: backend.reporter.clone(),
+        redis_delivery: backend.redis_delivery.clone(),
         rows: Vec::new(),
     };
     use names::*;
@@ -292,6 +293,8 @@ struct Player {
     app_url: String,
     emulator: Arc<EmulatorHandle>,
     reporter: risk_core::Reporter,
+    /// On Redis: the stream's delivery, which the API hears from.
+    redis_delivery: Option<std::sync::Arc<risk_redis::ReportDelivery>>,
     rows: Vec<Row>,
 }
 
@@ -299,11 +302,28 @@ impl Player {
     /// Results are reported in the background, and between two actions of real users time
     /// passes: wait until what this action reported was delivered before playing the next
     /// one, so that the next recommendation knows about it.
+    /// Waits until every report so far reached the API (through the Redis stream, when the
+    /// backend uses one), so that the next action is assessed knowing how this one ended.
     async fn settle(&self) -> Result<(), ScenarioError> {
         self.reporter
             .flush(Duration::from_secs(10))
             .await
-            .map_err(|e| ScenarioError::Flush(e.to_string()))
+            .map_err(|e| ScenarioError::Flush(e.to_string()))?;
+        let Some(delivery) = &self.redis_delivery else {
+            return Ok(());
+        };
+        let appended = self.reporter.stats().sent;
+        let caught_up = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let d = delivery.stats();
+                if d.sent + d.failed >= appended {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        caught_up.map_err(|_| ScenarioError::Flush("the report stream did not catch up".into()))
     }
 
     fn correlation_id(&self) -> String {

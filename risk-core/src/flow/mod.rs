@@ -44,6 +44,7 @@
 mod assessment;
 mod breaker;
 mod decision;
+mod delivery;
 mod error_behavior;
 mod evaluation;
 mod facts;
@@ -60,6 +61,7 @@ mod verdict;
 pub use assessment::Assessment;
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, MAX_COOL_DOWN};
 pub use decision::Decision;
+pub use delivery::{Delivered, DeliveryEvent, DeliveryPolicy};
 pub use error_behavior::{ErrorBehavior, ErrorBehaviorKind};
 pub use evaluation::{AssessmentStatus, Degraded, Evaluation, Unavailable, UnavailableCause};
 pub use facts::{

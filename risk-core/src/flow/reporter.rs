@@ -13,12 +13,9 @@ use tokio::sync::mpsc::{self, error::TryRecvError, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use crate::error::Error;
+use super::delivery::{DeliveryEvent, DeliveryPolicy};
 use crate::models::ActionResultReport;
 use crate::recommender::ResultSink;
-
-/// The shortest wait for the budget (a budget answering "now" in a loop does not spin).
-const MIN_BUDGET_WAIT: Duration = Duration::from_millis(10);
 
 /// How often at most a "queue full" warning is logged.
 const DROP_WARN_INTERVAL: Duration = Duration::from_secs(10);
@@ -173,11 +170,8 @@ impl fmt::Debug for Reporter {
 pub struct ReporterBuilder {
     sink: Arc<dyn ResultSink>,
     capacity: usize,
-    max_attempts: u32,
-    backoff_base: Duration,
-    backoff_max: Duration,
+    policy: DeliveryPolicy,
     concurrency: usize,
-    attempt_timeout: Duration,
     linger: Duration,
 }
 
@@ -185,11 +179,8 @@ impl fmt::Debug for ReporterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReporterBuilder")
             .field("capacity", &self.capacity)
-            .field("max_attempts", &self.max_attempts)
-            .field("backoff_base", &self.backoff_base)
-            .field("backoff_max", &self.backoff_max)
+            .field("policy", &self.policy)
             .field("concurrency", &self.concurrency)
-            .field("attempt_timeout", &self.attempt_timeout)
             .field("linger", &self.linger)
             .finish()
     }
@@ -204,15 +195,14 @@ impl ReporterBuilder {
 
     /// Delivery attempts per report, the first included (default 10, at least 1).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
+        self.policy = self.policy.with_max_attempts(attempts);
         self
     }
 
     /// Backoff between attempts: `base` doubled each retry, capped at `max`, with jitter
     /// (defaults 200 ms and 30 s). A server's `Retry-After` replaces it, capped at `max`.
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.backoff_base = base;
-        self.backoff_max = max.max(base);
+        self.policy = self.policy.with_backoff(base, max);
         self
     }
 
@@ -225,7 +215,13 @@ impl ReporterBuilder {
     /// The longest one delivery attempt may take before it counts as a (retryable)
     /// timeout (default 30 s).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = timeout;
+        self.policy = self.policy.with_attempt_timeout(timeout);
+        self
+    }
+
+    /// All the retry settings at once (see [`DeliveryPolicy`]).
+    pub fn delivery_policy(mut self, policy: DeliveryPolicy) -> Self {
+        self.policy = policy.with_max_attempts(policy.max_attempts);
         self
     }
 
@@ -246,11 +242,8 @@ impl ReporterBuilder {
         let worker = Worker {
             sink: self.sink,
             counters: counters.clone(),
-            max_attempts: self.max_attempts,
-            backoff_base: self.backoff_base,
-            backoff_max: self.backoff_max,
+            policy: self.policy,
             concurrency: self.concurrency,
-            attempt_timeout: self.attempt_timeout,
             linger: self.linger,
         };
         match tokio::runtime::Handle::try_current() {
@@ -303,11 +296,8 @@ impl Reporter {
         ReporterBuilder {
             sink: Arc::new(sink),
             capacity: 10_000,
-            max_attempts: 10,
-            backoff_base: Duration::from_millis(200),
-            backoff_max: Duration::from_secs(30),
+            policy: DeliveryPolicy::default(),
             concurrency: 32,
-            attempt_timeout: Duration::from_secs(30),
             linger: Duration::from_millis(20),
         }
     }
@@ -417,11 +407,8 @@ type Delivery = Pin<Box<dyn Future<Output = ()> + Send>>;
 struct Worker {
     sink: Arc<dyn ResultSink>,
     counters: Arc<Counters>,
-    max_attempts: u32,
-    backoff_base: Duration,
-    backoff_max: Duration,
+    policy: DeliveryPolicy,
     concurrency: usize,
-    attempt_timeout: Duration,
     linger: Duration,
 }
 
@@ -529,65 +516,23 @@ impl Worker {
         }
     }
 
-    fn backoff(&self, retry: u32) -> Duration {
-        let exp = self
-            .backoff_base
-            .saturating_mul(1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX))
-            .min(self.backoff_max);
-        // Equal jitter: between half and all of the exponential delay.
-        let half = exp / 2;
-        half + Duration::from_nanos(fastrand::u64(0..=half.as_nanos() as u64))
-    }
-
     async fn deliver(self: Arc<Self>, report: ActionResultReport) {
-        let mut attempt = 1;
-        loop {
-            let result =
-                match tokio::time::timeout(self.attempt_timeout, self.sink.report(&report)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(Error::Timeout {
-                        after: self.attempt_timeout,
-                    }),
-                };
-            match result {
-                Ok(()) => {
-                    self.counters.sent.fetch_add(1, Ordering::AcqRel);
-                    return;
+        let counters = &self.counters;
+        let delivered = self
+            .policy
+            .deliver(&*self.sink, &report, |event| match event {
+                DeliveryEvent::Retry => {
+                    counters.retried.fetch_add(1, Ordering::Relaxed);
                 }
-                // No budget left: not an attempt. Wait until it refills, however long
-                // (assessments go first); the queue bound still limits what waits.
-                Err(Error::QuotaExhausted { retry_after }) => {
-                    self.counters.budget_waits.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(retry_after.max(MIN_BUDGET_WAIT)).await;
+                DeliveryEvent::BudgetWait => {
+                    counters.budget_waits.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) if e.is_retryable() && attempt < self.max_attempts => {
-                    self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                    // A server's Retry-After is honoured up to the backoff maximum.
-                    let wait = e.retry_after().map_or_else(
-                        || self.backoff(attempt - 1),
-                        |after| after.min(self.backoff_max),
-                    );
-                    tracing::debug!(
-                        action_token = %report.action_token.redacted(),
-                        attempt, error = %e, wait_ms = wait.as_millis() as u64,
-                        "result report failed; retrying"
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    self.counters.failed.fetch_add(1, Ordering::AcqRel);
-                    tracing::warn!(
-                        action_token = %report.action_token.redacted(),
-                        result = %report.result,
-                        attempts = attempt,
-                        error = %e,
-                        "result report given up"
-                    );
-                    return;
-                }
-            }
-        }
+            })
+            .await;
+        match delivered.result {
+            Ok(()) => counters.sent.fetch_add(1, Ordering::AcqRel),
+            Err(_) => counters.failed.fetch_add(1, Ordering::AcqRel),
+        };
     }
 }
 

@@ -175,6 +175,12 @@ impl EmulatorState {
         Ok(rec)
     }
 
+    /// The result recorded for an action, if any (one per action: a repeat of it is accepted
+    /// and changes nothing).
+    pub(crate) fn action_result(&self, token: &str) -> Option<ActionResult> {
+        self.core.lock().actions.get(token).and_then(|a| a.result)
+    }
+
     pub(crate) fn report(&self, report: ActionResultReport, client: &str) -> Result<(), ApiError> {
         let now = self.clock.now_ms();
         let mut guard = self.core.lock();
