@@ -543,7 +543,10 @@ impl RiskClient {
         let body = self
             .send("collect", Method::POST, url, None, Replay::UnsentOnly)
             .await?;
-        decode(&body)
+        // Each event on its own: the stream's read position has moved, so one unreadable
+        // event must not cost the batch (it is kept as raw JSON).
+        let batch: Vec<serde_json::Value> = decode(&body)?;
+        Ok(batch.into_iter().map(ActivityEvent::from_json).collect())
     }
 
     /// Deletes a stream: `DELETE /activities/v1/activities/stream?type=&stream_id=`.

@@ -22,8 +22,9 @@ use crate::config::RetryPolicy;
 use crate::error::Error;
 use crate::models::RISK_RESOURCE;
 
-/// Lifetime assumed when the token response has no usable `expires_in`.
-const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(300);
+/// Lifetime assumed when the token response has no usable `expires_in`: the token endpoint's
+/// documented default (one hour).
+const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
 
 /// A cached access token. `Debug` never shows it.
 #[derive(Clone)]

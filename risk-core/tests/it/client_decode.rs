@@ -3,8 +3,8 @@
 
 use crate::client_support::*;
 use risk_core::{
-    ActionToken, ActionType, AttributeValue, LegacyRuleMode, Reason, RecommendationType, RuleMode,
-    RuleRecommendation, TriggerActionRequest,
+    ActionToken, ActionType, AttributeValue, EventType, LegacyRuleMode, Reason, RecommendationType,
+    RuleMode, RuleRecommendation, TriggerActionRequest,
 };
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
@@ -275,4 +275,43 @@ async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_skip
     assert_eq!(legacy.len(), 1);
     assert_eq!(legacy[0].id, "l-1");
     assert_eq!(legacy[0].rule.mode, LegacyRuleMode::Preview);
+}
+
+#[tokio::test]
+async fn a_collect_batch_returns_every_event_whatever_its_shape() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/activities/v1/activities/collect"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            // The seed's shape, with a null and a number where a string is expected.
+            {"activity": "action_triggered", "appId": "app-1", "userId": null, "ip": "1.2.3.4",
+             "userAgent": 42, "timestamp": 1714557600000_i64, "additionalParams": {"k": "v"}},
+            // An older snake_case sample with an ISO-8601 timestamp and a field not known here.
+            {"activity": "recommendation_issued", "app_id": "app-1", "user_id": "u-1",
+             "user_agent": "curl", "timestamp": "2024-05-01T10:00:00Z",
+             "additional_params": null, "region": "eu"},
+            // Not an event at all.
+            "garbage",
+            // An event whose activity is unreadable.
+            {"activity": {"nested": true}},
+        ])))
+        .mount(&server)
+        .await;
+    let events = client(&server)
+        .collect(EventType::Risk, "siem", 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 4, "nothing lost: {events:?}");
+    assert_eq!(events[0].app_id.as_deref(), Some("app-1"));
+    assert_eq!(events[0].user_id, None);
+    assert_eq!(events[0].user_agent.as_deref(), Some("42"));
+    assert_eq!(events[0].additional_params["k"], "v");
+    assert_eq!(events[1].user_id.as_deref(), Some("u-1"));
+    assert_eq!(events[1].user_agent.as_deref(), Some("curl"));
+    assert_eq!(events[1].timestamp, Some(1_714_557_600_000));
+    assert_eq!(events[1].extra["region"], "eu");
+    assert!(events[1].raw.is_none());
+    assert_eq!(events[2].raw, Some(json!("garbage")));
+    assert_eq!(events[3].raw, Some(json!({"activity": {"nested": true}})));
 }
