@@ -1,5 +1,7 @@
 //! The recommendation returned by `GET /risk/v1/recommendation`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::action::{ActionType, ChallengeType, CustomAttributes, TransactionData};
@@ -85,7 +87,11 @@ impl Recommendation {
 #[non_exhaustive]
 #[expect(missing_docs, reason = "field names are the documented wire names")]
 pub struct RecommendationContext {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub action_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_type: Option<ActionType>,
@@ -96,29 +102,77 @@ pub struct RecommendationContext {
         skip_serializing_if = "Option::is_none"
     )]
     pub action_performed_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub application_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tenant_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub correlation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_fingerprint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub claimed_user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_country: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_location_city: Option<String>,
     /// Sent as a number by some payloads and a string by others; kept as a string.
     #[serde(
@@ -141,30 +195,164 @@ pub struct RecommendationContext {
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_location_latitude: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_asn_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_asn_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_organization_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_organization_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_location_timezone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_timezone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_platform: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub browser_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub browser_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user_agent: Option<String>,
+    /// The region of the IP (the vendor's name; the seed example says `ip_region`: see
+    /// [`region`](Self::region)).
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_location_region: Option<String>,
+    /// The device's clock when the action happened (epoch milliseconds).
+    #[serde(
+        default,
+        deserialize_with = "opt_i64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_timestamp: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_public_key: Option<String>,
+    /// The page URL.
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub location: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ip_domain: Option<String>,
+    /// The browser's languages, most preferred first.
+    #[serde(
+        default,
+        deserialize_with = "super::de::vec_skip_invalid",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub device_languages: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub app_version: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub application_name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub campaign_id: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sdk_version: Option<String>,
+    /// The result reported for the action, when the recommendation is fetched afterwards.
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub action_result: Option<String>,
+    /// Fields this version does not know, as received: a field the vendor adds tomorrow
+    /// reaches the handler instead of being dropped.
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl RecommendationContext {
+    /// The IP's region, whichever name the answer used (`ip_location_region`, or the seed's
+    /// `ip_region`).
+    pub fn region(&self) -> Option<&str> {
+        self.ip_location_region
+            .as_deref()
+            .or(self.ip_region.as_deref())
+    }
 }
 
 /// Device signals.
@@ -208,6 +396,9 @@ pub struct DeviceSignals {
         skip_serializing_if = "Option::is_none"
     )]
     pub tz_mismatch: Option<bool>,
+    /// Signals this version does not know, as received.
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// Network signals.
@@ -245,6 +436,9 @@ pub struct NetworkSignals {
         skip_serializing_if = "Option::is_none"
     )]
     pub anonymizer: Option<bool>,
+    /// Signals this version does not know, as received.
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// Behaviour signals.
@@ -271,6 +465,9 @@ pub struct BehaviorSignals {
         skip_serializing_if = "Option::is_none"
     )]
     pub no_user_interaction: Option<bool>,
+    /// Signals this version does not know, as received.
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// History (velocity and linking) signals.
@@ -320,6 +517,9 @@ pub struct HistorySignals {
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_device_count_last_hour: Option<u64>,
+    /// Signals this version does not know, as received.
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// `risk_signals` of a recommendation.

@@ -315,3 +315,72 @@ async fn a_collect_batch_returns_every_event_whatever_its_shape() {
     assert_eq!(events[2].raw, Some(json!("garbage")));
     assert_eq!(events[3].raw, Some(json!({"activity": {"nested": true}})));
 }
+
+#[tokio::test]
+async fn a_recommendation_in_the_vendors_schema_keeps_every_field() {
+    let body = json!({
+        "id": "rec-1",
+        "issued_at": 1714557600000_i64,
+        "recommendation": {"type": "ALLOW"},
+        "risk_score": "12.5",
+        "reasons": ["DEVICE_NEW", "SOMETHING_NEW_UPSTREAM"],
+        "context": {
+            "action_type": "login",
+            "device_id": "dev-1",
+            "browser_name": "Chrome",
+            "browser_version": 113,
+            "os_name": "macOS",
+            "os_version": 14,
+            "ip": "203.0.113.9",
+            "ip_asn_id": 174,
+            "ip_location_region": "Île-de-France",
+            "ip_location_zip": 75001,
+            "device_timestamp": "1714557600123",
+            "device_public_key": "pk-1",
+            "location": "https://shop.example/login",
+            "ip_domain": "example.net",
+            "device_languages": ["fr-FR", "en"],
+            "app_version": 3,
+            "application_name": "shop",
+            "campaign_id": "spring",
+            "sdk_version": "1.4.2",
+            "action_result": "success",
+            "a_field_added_tomorrow": {"nested": [1, 2]}
+        },
+        "risk_signals": {
+            "device": {"a_device_signal_added_tomorrow": true},
+            "network": {"x_forwarded_for": ["10.0.0.1"]}
+        }
+    });
+    let (_server, client) = serve_recommendation(body.to_string()).await;
+    let rec = client
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(rec.recommendation_type(), &RecommendationType::Allow);
+    assert_eq!(rec.risk_score, Some(12.5));
+    let c = &rec.context;
+    assert_eq!(c.browser_version.as_deref(), Some("113"));
+    assert_eq!(c.os_version.as_deref(), Some("14"));
+    assert_eq!(c.ip_asn_id.as_deref(), Some("174"));
+    assert_eq!(c.region(), Some("Île-de-France"));
+    assert_eq!(c.ip_location_zip.as_deref(), Some("75001"));
+    assert_eq!(c.device_timestamp, Some(1_714_557_600_123));
+    assert_eq!(c.device_public_key.as_deref(), Some("pk-1"));
+    assert_eq!(c.location.as_deref(), Some("https://shop.example/login"));
+    assert_eq!(c.ip_domain.as_deref(), Some("example.net"));
+    assert_eq!(
+        c.device_languages,
+        vec!["fr-FR".to_owned(), "en".to_owned()]
+    );
+    assert_eq!(c.app_version.as_deref(), Some("3"));
+    assert_eq!(c.application_name.as_deref(), Some("shop"));
+    assert_eq!(c.campaign_id.as_deref(), Some("spring"));
+    assert_eq!(c.sdk_version.as_deref(), Some("1.4.2"));
+    assert_eq!(c.action_result.as_deref(), Some("success"));
+    assert_eq!(c.extra["a_field_added_tomorrow"], json!({"nested": [1, 2]}));
+    assert_eq!(
+        rec.risk_signals.device.extra["a_device_signal_added_tomorrow"],
+        json!(true)
+    );
+}
