@@ -179,8 +179,12 @@ impl EmulatorConfig {
             parse_cidrs(&format!("country_cidrs.{country}"), cidrs)?;
         }
         for (i, rule) in self.rules.iter().enumerate() {
-            crate::rules::validate_rule(rule)
-                .map_err(|m| EmulatorError::Config(format!("rules[{i}] ({}): {m}", rule.name)))?;
+            crate::rules::validate_rule(rule).map_err(|m| {
+                EmulatorError::Config(format!(
+                    "rules[{i}] ({}): {m}",
+                    rule.name.as_deref().unwrap_or("unnamed")
+                ))
+            })?;
         }
         Ok(())
     }

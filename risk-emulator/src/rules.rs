@@ -4,8 +4,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use risk_core::{
-    LegacyRule, LegacyRuleMode, LegacyRuleWithId, Matcher, RecommendationType, Rule, RuleMode,
-    RuleRecommendation, StoredRule,
+    LegacyRule, LegacyRuleMode, LegacyRuleWithId, Matcher, RecommendationType, Rule, RuleCondition,
+    RuleMatcher, RuleMode, RuleOperator, RuleRecommendation, StoredRule,
 };
 
 /// Parses a CIDR, or a single address as a /32 (/128).
@@ -18,7 +18,7 @@ pub(crate) fn parse_net(s: &str) -> Option<IpNet> {
 
 /// Checks a current-shape rule; the message says what is wrong.
 pub(crate) fn validate_rule(rule: &Rule) -> Result<(), String> {
-    if rule.name.trim().is_empty() {
+    if rule.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err("`name` must not be empty".to_owned());
     }
     if !(1..=1000).contains(&rule.priority) {
@@ -27,55 +27,118 @@ pub(crate) fn validate_rule(rule: &Rule) -> Result<(), String> {
             rule.priority
         ));
     }
-    if rule.matchers.is_empty() {
-        return Err("`matchers` needs at least one matcher".to_owned());
+    if rule.matchers.is_empty() || rule.matchers.iter().any(|m| m.conditions.is_empty()) {
+        return Err("`matchers` needs at least one matcher, each with a condition".to_owned());
     }
     compile(&rule.matchers).map(|_| ())
 }
 
-/// A matcher ready to evaluate.
-#[derive(Debug, Clone)]
-enum Compiled {
-    Ip(Vec<IpNet>),
-    UserIds(Vec<String>),
-    DeviceIds(Vec<String>),
-    Fingerprints(Vec<String>),
-    PublicKeys(Vec<String>),
-    Countries(Vec<String>),
-    Browsers(Vec<String>),
-    OsVersions(Vec<String>),
+/// What a condition compares: a fact of the action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Ip,
+    UserIds,
+    DeviceIds,
+    Fingerprints,
+    PublicKeys,
+    Countries,
+    Browsers,
+    OsVersions,
+    ActionType,
+    ClientId,
+    DevicePlatform,
+    UserAgent,
+    Location,
+    /// A field the emulator does not track (or does not know): it has no value here.
+    Untracked,
 }
 
-fn compile(matchers: &[Matcher]) -> Result<Vec<Compiled>, String> {
+impl Field {
+    fn of(name: &str) -> Self {
+        match name {
+            "ip_cidrs" => Self::Ip,
+            "user_ids" => Self::UserIds,
+            "device_ids" => Self::DeviceIds,
+            "device_fingerprints" => Self::Fingerprints,
+            "device_public_keys" => Self::PublicKeys,
+            "country_codes" => Self::Countries,
+            "browser_names" => Self::Browsers,
+            "os_versions" => Self::OsVersions,
+            "action_type" => Self::ActionType,
+            "client_id" | "application_id" => Self::ClientId,
+            "device_platform" => Self::DevicePlatform,
+            "user_agent" => Self::UserAgent,
+            "location" => Self::Location,
+            _ => Self::Untracked,
+        }
+    }
+}
+
+/// A condition ready to evaluate.
+#[derive(Debug, Clone)]
+enum Compiled {
+    Ip {
+        nets: Vec<IpNet>,
+        inside: bool,
+    },
+    List {
+        field: Field,
+        values: Vec<String>,
+        inside: bool,
+    },
+    Contains {
+        field: Field,
+        values: Vec<String>,
+    },
+    /// An operator the emulator does not know: kept, never matches.
+    Unknown,
+}
+
+/// The conditions of each matcher. Unknown fields and operators are kept (they never match
+/// here); a malformed IP range is refused.
+fn compile(matchers: &[RuleMatcher]) -> Result<Vec<Vec<Compiled>>, String> {
     matchers
         .iter()
         .map(|m| {
-            Ok(match m {
-                Matcher::IpCidrs(v) => Compiled::Ip(
-                    v.iter()
-                        .map(|s| {
-                            parse_net(s).ok_or_else(|| {
-                                format!("`ip_cidrs`: `{s}` is not an IP range or address")
-                            })
-                        })
-                        .collect::<Result<_, _>>()?,
-                ),
-                Matcher::UserIds(v) => Compiled::UserIds(v.clone()),
-                Matcher::DeviceIds(v) => Compiled::DeviceIds(v.clone()),
-                Matcher::DeviceFingerprints(v) => Compiled::Fingerprints(v.clone()),
-                Matcher::DevicePublicKeys(v) => Compiled::PublicKeys(v.clone()),
-                Matcher::CountryCodes(v) => Compiled::Countries(v.clone()),
-                Matcher::BrowserNames(v) => Compiled::Browsers(v.clone()),
-                Matcher::OsVersions(v) => Compiled::OsVersions(v.clone()),
-                other => {
-                    return Err(format!(
-                        "unknown matcher `{}`: expected one of ip_cidrs, device_ids, device_fingerprints, device_public_keys, user_ids, country_codes, browser_names, os_versions",
-                        other.kind()
-                    ))
-                }
-            })
+            m.conditions
+                .iter()
+                .map(|(name, c)| compile_condition(name, c))
+                .collect()
         })
         .collect()
+}
+
+fn compile_condition(name: &str, c: &RuleCondition) -> Result<Compiled, String> {
+    let field = Field::of(name);
+    let values = c.values();
+    Ok(match (&c.op, field) {
+        (RuleOperator::IpIn | RuleOperator::IpNotIn, _)
+        | (RuleOperator::In | RuleOperator::NotIn, Field::Ip) => {
+            let nets = values
+                .iter()
+                .map(|s| {
+                    parse_net(s)
+                        .ok_or_else(|| format!("`{name}`: `{s}` is not an IP range or address"))
+                })
+                .collect::<Result<_, _>>()?;
+            Compiled::Ip {
+                nets,
+                inside: matches!(c.op, RuleOperator::IpIn | RuleOperator::In),
+            }
+        }
+        (RuleOperator::In, _) => Compiled::List {
+            field,
+            values,
+            inside: true,
+        },
+        (RuleOperator::NotIn, _) => Compiled::List {
+            field,
+            values,
+            inside: false,
+        },
+        (RuleOperator::Contains, _) => Compiled::Contains { field, values },
+        _ => Compiled::Unknown,
+    })
 }
 
 /// What rules match against: the facts of one action.
@@ -90,6 +153,11 @@ pub(crate) struct Facts<'a> {
     pub(crate) country: Option<&'a str>,
     pub(crate) browser_name: Option<&'a str>,
     pub(crate) os_version: Option<&'a str>,
+    pub(crate) action_type: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
+    pub(crate) device_platform: Option<&'a str>,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) location: Option<&'a str>,
 }
 
 fn contains(list: &[String], value: Option<&str>) -> bool {
@@ -117,14 +185,49 @@ fn version_matches(list: &[String], value: Option<&str>) -> bool {
 impl Compiled {
     fn matches(&self, f: &Facts<'_>) -> bool {
         match self {
-            Self::Ip(nets) => f.ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
-            Self::UserIds(v) => contains(v, f.user_id) || contains(v, f.claimed_user_id),
-            Self::DeviceIds(v) => contains(v, f.device_id),
-            Self::Fingerprints(v) => contains(v, f.fingerprint),
-            Self::PublicKeys(v) => contains(v, f.public_key),
-            Self::Countries(v) => contains_ci(v, f.country),
-            Self::Browsers(v) => contains_ci(v, f.browser_name),
-            Self::OsVersions(v) => version_matches(v, f.os_version),
+            Self::Ip { nets, inside } => {
+                f.ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)) == *inside)
+            }
+            Self::List {
+                field,
+                values,
+                inside,
+            } => Self::listed(*field, values, f) == *inside,
+            Self::Contains { field, values } => Self::value(*field, f).is_some_and(|v| {
+                let v = v.to_ascii_lowercase();
+                values.iter().any(|x| v.contains(&x.to_ascii_lowercase()))
+            }),
+            Self::Unknown => false,
+        }
+    }
+
+    /// Whether the fact of `field` is one of `values`.
+    fn listed(field: Field, values: &[String], f: &Facts<'_>) -> bool {
+        match field {
+            Field::UserIds => contains(values, f.user_id) || contains(values, f.claimed_user_id),
+            Field::Countries | Field::Browsers | Field::DevicePlatform | Field::ActionType => {
+                contains_ci(values, Self::value(field, f))
+            }
+            Field::OsVersions => version_matches(values, f.os_version),
+            _ => contains(values, Self::value(field, f)),
+        }
+    }
+
+    fn value<'a>(field: Field, f: &Facts<'a>) -> Option<&'a str> {
+        match field {
+            Field::UserIds => f.user_id.or(f.claimed_user_id),
+            Field::DeviceIds => f.device_id,
+            Field::Fingerprints => f.fingerprint,
+            Field::PublicKeys => f.public_key,
+            Field::Countries => f.country,
+            Field::Browsers => f.browser_name,
+            Field::OsVersions => f.os_version,
+            Field::ActionType => f.action_type,
+            Field::ClientId => f.client_id,
+            Field::DevicePlatform => f.device_platform,
+            Field::UserAgent => f.user_agent,
+            Field::Location => f.location,
+            Field::Ip | Field::Untracked => None,
         }
     }
 }
@@ -133,7 +236,8 @@ impl Compiled {
 #[derive(Debug, Clone)]
 struct Entry {
     stored: StoredRule,
-    compiled: Vec<Compiled>,
+    /// The conditions of each matcher.
+    compiled: Vec<Vec<Compiled>>,
 }
 
 /// Why a rule could not be stored.
@@ -192,6 +296,11 @@ impl RuleStore {
         rule: Rule,
         replacing: bool,
     ) -> Result<StoredRule, RuleError> {
+        let mut rule = rule;
+        // A rule without a name gets one, as the service does.
+        if rule.name.is_none() {
+            rule.name = Some(format!("rule-{id}"));
+        }
         validate_rule(&rule).map_err(RuleError::Invalid)?;
         let compiled = compile(&rule.matchers).map_err(RuleError::Invalid)?;
         if replacing && self.get(&id).is_none() {
@@ -201,13 +310,14 @@ impl RuleStore {
             if e.stored.rule.name == rule.name {
                 return Err(RuleError::Conflict(format!(
                     "a rule named `{}` already exists",
-                    rule.name
+                    rule.name.as_deref().unwrap_or_default()
                 )));
             }
             if e.stored.rule.priority == rule.priority {
                 return Err(RuleError::Conflict(format!(
                     "rule `{}` already has priority {}",
-                    e.stored.rule.name, rule.priority
+                    e.stored.rule.name.as_deref().unwrap_or_default(),
+                    rule.priority
                 )));
             }
         }
@@ -235,11 +345,15 @@ impl RuleStore {
     pub(crate) fn evaluate(&self, facts: &Facts<'_>) -> RuleOutcome {
         let mut outcome = RuleOutcome::default();
         for e in self.entries.iter().filter(|e| e.stored.rule.enabled) {
-            if !e.compiled.iter().all(|m| m.matches(facts)) {
+            if !e
+                .compiled
+                .iter()
+                .all(|conditions| conditions.iter().all(|c| c.matches(facts)))
+            {
                 continue;
             }
             let hit = RuleHit {
-                name: e.stored.rule.name.clone(),
+                name: e.stored.rule.name.clone().unwrap_or_default(),
                 recommendation: e.stored.rule.recommendation.into(),
             };
             match e.stored.rule.mode {
@@ -260,6 +374,11 @@ impl RuleStore {
 
 /// A seed-shape rule in the current shape.
 pub(crate) fn from_legacy(rule: LegacyRule) -> Result<Rule, String> {
+    if let Matcher::Other { kind, .. } = &rule.matcher {
+        return Err(format!(
+            "unknown matcher `{kind}`: expected one of ip_cidrs, device_ids, device_fingerprints, device_public_keys, user_ids, country_codes, browser_names, os_versions"
+        ));
+    }
     let recommendation = match rule.recommendation {
         RecommendationType::Challenge => RuleRecommendation::Challenge,
         RecommendationType::Deny => RuleRecommendation::Deny,
@@ -281,7 +400,8 @@ pub(crate) fn from_legacy(rule: LegacyRule) -> Result<Rule, String> {
         .enabled(rule.enabled))
 }
 
-/// A stored rule in the seed shape. A rule with several matchers shows its first one.
+/// A stored rule in the seed shape (a bare list of one field). A rule whose first matcher is
+/// not one `in`/`ip_in` condition shows that condition's field with its values.
 pub(crate) fn to_legacy(stored: &StoredRule) -> LegacyRuleWithId {
     let r = &stored.rule;
     let mode = match r.mode {
@@ -291,10 +411,14 @@ pub(crate) fn to_legacy(stored: &StoredRule) -> LegacyRuleWithId {
     let matcher = r
         .matchers
         .first()
-        .cloned()
-        .unwrap_or(Matcher::IpCidrs(Vec::new()));
+        .and_then(|m| m.conditions.iter().next())
+        .map_or(Matcher::IpCidrs(Vec::new()), |(field, c)| {
+            legacy_matcher(field, c.values())
+        });
     let mut legacy = LegacyRule::new(
-        r.name.clone(),
+        r.name
+            .clone()
+            .unwrap_or_else(|| format!("rule-{}", stored.id)),
         r.priority,
         matcher,
         r.recommendation.into(),
@@ -302,6 +426,25 @@ pub(crate) fn to_legacy(stored: &StoredRule) -> LegacyRuleWithId {
     );
     legacy.enabled = r.enabled;
     LegacyRuleWithId::new(stored.id.clone(), legacy)
+}
+
+fn legacy_matcher(field: &str, values: Vec<String>) -> Matcher {
+    match field {
+        "ip_cidrs" => Matcher::IpCidrs(values),
+        "device_ids" => Matcher::DeviceIds(values),
+        "device_fingerprints" => Matcher::DeviceFingerprints(values),
+        "device_public_keys" => Matcher::DevicePublicKeys(values),
+        "user_ids" => Matcher::UserIds(values),
+        "country_codes" => Matcher::CountryCodes(values),
+        "browser_names" => Matcher::BrowserNames(values),
+        "os_versions" => Matcher::OsVersions(values),
+        other => Matcher::Other {
+            kind: other.to_owned(),
+            value: serde_json::Value::Array(
+                values.into_iter().map(serde_json::Value::String).collect(),
+            ),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -436,6 +579,11 @@ mod tests {
             country: Some("FR"),
             browser_name: Some("Firefox"),
             os_version: Some("14.2.1"),
+            action_type: Some("login"),
+            client_id: Some("app-1"),
+            device_platform: None,
+            user_agent: Some("Mozilla/5.0 Firefox/120"),
+            location: None,
         };
         let cases = [
             (Matcher::IpCidrs(vec!["10.0.0.0/8".into()]), true),
@@ -453,11 +601,45 @@ mod tests {
             (Matcher::OsVersions(vec!["14.2".into()]), true),
             (Matcher::OsVersions(vec!["14.21".into()]), false),
         ];
+        let matches = |m: RuleMatcher| {
+            compile(std::slice::from_ref(&m)).unwrap()[0]
+                .iter()
+                .all(|c| c.matches(&f))
+        };
         for (m, expected) in cases {
-            let c = compile(std::slice::from_ref(&m)).unwrap();
-            assert_eq!(c[0].matches(&f), expected, "{m:?}");
+            assert_eq!(matches(RuleMatcher::from(m.clone())), expected, "{m:?}");
         }
-        assert!(compile(&[Matcher::IpCidrs(vec!["nope".into()])]).is_err());
+        assert!(compile(&[Matcher::IpCidrs(vec!["nope".into()]).into()]).is_err());
+        // The current shape: several conditions (all must hold), every operator.
+        let cond =
+            |op: &str, v: &[&str]| RuleCondition::new(RuleOperator::from(op), v.iter().copied());
+        let both = RuleMatcher::new()
+            .with("ip_cidrs", cond("ip_in", &["10.0.0.0/8"]))
+            .with("action_type", cond("in", &["login"]));
+        assert!(matches(both.clone()));
+        assert!(!matches(both.with("client_id", cond("in", &["other-app"]))));
+        assert!(matches(
+            RuleMatcher::new().with("ip_cidrs", cond("ip_not_in", &["192.168.0.0/16"]))
+        ));
+        assert!(!matches(
+            RuleMatcher::new().with("ip_cidrs", cond("ip_not_in", &["10.0.0.0/8"]))
+        ));
+        assert!(matches(
+            RuleMatcher::new().with("country_codes", cond("not_in", &["DE"]))
+        ));
+        assert!(matches(
+            RuleMatcher::new().with("user_agent", cond("contains", &["firefox"]))
+        ));
+        assert!(!matches(
+            RuleMatcher::new().with("user_agent", cond("contains", &["curl"]))
+        ));
+        // Unknown fields and operators are kept and never match; they never fail a rule.
+        assert!(!matches(
+            RuleMatcher::new().with("field_added_tomorrow", cond("in", &["x"]))
+        ));
+        assert!(!matches(
+            RuleMatcher::new().with("device_ids", cond("op_added_tomorrow", &["d1"]))
+        ));
     }
 
     #[test]

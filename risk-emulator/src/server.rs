@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use risk_core::{
-    ActionResultReport, CreateLegacyRuleResponse, EventType, LegacyRule, LegacyRuleEnvelope,
-    LegacyRuleList, MessageResponse, Rule, RuleList, TriggerActionRequest,
+    ActionResultReport, CreateLegacyRuleResponse, CreateRuleResponse, EventType, LegacyRule,
+    LegacyRuleEnvelope, LegacyRuleList, MessageResponse, Rule, RuleList, TriggerActionRequest,
 };
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -255,7 +255,11 @@ async fn rule_list(State(s): S) -> Response {
 
 async fn rule_create(State(s): S, body: Bytes) -> Response {
     match parse_json::<Rule>(&body).and_then(|r| s.create_rule(r)) {
-        Ok(stored) => (StatusCode::CREATED, Json(stored)).into_response(),
+        Ok(stored) => (
+            StatusCode::CREATED,
+            Json(CreateRuleResponse::new("Rule created", stored)),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }

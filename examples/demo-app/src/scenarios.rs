@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use risk_core::{
     ActivityEvent, EventType, LegacyRule, LegacyRuleMode, Matcher, RecommendationType, Rule,
-    RuleMode, RuleRecommendation,
+    RuleCondition, RuleMatcher, RuleMode, RuleOperator, RuleRecommendation,
 };
 use risk_emulator::{EmulatorHandle, FaultSpec, Telemetry};
 use serde_json::{json, Value};
@@ -124,8 +124,19 @@ pub async fn prepare(backend: &Backend) -> Result<(), ScenarioError> {
         .await?;
     client
         .create_rule(
+            // The current shape: one matcher of two conditions (both must hold).
             &Rule::new(PREVIEW_RULE, 5, RuleRecommendation::Challenge)
-                .with_matcher(Matcher::BrowserNames(vec!["Firefox".to_owned()]))
+                .with_matcher(
+                    RuleMatcher::new()
+                        .with(
+                            "browser_names",
+                            RuleCondition::new(RuleOperator::In, ["Firefox"]),
+                        )
+                        .with(
+                            "action_type",
+                            RuleCondition::new(RuleOperator::In, ["login"]),
+                        ),
+                )
                 .with_mode(RuleMode::Preview)
                 .with_description(
                     "Would challenge every Firefox login; watching it before enabling it",

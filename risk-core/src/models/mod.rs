@@ -23,8 +23,9 @@ pub use recommendation::{
     Recommendation, RecommendationContext, RecommendationResponse, RecommendationType, RiskSignals,
 };
 pub use rules::{
-    CreateLegacyRuleResponse, LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleMode,
-    LegacyRuleWithId, Matcher, Rule, RuleList, RuleMode, RuleRecommendation, StoredRule,
+    CreateLegacyRuleResponse, CreateRuleResponse, LegacyRule, LegacyRuleEnvelope, LegacyRuleList,
+    LegacyRuleMode, LegacyRuleWithId, Matcher, Rule, RuleCondition, RuleList, RuleMatcher,
+    RuleMode, RuleOperator, RuleRecommendation, StoredRule,
 };
 pub use token::{redact, ActionToken, SessionToken};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::de::{case_insensitive_enum, null_default, vec_skip_undecodable};
+use super::de::{case_insensitive_enum, null_default, open_enum, vec_skip_undecodable};
 use super::recommendation::RecommendationType;
 
 /// What a rule matches on. On the wire a matcher is an object with exactly one key,
@@ -278,23 +278,200 @@ fn default_rule_type() -> String {
     "risk".to_owned()
 }
 
-/// A rule in the current shape (`/risk/v1/rules`).
+open_enum! {
+    /// The operator of a condition of a current-shape matcher.
+    pub enum RuleOperator {
+        /// The IP is in one of the ranges (`ip_cidrs`).
+        IpIn => "ip_in",
+        /// The IP is in none of the ranges (`ip_cidrs`).
+        IpNotIn => "ip_not_in",
+        /// The value is one of the listed values.
+        In => "in",
+        /// The value is none of the listed values.
+        NotIn => "not_in",
+        /// The value contains one of the listed strings (`user_agent`, `location`).
+        Contains => "contains",
+    }
+}
+
+/// One condition of a current-shape matcher: `{"op": ..., "value": [...]}`. The value is kept
+/// as sent (a list of strings in every documented case), so a rule round-trips exactly.
 ///
 /// ```
-/// use risk_core::{Matcher, Rule, RuleMode, RuleRecommendation};
+/// use risk_core::{RuleCondition, RuleOperator};
+/// let c = RuleCondition::new(RuleOperator::IpIn, ["203.0.113.0/24"]);
+/// assert_eq!(serde_json::to_value(&c).unwrap(), serde_json::json!({"op": "ip_in", "value": ["203.0.113.0/24"]}));
+/// assert_eq!(c.values(), vec!["203.0.113.0/24"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RuleCondition {
+    /// The operator (unknown ones are kept as [`RuleOperator::Other`]).
+    pub op: RuleOperator,
+    /// The operand, as sent.
+    #[serde(default)]
+    pub value: serde_json::Value,
+}
+
+impl<'de> Deserialize<'de> for RuleCondition {
+    /// `{"op", "value"}`; a bare list or value (the deprecated seed form, seen in older
+    /// tenants) reads as `in` over it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Object {
+            op: RuleOperator,
+            #[serde(default)]
+            value: serde_json::Value,
+        }
+        let raw = serde_json::Value::deserialize(d)?;
+        if raw.is_object() {
+            let o: Object = serde_json::from_value(raw).map_err(serde::de::Error::custom)?;
+            return Ok(Self {
+                op: o.op,
+                value: o.value,
+            });
+        }
+        Ok(Self {
+            op: RuleOperator::In,
+            value: raw,
+        })
+    }
+}
+
+impl RuleCondition {
+    /// A condition of `op` over a list of values.
+    pub fn new(op: RuleOperator, values: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            op,
+            value: serde_json::Value::Array(
+                values
+                    .into_iter()
+                    .map(|v| serde_json::Value::String(v.into()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The operand's values as text (a single value is a list of one; numbers are written
+    /// out; other shapes give nothing).
+    pub fn values(&self) -> Vec<String> {
+        fn text(v: &serde_json::Value) -> Option<String> {
+            match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            }
+        }
+        match &self.value {
+            serde_json::Value::Array(items) => items.iter().filter_map(text).collect(),
+            other => text(other).into_iter().collect(),
+        }
+    }
+}
+
+/// A matcher of a current-shape rule: one or more conditions, each
+/// `"<field>": {"op", "value"}`; it matches when all of them do. Fields (the reference lists
+/// 19): `ip_cidrs`, `device_ids`, `device_fingerprints`, `device_public_keys`, `user_ids`,
+/// `country_codes`, `browser_names`, `os_versions`, `action_type`, `client_id`,
+/// `application_id`, `asn_id`, `organization_name`, `organization_type`, `ip_timezone`,
+/// `device_timezone`, `device_platform`, `user_agent`, `location`; unknown fields are kept.
+///
+/// ```
+/// use risk_core::{Matcher, RuleCondition, RuleMatcher, RuleOperator};
+/// let m = RuleMatcher::new()
+///     .with("ip_cidrs", RuleCondition::new(RuleOperator::IpIn, ["203.0.113.0/24"]))
+///     .with("device_platform", RuleCondition::new(RuleOperator::In, ["desktop"]));
+/// let json = serde_json::to_value(&m).unwrap();
+/// assert_eq!(json["device_platform"]["op"], "in");
+/// // A seed-shape matcher is one condition: `ip_in` for IP ranges, `in` for the others.
+/// let legacy = RuleMatcher::from(Matcher::UserIds(vec!["u-1".into()]));
+/// assert_eq!(legacy.condition("user_ids").unwrap().op, RuleOperator::In);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+#[non_exhaustive]
+pub struct RuleMatcher {
+    /// The conditions, by field.
+    pub conditions: BTreeMap<String, RuleCondition>,
+}
+
+impl RuleMatcher {
+    /// A matcher with no condition yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the condition on `field`.
+    #[must_use]
+    pub fn with(mut self, field: impl Into<String>, condition: RuleCondition) -> Self {
+        self.conditions.insert(field.into(), condition);
+        self
+    }
+
+    /// The condition on `field`, if any.
+    pub fn condition(&self, field: &str) -> Option<&RuleCondition> {
+        self.conditions.get(field)
+    }
+}
+
+impl From<Matcher> for RuleMatcher {
+    fn from(m: Matcher) -> Self {
+        let (field, op, value) = match m {
+            Matcher::IpCidrs(v) => ("ip_cidrs".to_owned(), RuleOperator::IpIn, v),
+            Matcher::Other { kind, value } => {
+                return Self::new().with(
+                    kind,
+                    RuleCondition {
+                        op: RuleOperator::In,
+                        value,
+                    },
+                )
+            }
+            other => {
+                let field = other.kind().to_owned();
+                let values = match other {
+                    Matcher::DeviceIds(v)
+                    | Matcher::DeviceFingerprints(v)
+                    | Matcher::DevicePublicKeys(v)
+                    | Matcher::UserIds(v)
+                    | Matcher::CountryCodes(v)
+                    | Matcher::BrowserNames(v)
+                    | Matcher::OsVersions(v) => v,
+                    _ => Vec::new(),
+                };
+                (field, RuleOperator::In, values)
+            }
+        };
+        Self::new().with(field, RuleCondition::new(op, value))
+    }
+}
+
+/// A rule in the current shape (`/risk/v1/rules`): matchers of conditions
+/// ([`RuleMatcher`]).
+///
+/// ```
+/// use risk_core::{Matcher, Rule, RuleCondition, RuleMatcher, RuleMode, RuleOperator, RuleRecommendation};
 /// let rule = Rule::new("Known bad devices", 5, RuleRecommendation::Deny)
 ///     .with_matcher(Matcher::DeviceIds(vec!["d-1".into()]))
+///     .with_matcher(RuleMatcher::new().with("user_agent", RuleCondition::new(RuleOperator::Contains, ["curl"])))
 ///     .with_mode(RuleMode::Production)
 ///     .enabled(true);
 /// let json = serde_json::to_value(&rule).unwrap();
 /// assert_eq!(json["recommendation"], "deny");
-/// assert_eq!(json["matchers"][0]["device_ids"][0], "d-1");
+/// assert_eq!(json["matchers"][0]["device_ids"], serde_json::json!({"op": "in", "value": ["d-1"]}));
+/// assert_eq!(json["matchers"][1]["user_agent"]["op"], "contains");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Rule {
-    /// Unique name.
-    pub name: String,
+    /// Unique name (optional: the service generates one when it is absent).
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub name: Option<String>,
     /// Unique priority, 1..=1000; lower is evaluated first.
     pub priority: i64,
     /// What the rule recommends when it matches.
@@ -312,14 +489,14 @@ pub struct Rule {
     pub description: Option<String>,
     /// What it matches: all listed matchers must match.
     #[serde(default, deserialize_with = "null_default")]
-    pub matchers: Vec<Matcher>,
+    pub matchers: Vec<RuleMatcher>,
 }
 
 impl Rule {
     /// A disabled preview rule with no matchers; chain the `with_*` methods.
     pub fn new(name: impl Into<String>, priority: i64, recommendation: RuleRecommendation) -> Self {
         Self {
-            name: name.into(),
+            name: Some(name.into()),
             priority,
             recommendation,
             enabled: false,
@@ -330,10 +507,10 @@ impl Rule {
         }
     }
 
-    /// Adds a matcher.
+    /// Adds a matcher (a [`RuleMatcher`], or a seed-shape [`Matcher`] as one condition).
     #[must_use]
-    pub fn with_matcher(mut self, matcher: Matcher) -> Self {
-        self.matchers.push(matcher);
+    pub fn with_matcher(mut self, matcher: impl Into<RuleMatcher>) -> Self {
+        self.matchers.push(matcher.into());
         self
     }
 
@@ -443,6 +620,32 @@ impl StoredRule {
         Self {
             id: id.into(),
             rule,
+        }
+    }
+}
+
+/// `POST /risk/v1/rules` → 201 `{"message", "rule_id", "data": {rule with id}}`.
+/// ([`RiskClient::create_rule`](crate::RiskClient::create_rule) reads it into a
+/// [`StoredRule`], which also accepts a flat rule with `id`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CreateRuleResponse {
+    /// A human-readable message.
+    #[serde(default)]
+    pub message: String,
+    /// The new rule's id.
+    pub rule_id: String,
+    /// The rule as stored.
+    pub data: StoredRule,
+}
+
+impl CreateRuleResponse {
+    /// The 201 body for `stored`.
+    pub fn new(message: impl Into<String>, stored: StoredRule) -> Self {
+        Self {
+            message: message.into(),
+            rule_id: stored.id.clone(),
+            data: stored,
         }
     }
 }

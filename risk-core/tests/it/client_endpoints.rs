@@ -4,8 +4,8 @@ use crate::client_support::*;
 use risk_core::{
     ActionResult, ActionResultReport, ActionToken, ActionType, ChallengeType, ClaimedUserIdType,
     ConfigError, Error, EventType, LegacyRule, LegacyRuleMode, Matcher, RecommendationType,
-    Recommender, ResultSink, Rule, RuleMode, RuleRecommendation, TransactionData,
-    TriggerActionRequest,
+    Recommender, ResultSink, Rule, RuleCondition, RuleMatcher, RuleMode, RuleOperator,
+    RuleRecommendation, TransactionData, TriggerActionRequest,
 };
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
@@ -333,9 +333,21 @@ async fn legacy_rules_crud() {
     );
 }
 
+/// The reference's shape: a matcher of several conditions, one on a field and with an
+/// operator this version does not know (kept, round-tripped).
 fn rule() -> Rule {
     Rule::new("Known bad devices", 5, RuleRecommendation::Deny)
-        .with_matcher(Matcher::DeviceIds(vec!["d-1".into()]))
+        .with_matcher(
+            RuleMatcher::from(Matcher::DeviceIds(vec!["d-1".into()]))
+                .with(
+                    "user_agent",
+                    RuleCondition::new(RuleOperator::Contains, ["curl"]),
+                )
+                .with(
+                    "field_added_tomorrow",
+                    RuleCondition::new(RuleOperator::from("op_added_tomorrow"), ["x"]),
+                ),
+        )
         .with_mode(RuleMode::Production)
         .with_description("devices seen in fraud")
         .enabled(true)
@@ -350,7 +362,11 @@ fn rule_json() -> serde_json::Value {
         "mode": "production",
         "type": "risk",
         "description": "devices seen in fraud",
-        "matchers": [{"device_ids": ["d-1"]}]
+        "matchers": [{
+            "device_ids": {"op": "in", "value": ["d-1"]},
+            "field_added_tomorrow": {"op": "op_added_tomorrow", "value": ["x"]},
+            "user_agent": {"op": "contains", "value": ["curl"]}
+        }]
     })
 }
 
@@ -361,7 +377,9 @@ async fn current_rules_crud() {
     stored["id"] = json!("r-1");
     risk_call("POST", "/risk/v1/rules")
         .and(body_json(rule_json()))
-        .respond_with(ResponseTemplate::new(201).set_body_json(stored.clone()))
+        .respond_with(ResponseTemplate::new(201).set_body_json(
+            json!({"message": "Rule created", "rule_id": "r-1", "data": stored.clone()}),
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -394,9 +412,12 @@ async fn current_rules_crud() {
     assert_eq!(created.rule, rule());
     let list = client.list_rules().await.unwrap();
     assert_eq!(list.len(), 1);
+    assert_eq!(list[0].rule, rule(), "every condition kept");
     assert_eq!(
-        list[0].rule.matchers,
-        vec![Matcher::DeviceIds(vec!["d-1".into()])]
+        list[0].rule.matchers[0]
+            .condition("field_added_tomorrow")
+            .map(|c| c.op.as_str()),
+        Some("op_added_tomorrow")
     );
     let one = client.get_rule("r-1").await.unwrap();
     assert_eq!(one.id, "r-1");

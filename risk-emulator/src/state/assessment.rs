@@ -98,6 +98,11 @@ impl<'a> NewAction<'a> {
             country: Some(&self.session.country),
             browser_name: t.browser_name.as_deref(),
             os_version: t.os_version.as_deref(),
+            action_type: Some(self.req.action_type.as_str()),
+            client_id: self.client,
+            device_platform: None,
+            user_agent: t.user_agent.as_deref(),
+            location: None,
         }
     }
 

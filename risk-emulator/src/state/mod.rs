@@ -159,7 +159,7 @@ impl EmulatorState {
             core.rules.put(id, rule.clone(), false).map_err(|e| {
                 EmulatorError::Config(format!(
                     "rule `{}`: {}",
-                    rule.name,
+                    rule.name.as_deref().unwrap_or("unnamed"),
                     ApiError::from(e).message
                 ))
             })?;

@@ -3,7 +3,7 @@
 
 use risk_core::{
     ClaimedUserIdType, Error, LegacyRule, LegacyRuleMode, Matcher, RecommendationType, Rule,
-    RuleMode, RuleRecommendation,
+    RuleMatcher, RuleMode, RuleRecommendation,
 };
 
 use crate::common::client::{client, login, session, start};
@@ -35,14 +35,16 @@ async fn legacy_rules_create_list_get_update_delete_and_errors() {
 
     // The same rule in the current shape.
     let current = client.get_rule(&id).await.unwrap();
-    assert_eq!(current.rule.name, "block test net");
+    assert_eq!(current.rule.name.as_deref(), Some("block test net"));
     assert_eq!(current.rule.priority, 10);
     assert_eq!(current.rule.recommendation, RuleRecommendation::Deny);
     assert_eq!(current.rule.mode, RuleMode::Production);
     assert!(current.rule.enabled);
     assert_eq!(
         current.rule.matchers,
-        vec![Matcher::IpCidrs(vec!["198.51.100.0/24".into()])]
+        vec![RuleMatcher::from(Matcher::IpCidrs(vec![
+            "198.51.100.0/24".into()
+        ]))]
     );
     assert_eq!(client.list_rules().await.unwrap(), vec![current]);
 
@@ -187,19 +189,21 @@ async fn current_rules_create_list_get_update_delete_and_errors() {
         Error::BadRequest { message } => assert!(message.contains("matchers"), "{message}"),
         other => panic!("expected BadRequest, got {other:?}"),
     }
-    let err = client
-        .create_rule(
-            &Rule::new("mystery", 8, RuleRecommendation::Allow).with_matcher(Matcher::Other {
-                kind: "moon_phase".into(),
-                value: serde_json::json!(["full"]),
-            }),
-        )
+    // A field (or an operator) this version does not know is kept, never a reason to refuse
+    // or drop the rule: it round-trips, and the rule lists.
+    let mystery = Rule::new("mystery", 8, RuleRecommendation::Allow).with_matcher(Matcher::Other {
+        kind: "moon_phase".into(),
+        value: serde_json::json!(["full"]),
+    });
+    let kept = client.create_rule(&mystery).await.unwrap();
+    assert_eq!(kept.rule, mystery);
+    assert!(client
+        .list_rules()
         .await
-        .unwrap_err();
-    match err {
-        Error::BadRequest { message } => assert!(message.contains("moon_phase"), "{message}"),
-        other => panic!("expected BadRequest, got {other:?}"),
-    }
+        .unwrap()
+        .iter()
+        .any(|r| r.id == kept.id));
+    client.delete_rule(&kept.id).await.unwrap();
 
     // Update returns the new rule.
     let changed = Rule::new("known bad devices", 3, RuleRecommendation::Challenge)

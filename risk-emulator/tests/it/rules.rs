@@ -599,7 +599,7 @@ async fn configured_rules_are_loaded_and_restored_by_reset() {
                 .with_matcher(Matcher::UserIds(vec!["x".into()])),
         )
         .unwrap();
-    assert_eq!(stored.rule.name, "more");
+    assert_eq!(stored.rule.name.as_deref(), Some("more"));
     assert!(env
         .emu
         .add_rule(Rule::new("more", 12, RuleRecommendation::Deny))
