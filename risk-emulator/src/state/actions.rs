@@ -156,12 +156,9 @@ impl EmulatorState {
         let now = self.clock.now_ms();
         let mut core = self.core.lock();
         let action = self.check_action_token(&mut core, token, now)?;
-        if action.result.is_some() {
-            return Err(ApiError::blacklisted(
-                "action token already used: its result was reported",
-            ));
-        }
         let mut rec = action.recommendation.clone();
+        // Fetched after its result was reported: the answer says which (as the API does).
+        rec.context.action_result = action.result.map(|r| r.as_str().to_owned());
         if rec.context.client_id.is_none() {
             rec.context.client_id = Some(client.to_owned());
             rec.context.application_id = Some(client.to_owned());
@@ -185,14 +182,10 @@ impl EmulatorState {
         let now = self.clock.now_ms();
         let mut guard = self.core.lock();
         let action = self.check_action_token(&mut guard, report.action_token.expose(), now)?;
-        match action.result {
-            Some(r) if r == report.result => return Ok(()),
-            Some(r) => {
-                return Err(ApiError::blacklisted(format!(
-                    "action token already used: result `{r}` was reported"
-                )))
-            }
-            None => {}
+        // A result may be reported more than once (the reference says so): the same one
+        // changes nothing; another replaces it.
+        if action.result == Some(report.result) {
+            return Ok(());
         }
         action.result = Some(report.result);
         let action = action.clone();

@@ -50,12 +50,12 @@ impl EmulatorState {
                 "client_id and client_secret are required",
             ));
         };
-        let Some(resource) = get("resource") else {
-            return Err(ApiError::bad_request(format!(
-                "resource is required (the risk API needs `{RISK_RESOURCE}`)"
-            )));
-        };
-        if resource != RISK_RESOURCE && !self.config.other_resources.iter().any(|r| r == resource) {
+        // Optional, as upstream: a token without a resource is not scoped to one.
+        let resource = get("resource").unwrap_or("");
+        if !resource.is_empty()
+            && resource != RISK_RESOURCE
+            && !self.config.other_resources.iter().any(|r| r == resource)
+        {
             return Err(ApiError::bad_request(format!(
                 "unknown resource `{resource}`"
             )));
@@ -98,8 +98,14 @@ impl EmulatorState {
         }))
     }
 
-    /// The client id of a valid risk access token in an `Authorization` header value.
-    pub(crate) fn authenticate(&self, authorization: Option<&str>) -> Result<String, ApiError> {
+    /// The client id of a valid access token in an `Authorization` header value: for the risk
+    /// endpoints (`risk_only`), one issued for the risk resource or for none; for the activities
+    /// endpoints, any (which resource they need is not documented).
+    pub(crate) fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        risk_only: bool,
+    ) -> Result<String, ApiError> {
         let token = authorization
             .and_then(|h| {
                 let (scheme, rest) = h.split_once(' ')?;
@@ -116,7 +122,7 @@ impl EmulatorState {
             auth.tokens.remove(token);
             return Err(ApiError::new(401, "access token expired"));
         }
-        if entry.resource != RISK_RESOURCE {
+        if risk_only && !entry.resource.is_empty() && entry.resource != RISK_RESOURCE {
             return Err(ApiError::new(
                 403,
                 format!(

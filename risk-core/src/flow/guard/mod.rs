@@ -93,7 +93,7 @@ struct GuardInner {
 ///
 /// | trigger-action / recommendation answer | assessment | decided by | breaker |
 /// |---|---|---|---|
-/// | HTTP 400, 463 (garbage, expired, reused token) | [`AssessmentStatus::BadInput`] ([`TokenProblem::Rejected`]) | the policy, so a fail-open route does not let it through | neutral |
+/// | HTTP 400, 463 (garbage, unknown or expired token) | [`AssessmentStatus::BadInput`] ([`TokenProblem::Rejected`]) | the policy, so a fail-open route does not let it through | neutral |
 /// | recommendation for another action type (action-token mode) | [`AssessmentStatus::BadInput`] ([`TokenProblem::WrongAction`]) | the policy | success |
 /// | HTTP 429, or the client's call budget has nothing left (no call sent) | [`AssessmentStatus::Unavailable`] ([`UnavailableCause::Quota`]) | the quota behaviour ([`GuardBuilder::on_quota_exhausted`], default challenge) | neutral; the budget pauses for the `Retry-After` |
 /// | HTTP 404 (wrong base URL or proxy path), 401, 403, 5xx, transport, decode errors | [`AssessmentStatus::Unavailable`] | the error behaviour | failure (409 and other 4xx: neutral) |
@@ -114,9 +114,9 @@ struct GuardInner {
 /// refused ([`TokenProblem::WrongAction`]), so it cannot be replayed on a sensitive route. The token is kept in the assessment (and reported on)
 /// only once the API vouched for it.
 ///
-/// **Replay risk:** the API refuses a used token (HTTP 463) only once its result has been
-/// reported, so one action token can be presented on several concurrent requests until
-/// then, and each gets the same recommendation. Where that matters (payments, transfers),
+/// **Replay risk:** the API answers an action token's recommendation for as long as the token
+/// lives (its result reported or not), so one action token can be presented on several
+/// requests, and each gets the same recommendation. Where that matters (payments, transfers),
 /// disable action tokens on the route with [`GuardBuilder::action_tokens`]`(false)`: every
 /// request then needs a session token, and the guard triggers a fresh action itself.
 ///
