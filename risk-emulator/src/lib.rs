@@ -167,6 +167,14 @@ impl EmulatorHandle {
         self.shared.reset()
     }
 
+    /// A secured session token for the session `session_token`, bound to `action_type` (what
+    /// the web SDK's `getSecureSessionToken(actionType)` gives; also answered by
+    /// `POST /emulator/v1/sessions` when its body has an `action_type`). Trigger-action with it
+    /// for another action type answers 403 "Action type mismatch".
+    pub fn secured_session_token(&self, session_token: &str, action_type: &str) -> String {
+        state::secured_session_token(session_token, action_type)
+    }
+
     /// Creates a browser session from telemetry and returns its session token (as
     /// `POST /emulator/v1/sessions`). Without an `ip`, the session is at 127.0.0.1.
     pub fn create_session(&self, telemetry: &Telemetry) -> Result<String, EmulatorError> {

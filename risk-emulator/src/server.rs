@@ -370,12 +370,19 @@ async fn create_session(
         parse_json::<Telemetry>(&body)
     };
     let peer_ip: Option<IpAddr> = peer.map(|p| p.0 .0.ip());
+    // `action_type` (not telemetry): also answer a secured session token bound to it.
+    let action_type = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("action_type")?.as_str().map(str::to_owned));
     match telemetry.and_then(|t| s.create_session(t, peer_ip)) {
-        Ok((token, device_id)) => (
-            StatusCode::CREATED,
-            Json(json!({ "session_token": token, "device_id": device_id })),
-        )
-            .into_response(),
+        Ok((token, device_id)) => {
+            let mut body = json!({ "session_token": token, "device_id": device_id });
+            if let Some(action_type) = action_type {
+                body["secured_session_token"] =
+                    json!(crate::state::secured_session_token(&token, &action_type));
+            }
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -468,7 +468,8 @@ impl Recommender for PerRequestRecommender {
         &self,
         request: &TriggerActionRequest,
     ) -> Result<ActionToken, risk_core::Error> {
-        let n = request.session_token.expose().trim_start_matches("s-");
+        let session = request.session_token.as_ref().map(|t| t.expose());
+        let n = session.unwrap_or_default().trim_start_matches("s-");
         Ok(ActionToken::new(format!("at-{n}")))
     }
 

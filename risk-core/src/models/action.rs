@@ -253,8 +253,14 @@ impl TransactionData {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TriggerActionRequest {
-    /// The session token from the client SDK.
-    pub session_token: SessionToken,
+    /// The session token from the client SDK (`getSessionToken()`); this or
+    /// `secured_session_token` is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<SessionToken>,
+    /// A secured session token (`getSecureSessionToken(actionType)`), bound to one action
+    /// type: for another, the API answers 403 "Action type mismatch".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secured_session_token: Option<SessionToken>,
     /// The action being performed.
     pub action_type: ActionType,
     /// Correlates this action with the application's own request.
@@ -280,8 +286,25 @@ pub struct TriggerActionRequest {
 impl TriggerActionRequest {
     /// A request for `action_type` in the browser session `session_token`.
     pub fn new(session_token: impl Into<SessionToken>, action_type: ActionType) -> Self {
+        Self::with_tokens(Some(session_token.into()), None, action_type)
+    }
+
+    /// A request for `action_type` with a secured session token bound to it.
+    pub fn secured(
+        secured_session_token: impl Into<SessionToken>,
+        action_type: ActionType,
+    ) -> Self {
+        Self::with_tokens(None, Some(secured_session_token.into()), action_type)
+    }
+
+    fn with_tokens(
+        session_token: Option<SessionToken>,
+        secured_session_token: Option<SessionToken>,
+        action_type: ActionType,
+    ) -> Self {
         Self {
-            session_token: session_token.into(),
+            session_token,
+            secured_session_token,
             action_type,
             correlation_id: None,
             user_id: None,

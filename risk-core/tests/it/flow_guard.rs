@@ -160,7 +160,10 @@ async fn session_mode_triggers_with_request_details() {
     assert_eq!(fake.trigger_calls(), 1);
     assert_eq!(fake.recommendation_calls(), 1);
     let req = &fake.trigger_requests()[0];
-    assert_eq!(req.session_token.expose(), "sess-1");
+    assert_eq!(
+        req.session_token.as_ref().map(|t| t.expose()),
+        Some("sess-1")
+    );
     assert_eq!(req.action_type, ActionType::Login);
     assert_eq!(req.correlation_id.as_deref(), Some("req-77"));
     assert_eq!(req.claimed_user_id.as_deref(), Some("u-9"));

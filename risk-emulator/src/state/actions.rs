@@ -26,6 +26,46 @@ fn check_action_type(req: &TriggerActionRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The prefix of a secured session token (the emulator's own format: it carries its binding).
+const SECURED_PREFIX: &str = "sst_";
+
+/// A secured session token for `session_token`, bound to `action_type`
+/// (`getSecureSessionToken(actionType)`).
+pub(crate) fn secured_session_token(session_token: &str, action_type: &str) -> String {
+    let hex: String = action_type.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{SECURED_PREFIX}{hex}.{session_token}")
+}
+
+/// The session a trigger-action is for: its session token, or its secured session token
+/// when it is bound to the request's action type (403 "Action type mismatch" otherwise).
+fn session_of(req: &TriggerActionRequest) -> Result<String, ApiError> {
+    if let Some(secured) = &req.secured_session_token {
+        let malformed = || ApiError::bad_request("malformed secured_session_token");
+        let (hex, session) = secured
+            .expose()
+            .strip_prefix(SECURED_PREFIX)
+            .and_then(|rest| rest.split_once('.'))
+            .ok_or_else(malformed)?;
+        let bound = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(malformed)?;
+        if !bound.eq_ignore_ascii_case(req.action_type.as_str()) {
+            return Err(ApiError::new(403, "Action type mismatch"));
+        }
+        return Ok(session.to_owned());
+    }
+    req.session_token
+        .as_ref()
+        .map(|t| t.expose().to_owned())
+        .ok_or_else(|| ApiError::bad_request("session_token or secured_session_token is required"))
+}
+
 impl EmulatorState {
     /// trigger-action, from the back end (`client` = the token's client) or the SDK (`None`).
     pub(crate) fn trigger(
@@ -35,19 +75,20 @@ impl EmulatorState {
         with_recommendation: bool,
     ) -> Result<TriggerActionResponse, ApiError> {
         check_action_type(&req)?;
+        let session_token = session_of(&req)?;
         let now = self.clock.now_ms();
         let (action_token, ids) = self.new_action_ids();
         let mut guard = self.core.lock();
         Self::prune_actions(&mut guard, now, self.ttl_ms());
         let core = &mut *guard;
-        let Some(session) = core.sessions.get(req.session_token.expose()) else {
+        let Some(session) = core.sessions.get(&session_token) else {
             return Err(ApiError::bad_request("unknown session token"));
         };
         let new = NewAction::new(&req, session, client, now);
         let signals = new.signals(&mut core.history);
         let outcome = core.rules.evaluate(&new.facts());
         let rec = new.recommendation(ids, &signals, outcome, &self.config.thresholds);
-        let action = new.into_action(rec);
+        let action = new.into_action(rec, session_token);
         let (response, events) =
             self.trigger_response(&action, &action_token, client, with_recommendation);
         Self::store_action(core, action_token, action);

@@ -193,11 +193,15 @@ impl<'a> NewAction<'a> {
     }
 
     /// The action to keep, with the recommendation made for it.
-    pub(super) fn into_action(self, recommendation: RecommendationResponse) -> Action {
+    pub(super) fn into_action(
+        self,
+        recommendation: RecommendationResponse,
+        session_token: String,
+    ) -> Action {
         let session = self.session;
         Action {
             created: self.now,
-            session_token: self.req.session_token.expose().to_owned(),
+            session_token,
             device_id: session.device_id.clone(),
             client_id: self.client.map(str::to_owned),
             user_id: self.user_id,

@@ -40,6 +40,7 @@ use crate::ids::IdGen;
 use crate::rules::RuleStore;
 use crate::telemetry::Telemetry;
 
+pub(crate) use self::actions::secured_session_token;
 use self::auth::Auth;
 pub(crate) use self::error::ApiError;
 

@@ -21,5 +21,6 @@ mod client_events;
 mod client_faults;
 mod client_quota;
 mod client_rules;
+mod client_secured;
 mod rules;
 mod streaming_faults;

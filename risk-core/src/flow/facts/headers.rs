@@ -111,6 +111,7 @@ impl<H: HeaderLookup + ?Sized> HeaderLookup for DynLookup<'_, H> {
 #[must_use]
 pub struct HeaderNames {
     session_token: String,
+    secured_session_token: String,
     action_token: String,
     request_id: String,
     forwarded_for: String,
@@ -121,6 +122,7 @@ impl Default for HeaderNames {
     fn default() -> Self {
         Self {
             session_token: "x-risk-session-token".to_owned(),
+            secured_session_token: "x-risk-secured-session-token".to_owned(),
             action_token: "x-risk-action-token".to_owned(),
             request_id: "x-request-id".to_owned(),
             forwarded_for: "x-forwarded-for".to_owned(),
@@ -146,6 +148,11 @@ macro_rules! header_name {
 
 impl HeaderNames {
     header_name!(session_token, session_token_name, "x-risk-session-token");
+    header_name!(
+        secured_session_token,
+        secured_session_token_name,
+        "x-risk-secured-session-token"
+    );
     header_name!(action_token, action_token_name, "x-risk-action-token");
     header_name!(request_id, request_id_name, "x-request-id");
     header_name!(forwarded_for, forwarded_for_name, "x-forwarded-for");

@@ -22,6 +22,10 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 pub enum Token {
     /// A session token: the guard triggers the action and gets its recommendation.
     Session(SessionToken),
+    /// A secured session token, bound by the SDK to one action type
+    /// (`getSecureSessionToken(actionType)`): used as a session token; the API refuses it for
+    /// another action type (bad input, never an outage).
+    SecuredSession(SessionToken),
     /// An action token the front end already obtained: the guard only gets its recommendation.
     Action(ActionToken),
 }
@@ -30,6 +34,11 @@ impl Token {
     /// A session token from a raw header value (trimmed of spaces and tabs), validated.
     pub fn session(raw: &str) -> Result<Self, BadInput> {
         validate(raw).map(|t| Self::Session(SessionToken::new(t)))
+    }
+
+    /// A secured session token from a raw header value (trimmed of spaces and tabs), validated.
+    pub fn secured_session(raw: &str) -> Result<Self, BadInput> {
+        validate(raw).map(|t| Self::SecuredSession(SessionToken::new(t)))
     }
 
     /// An action token from a raw header value (trimmed of spaces and tabs), validated.
@@ -61,6 +70,12 @@ impl Token {
         if !session_tokens {
             return Err(BadInput::MissingToken);
         }
+        if let Some(raw) = headers.get(names.secured_session_token_name()) {
+            return Self::secured_session(raw);
+        }
+        if headers.contains(names.secured_session_token_name()) {
+            return malformed;
+        }
         match headers.get(names.session_token_name()) {
             Some(raw) => Self::session(raw),
             None if headers.contains(names.session_token_name()) => malformed,
@@ -80,7 +95,7 @@ impl TokenKinds {
     /// Whether `token` is of an accepted kind.
     pub(crate) fn accepts(self, token: &Token) -> bool {
         match token {
-            Token::Session(_) => self.session,
+            Token::Session(_) | Token::SecuredSession(_) => self.session,
             Token::Action(_) => self.action,
         }
     }

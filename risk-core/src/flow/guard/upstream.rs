@@ -56,13 +56,14 @@ impl GuardInner {
             None => None,
         };
         let from_client = matches!(token, Token::Action(_));
+        let secured = matches!(token, Token::SecuredSession(_));
         let mut held = None;
         let answer = self
             .ask(token, &mut held, &correlation_id, details, start)
             .await;
         // Only a token the API vouched for is kept: one trigger-action created, or the
         // client's once its recommendation matched this route.
-        let (outcome, vouched, status) = self.map_answer(answer, from_client);
+        let (outcome, vouched, status) = self.map_answer(answer, from_client, secured);
         let action_token = if vouched { held } else { None };
         if let Some(p) = permit {
             p.record(outcome, start);
@@ -82,28 +83,33 @@ impl GuardInner {
         start: Instant,
     ) -> Answer {
         let call = async {
-            let action_token = match token {
-                Token::Action(client_token) => held.insert(client_token),
-                Token::Session(session) if self.single_call => {
-                    let request = self.trigger_request(session, correlation_id, details);
-                    return match self.recommender.trigger_with_recommendation(&request).await {
-                        Ok((created, recommendation)) => {
-                            *held = Some(created);
-                            match recommendation {
-                                Ok(rec) => Answer::Recommendation(Box::new(rec)),
-                                Err(e) => Answer::Failed(e),
-                            }
-                        }
+            let (session, secured) = match token {
+                Token::Action(client_token) => {
+                    let action_token = held.insert(client_token);
+                    return match self.recommender.recommendation(action_token).await {
+                        Ok(rec) => Answer::Recommendation(Box::new(rec)),
                         Err(e) => Answer::Failed(e),
                     };
                 }
-                Token::Session(session) => {
-                    let request = self.trigger_request(session, correlation_id, details);
-                    match self.recommender.trigger_action(&request).await {
-                        Ok(created) => held.insert(created),
-                        Err(e) => return Answer::Failed(e),
+                Token::Session(session) => (session, false),
+                Token::SecuredSession(session) => (session, true),
+            };
+            let request = self.trigger_request(session, secured, correlation_id, details);
+            if self.single_call {
+                return match self.recommender.trigger_with_recommendation(&request).await {
+                    Ok((created, recommendation)) => {
+                        *held = Some(created);
+                        match recommendation {
+                            Ok(rec) => Answer::Recommendation(Box::new(rec)),
+                            Err(e) => Answer::Failed(e),
+                        }
                     }
-                }
+                    Err(e) => Answer::Failed(e),
+                };
+            }
+            let action_token = match self.recommender.trigger_action(&request).await {
+                Ok(created) => held.insert(created),
+                Err(e) => return Answer::Failed(e),
             };
             match self.recommender.recommendation(action_token).await {
                 Ok(rec) => Answer::Recommendation(Box::new(rec)),
@@ -123,8 +129,16 @@ impl GuardInner {
         &self,
         answer: Answer,
         from_client: bool,
+        secured: bool,
     ) -> (CallOutcome, bool, AssessmentStatus) {
         match answer {
+            // A secured session token bound to another action type ("Action type mismatch"):
+            // bad input, never an outage.
+            Answer::Failed(Error::Forbidden { .. }) if secured => (
+                CallOutcome::Neutral,
+                false,
+                AssessmentStatus::BadInput(BadInput::InvalidToken(TokenProblem::WrongAction)),
+            ),
             // A client's token must prove it belongs to this route's action: one of another
             // action (say `logout`) replayed here, or one whose action the API did not say,
             // is refused.
@@ -192,11 +206,17 @@ impl GuardInner {
     fn trigger_request(
         &self,
         session: SessionToken,
+        secured: bool,
         correlation_id: &str,
         details: ActionDetails,
     ) -> TriggerActionRequest {
-        let mut req = TriggerActionRequest::new(session, self.action_type.clone())
-            .with_correlation_id(correlation_id);
+        let action_type = self.action_type.clone();
+        let req = if secured {
+            TriggerActionRequest::secured(session, action_type)
+        } else {
+            TriggerActionRequest::new(session, action_type)
+        };
+        let mut req = req.with_correlation_id(correlation_id);
         let ActionDetails {
             claimed_user,
             user_id,
