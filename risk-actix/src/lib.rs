@@ -86,7 +86,9 @@ use actix_web::http::header::{HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
-use risk_core::{ActionDetails, Assessment, Decision, Guard, HeaderLookup, Outcome, ResponseSpec};
+use risk_core::{
+    ActionDetails, Assessment, ClearUser, Decision, Guard, HeaderLookup, Outcome, ResponseSpec,
+};
 
 /// The actix-web middleware protecting the routes it wraps with a risk [`Guard`].
 ///
@@ -202,6 +204,93 @@ where
                     Err(err)
                 }
             }
+        })
+    }
+}
+
+/// Wraps a logout route: once it answered 2xx, the user set on the request's browser session
+/// is cleared at the risk API, in the background (see [`ClearUser`]).
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use risk_actix::ClearUserMiddleware;
+/// # fn app(client: risk_core::RiskClient) {
+/// App::new().service(
+///     web::resource("/logout")
+///         .route(web::post().to(HttpResponse::Ok))
+///         .wrap(ClearUserMiddleware::new(client)),
+/// );
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClearUserMiddleware {
+    clear: ClearUser,
+}
+
+impl ClearUserMiddleware {
+    /// Clears users through `client`.
+    pub fn new(client: risk_core::RiskClient) -> Self {
+        Self {
+            clear: ClearUser::new(client),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for ClearUserMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = ClearUserMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ClearUserMiddlewareService {
+            service: Rc::new(service),
+            clear: self.clear.clone(),
+        }))
+    }
+}
+
+/// The service [`ClearUserMiddleware`] wraps around a route (built by actix-web).
+#[doc(hidden)]
+pub struct ClearUserMiddlewareService<S> {
+    service: Rc<S>,
+    clear: ClearUser,
+}
+
+impl<S> fmt::Debug for ClearUserMiddlewareService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClearUserMiddlewareService")
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for ClearUserMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let pending = self.clear.request_of(&Headers(req.headers()));
+        let clear = self.clear.clone();
+        let service = Rc::clone(&self.service);
+        Box::pin(async move {
+            let res = service.call(req).await?;
+            if let Some(request) = pending {
+                clear.after_response(request, res.status().as_u16());
+            }
+            Ok(res)
         })
     }
 }

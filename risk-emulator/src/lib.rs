@@ -221,6 +221,11 @@ impl EmulatorHandle {
             .to_owned())
     }
 
+    /// The user set on a browser session (by a successful result with a `user_id`), if any.
+    pub fn session_user(&self, session_token: &str) -> Option<String> {
+        self.shared.session_user(session_token)
+    }
+
     /// The result reported for an action, if any. The API keeps one per action (a repeat of
     /// the same result is accepted and changes nothing), so this is what a test compares
     /// with what it reported.

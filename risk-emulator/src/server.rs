@@ -17,8 +17,9 @@ use axum::{Json, Router};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use risk_core::{
-    ActionResultReport, CreateLegacyRuleResponse, CreateRuleResponse, EventType, LegacyRule,
-    LegacyRuleEnvelope, LegacyRuleList, MessageResponse, Rule, RuleList, TriggerActionRequest,
+    ActionResultReport, ClearUserRequest, CreateLegacyRuleResponse, CreateRuleResponse, EventType,
+    LegacyRule, LegacyRuleEnvelope, LegacyRuleList, MessageResponse, Rule, RuleList,
+    TriggerActionRequest,
 };
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -81,6 +82,8 @@ fn classify(path: &str) -> (&'static str, bool) {
         "recommendation"
     } else if path == "/risk/v1/action/result" {
         "result"
+    } else if path == "/risk/v1/action/clear-user" {
+        "clear_user"
     } else if path.starts_with("/risk/v1/recommendation/rules")
         || path.starts_with("/risk/v1/rules")
     {
@@ -192,6 +195,17 @@ async fn recommendation(State(s): S, client: Client, RawQuery(q): RawQuery) -> R
 async fn result(State(s): S, client: Client, body: Bytes) -> Response {
     match parse_json::<ActionResultReport>(&body).and_then(|r| s.report(r, &client_of(client))) {
         Ok(()) => message(StatusCode::CREATED, "action result reported"),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn clear_user(State(s): S, body: Bytes) -> Response {
+    match parse_json::<ClearUserRequest>(&body).and_then(|r| s.clear_user(&r)) {
+        Ok(()) => (
+            StatusCode::CREATED,
+            Json(json!({"success": true, "message": "user cleared from the session"})),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -427,6 +441,7 @@ pub(crate) fn router(shared: Arc<EmulatorState>) -> Router {
         .route("/risk/v1/action/trigger-action", post(trigger))
         .route("/risk/v1/recommendation", get(recommendation))
         .route("/risk/v1/action/result", post(result))
+        .route("/risk/v1/action/clear-user", post(clear_user))
         .route(
             "/risk/v1/recommendation/rules",
             post(legacy_create).get(legacy_list),

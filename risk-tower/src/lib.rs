@@ -149,12 +149,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod clear_user;
 mod extract;
 mod future;
 mod layer;
 mod service;
 
 pub use body::ResponseBody;
+pub use clear_user::{ClearUserLayer, ClearUserService};
 pub use extract::{MissingRiskAssessment, RiskAssessment};
 pub use future::ResponseFuture;
 pub use layer::RiskLayer;

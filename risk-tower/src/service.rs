@@ -104,7 +104,7 @@ where
 }
 
 /// The request's header map seen by risk-core.
-struct HttpHeaders<'a>(&'a HeaderMap);
+pub(crate) struct HttpHeaders<'a>(pub(crate) &'a HeaderMap);
 
 impl HeaderLookup for HttpHeaders<'_> {
     fn get(&self, name: &str) -> Option<&str> {

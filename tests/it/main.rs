@@ -3,6 +3,7 @@
 //! (`quota_attack`), and the example's step-up through its guard (`step_up`).
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod clear_user;
 mod e2e;
 mod fleet;
 mod parity;

@@ -17,8 +17,8 @@ use crate::budget::{Budget, CallPriority};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
 use crate::error::{ConfigError, Error};
 use crate::models::{
-    ActionResultReport, ActionToken, ActivityEvent, CreateLegacyRuleResponse, EventType,
-    LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleWithId, MessageResponse,
+    ActionResultReport, ActionToken, ActivityEvent, ClearUserRequest, CreateLegacyRuleResponse,
+    EventType, LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleWithId, MessageResponse,
     RecommendationResponse, Rule, RuleList, StoredRule, TriggerActionRequest,
     TriggerActionResponse,
 };
@@ -338,6 +338,21 @@ impl RiskClient {
             Method::POST,
             url,
             Some(to_json(report)?),
+            Replay::Always,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets the user set on a browser session (the application's logout):
+    /// `POST /risk/v1/action/clear-user` (201). Safe to repeat.
+    pub async fn clear_user(&self, request: &ClearUserRequest) -> Result<(), Error> {
+        let url = self.url("risk/v1/action/clear-user")?;
+        self.send(
+            "clear_user",
+            Method::POST,
+            url,
+            Some(to_json(request)?),
             Replay::Always,
         )
         .await?;

@@ -43,6 +43,7 @@
 
 mod assessment;
 mod breaker;
+mod clear_user;
 mod decision;
 mod delivery;
 mod error_behavior;
@@ -60,6 +61,7 @@ mod verdict;
 
 pub use assessment::Assessment;
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, MAX_COOL_DOWN};
+pub use clear_user::ClearUser;
 pub use decision::Decision;
 pub use delivery::{Delivered, DeliveryEvent, DeliveryPolicy};
 pub use error_behavior::{ErrorBehavior, ErrorBehaviorKind};

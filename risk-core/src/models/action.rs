@@ -528,3 +528,40 @@ where
         Some(Msg::Other(v)) => v.to_string(),
     })
 }
+
+/// Body of `POST /risk/v1/action/clear-user`: forgets the user set on a browser session
+/// (logout). One of the two tokens.
+///
+/// ```
+/// use risk_core::ClearUserRequest;
+/// let body = serde_json::to_value(ClearUserRequest::session("st-1")).unwrap();
+/// assert_eq!(body, serde_json::json!({"session_token": "st-1"}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClearUserRequest {
+    /// The session token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<SessionToken>,
+    /// Or a secured session token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secured_session_token: Option<SessionToken>,
+}
+
+impl ClearUserRequest {
+    /// For a session token.
+    pub fn session(token: impl Into<SessionToken>) -> Self {
+        Self {
+            session_token: Some(token.into()),
+            secured_session_token: None,
+        }
+    }
+
+    /// For a secured session token.
+    pub fn secured(token: impl Into<SessionToken>) -> Self {
+        Self {
+            session_token: None,
+            secured_session_token: Some(token.into()),
+        }
+    }
+}

@@ -14,8 +14,8 @@ mod token;
 
 pub use action::{
     ActionResult, ActionResultReport, ActionType, AttributeValue, ChallengeType, ClaimedUserIdType,
-    CustomAttributes, MessageResponse, TransactionData, TransactionParty, TriggerActionRequest,
-    TriggerActionResponse,
+    ClearUserRequest, CustomAttributes, MessageResponse, TransactionData, TransactionParty,
+    TriggerActionRequest, TriggerActionResponse,
 };
 pub use events::{ActivityEvent, EventType};
 pub use recommendation::{

@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering;
 
 use risk_core::{
-    ActionResult, ActionResultReport, ActionToken, ActivityEvent, RecommendationResponse,
-    RecommendationType, TriggerActionRequest, TriggerActionResponse,
+    ActionResult, ActionResultReport, ActionToken, ActivityEvent, ClearUserRequest,
+    RecommendationResponse, RecommendationType, TriggerActionRequest, TriggerActionResponse,
 };
 use serde_json::Value;
 
@@ -34,6 +34,25 @@ const SECURED_PREFIX: &str = "sst_";
 pub(crate) fn secured_session_token(session_token: &str, action_type: &str) -> String {
     let hex: String = action_type.bytes().map(|b| format!("{b:02x}")).collect();
     format!("{SECURED_PREFIX}{hex}.{session_token}")
+}
+
+/// The session token and the action type a secured session token stands for.
+fn secured_session_of(secured: &str) -> Result<(String, String), ApiError> {
+    let malformed = || ApiError::bad_request("malformed secured_session_token");
+    let (hex, session) = secured
+        .strip_prefix(SECURED_PREFIX)
+        .and_then(|rest| rest.split_once('.'))
+        .ok_or_else(malformed)?;
+    let bound = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(malformed)?;
+    Ok((session.to_owned(), bound))
 }
 
 /// The session a trigger-action is for: its session token, or its secured session token
@@ -211,6 +230,35 @@ impl EmulatorState {
         drop(core);
         self.record_events(event);
         Ok(rec)
+    }
+
+    /// The user set on a session.
+    pub(crate) fn session_user(&self, token: &str) -> Option<String> {
+        self.core
+            .lock()
+            .sessions
+            .get(token)
+            .and_then(|s| s.user_id.clone())
+    }
+
+    /// Forgets the user set on a session (`clear-user`).
+    pub(crate) fn clear_user(&self, request: &ClearUserRequest) -> Result<(), ApiError> {
+        let token = match (&request.session_token, &request.secured_session_token) {
+            (Some(t), _) => t.expose().to_owned(),
+            (None, Some(secured)) => secured_session_of(secured.expose())?.0,
+            (None, None) => {
+                return Err(ApiError::bad_request(
+                    "session_token or secured_session_token is required",
+                ))
+            }
+        };
+        let mut core = self.core.lock();
+        let session = core
+            .sessions
+            .get_mut(&token)
+            .ok_or_else(|| ApiError::bad_request("unknown session token"))?;
+        session.user_id = None;
+        Ok(())
     }
 
     /// The result recorded for an action, if any (one per action: a repeat of it is accepted

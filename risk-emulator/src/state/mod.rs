@@ -45,11 +45,12 @@ use self::auth::Auth;
 pub(crate) use self::error::ApiError;
 
 /// Names under which statistics are kept, in a fixed order.
-pub(crate) const STAT_NAMES: [&str; 8] = [
+pub(crate) const STAT_NAMES: [&str; 9] = [
     "token",
     "trigger_action",
     "recommendation",
     "result",
+    "clear_user",
     "rules",
     "events",
     "emulator",
