@@ -1,8 +1,8 @@
 //! The whole product in one process: the risk emulator, an axum app protecting `POST /login`
 //! (action `login`, default policy, fail open) and `POST /transfer` (action `transaction`, a
 //! stricter score policy, fail closed), and the scenarios of `risk_demo_app::scenarios` played
-//! through real HTTP. Prints what happened, then the risk events read back through the
-//! event-streaming API.
+//! through real HTTP. Prints what happened, the risk events read back through the
+//! event-streaming API, and two addresses evaluated against the tenant's rules.
 //!
 //! ```sh
 //! cargo run --example quickstart
@@ -56,6 +56,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let run = scenarios::run(&app_url, &backend, &emulator).await?;
     print_table(&run);
     print_events(&run);
+
+    // Entity evaluation (routes with no browser session): addresses against the tenant's rules.
+    println!();
+    for ip in ["203.0.113.9", "198.51.100.7"] {
+        let answer = backend
+            .client
+            .evaluate(&risk_core::EvaluateRequest::ip(ip))
+            .await?;
+        let rule = answer
+            .rule_name
+            .map(|r| format!(" (rule \"{r}\")"))
+            .unwrap_or_default();
+        println!(
+            "entity evaluation: {ip:<15} → {}{rule}",
+            answer.recommendation.recommendation_type.as_str()
+        );
+    }
 
     let stats = backend.reporter.shutdown(Duration::from_secs(5)).await?;
     println!(

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 
 use crate::error::Error;
 use crate::models::{
-    ActionResultReport, ActionToken, RecommendationResponse, TriggerActionRequest,
+    ActionResultReport, ActionToken, EvaluateRequest, EvaluateResponse, RecommendationResponse,
+    TriggerActionRequest,
 };
 
 /// Something that can assess an action: the risk API client, or a test double.
@@ -20,6 +21,17 @@ pub trait Recommender: Send + Sync + 'static {
         &self,
         action_token: &ActionToken,
     ) -> Result<RecommendationResponse, Error>;
+
+    /// Evaluates an entity (an IP address) against the tenant's rules (the guard's
+    /// [entity mode](crate::GuardBuilder::evaluate_client_ip)). The default answers that the
+    /// recommender cannot (an error the guard treats as an outage).
+    async fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, Error> {
+        let _ = request;
+        Err(Error::UnexpectedStatus {
+            status: 501,
+            message: "this recommender does not evaluate entities".to_owned(),
+        })
+    }
 
     /// Triggers the action and gets its recommendation, in one call when the recommender
     /// can (the [`RiskClient`](crate::RiskClient) asks trigger-action for it). `Err`: no
@@ -53,6 +65,10 @@ impl<R: Recommender + ?Sized> Recommender for std::sync::Arc<R> {
         request: &TriggerActionRequest,
     ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
         (**self).trigger_with_recommendation(request).await
+    }
+
+    async fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, Error> {
+        (**self).evaluate(request).await
     }
 }
 

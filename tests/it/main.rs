@@ -5,6 +5,7 @@
 
 mod clear_user;
 mod e2e;
+mod evaluate;
 mod fleet;
 mod parity;
 mod quota_attack;

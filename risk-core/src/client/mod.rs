@@ -18,9 +18,9 @@ use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
 use crate::error::{ConfigError, Error};
 use crate::models::{
     ActionResultReport, ActionToken, ActivityEvent, ClearUserRequest, CreateLegacyRuleResponse,
-    EventType, LegacyRule, LegacyRuleEnvelope, LegacyRuleList, LegacyRuleWithId, MessageResponse,
-    RecommendationResponse, Rule, RuleList, StoredRule, TriggerActionRequest,
-    TriggerActionResponse,
+    EvaluateRequest, EvaluateResponse, EventType, LegacyRule, LegacyRuleEnvelope, LegacyRuleList,
+    LegacyRuleWithId, MessageResponse, RecommendationResponse, Rule, RuleList, StoredRule,
+    TriggerActionRequest, TriggerActionResponse,
 };
 use crate::recommender::{Recommender, ResultSink};
 
@@ -235,9 +235,10 @@ impl RiskClient {
     ) -> Result<Vec<u8>, Error> {
         // The request path's calls come first; the rest waits for budget.
         let priority = match endpoint {
-            "trigger_action" | "trigger_action_with_recommendation" | "get_recommendation" => {
-                CallPriority::Assessment
-            }
+            "trigger_action"
+            | "trigger_action_with_recommendation"
+            | "get_recommendation"
+            | "evaluate" => CallPriority::Assessment,
             _ => CallPriority::Background,
         };
         self.inner
@@ -342,6 +343,22 @@ impl RiskClient {
         )
         .await?;
         Ok(())
+    }
+
+    /// Evaluates an entity (an IP address) against the tenant's rules, with no browser
+    /// session: `POST /risk/v1/evaluate`. An assessment call (see the budget); repeatable.
+    pub async fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, Error> {
+        let url = self.url("risk/v1/evaluate")?;
+        let body = self
+            .send(
+                "evaluate",
+                Method::POST,
+                url,
+                Some(to_json(request)?),
+                Replay::Always,
+            )
+            .await?;
+        decode(&body)
     }
 
     /// Forgets the user set on a browser session (the application's logout):
@@ -598,6 +615,10 @@ impl Recommender for RiskClient {
         action_token: &ActionToken,
     ) -> Result<RecommendationResponse, Error> {
         self.get_recommendation(action_token).await
+    }
+
+    async fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, Error> {
+        RiskClient::evaluate(self, request).await
     }
 
     /// One call: trigger-action with `get_recommendation=true`.

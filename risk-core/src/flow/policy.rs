@@ -6,7 +6,7 @@
 
 use super::evaluation::{AssessmentStatus, Evaluation};
 use super::facts::BadInput;
-use super::verdict::{DenialReason, Verdict, VerdictKind};
+use super::verdict::{Denial, DenialReason, Verdict, VerdictKind};
 use crate::error::ConfigError;
 use crate::models::RecommendationType;
 
@@ -43,6 +43,10 @@ fn bad_input_verdict(bad: BadInput) -> Verdict {
     match bad {
         BadInput::MissingToken => Verdict::deny(DenialReason::MissingToken),
         BadInput::InvalidToken(p) => Verdict::deny(DenialReason::InvalidToken(p)),
+        BadInput::UnknownClientIp => Verdict::Deny(Denial::with_status(
+            DenialReason::Custom("The client's address is unknown.".to_owned()),
+            400,
+        )),
     }
 }
 

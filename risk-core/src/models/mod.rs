@@ -7,6 +7,7 @@
 
 mod action;
 pub(crate) mod de;
+mod evaluate;
 mod events;
 mod recommendation;
 mod rules;
@@ -17,6 +18,7 @@ pub use action::{
     ClearUserRequest, CustomAttributes, MessageResponse, TransactionData, TransactionParty,
     TriggerActionRequest, TriggerActionResponse,
 };
+pub use evaluate::{EvaluateRequest, EvaluateResponse};
 pub use events::{ActivityEvent, EventType};
 pub use recommendation::{
     BehaviorSignals, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule, Reason,

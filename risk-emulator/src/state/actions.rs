@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 
 use risk_core::{
     ActionResult, ActionResultReport, ActionToken, ActivityEvent, ClearUserRequest,
-    RecommendationResponse, RecommendationType, TriggerActionRequest, TriggerActionResponse,
+    EvaluateRequest, EvaluateResponse, PreviewRule, RecommendationResponse, RecommendationType,
+    TriggerActionRequest, TriggerActionResponse,
 };
 use serde_json::Value;
 
@@ -230,6 +231,32 @@ impl EmulatorState {
         drop(core);
         self.record_events(event);
         Ok(rec)
+    }
+
+    /// Entity evaluation: the IP against the rules (ALLOW when no production rule matches).
+    pub(crate) fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, ApiError> {
+        let ip = request.ip.trim().parse::<std::net::IpAddr>().map_err(|_| {
+            ApiError::bad_request(format!("`ip`: `{}` is not an IP address", request.ip))
+        })?;
+        let facts = crate::rules::Facts {
+            ip: Some(ip),
+            ..crate::rules::Facts::default()
+        };
+        let outcome = self.core.lock().rules.evaluate(&facts);
+        let mut answer = EvaluateResponse::new(
+            outcome
+                .production
+                .as_ref()
+                .map_or(RecommendationType::Allow, |hit| hit.recommendation.clone()),
+        );
+        answer.rule_name = outcome.production.map(|hit| hit.name);
+        answer.preview_rule = outcome.preview.map(|hit| {
+            let mut preview = PreviewRule::default();
+            preview.rule_name = Some(hit.name);
+            preview.recommendation = Some(hit.recommendation);
+            preview
+        });
+        Ok(answer)
     }
 
     /// The user set on a session.

@@ -45,12 +45,13 @@ use self::auth::Auth;
 pub(crate) use self::error::ApiError;
 
 /// Names under which statistics are kept, in a fixed order.
-pub(crate) const STAT_NAMES: [&str; 9] = [
+pub(crate) const STAT_NAMES: [&str; 10] = [
     "token",
     "trigger_action",
     "recommendation",
     "result",
     "clear_user",
+    "evaluate",
     "rules",
     "events",
     "emulator",

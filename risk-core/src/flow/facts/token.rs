@@ -123,6 +123,9 @@ pub enum BadInput {
     MissingToken,
     /// An unusable token (answered 400 by the default policy).
     InvalidToken(TokenProblem),
+    /// Entity evaluation: the client's IP address is unknown (answered 400 by the default
+    /// policy).
+    UnknownClientIp,
 }
 
 impl BadInput {
@@ -131,6 +134,7 @@ impl BadInput {
         match self {
             Self::MissingToken => "missing_token",
             Self::InvalidToken(p) => p.as_str(),
+            Self::UnknownClientIp => "unknown_client_ip",
         }
     }
 }
@@ -139,6 +143,7 @@ impl fmt::Display for BadInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MissingToken => f.write_str("no token header"),
+            Self::UnknownClientIp => f.write_str("the client's IP address is unknown"),
             Self::InvalidToken(p) => fmt::Display::fmt(p, f),
         }
     }

@@ -42,6 +42,7 @@ pub struct GuardBuilder {
     single_call: bool,
     on_quota: ErrorBehavior,
     client_limit: Option<ClientLimit>,
+    entity: Option<(Duration, u64)>,
 }
 
 impl fmt::Debug for GuardBuilder {
@@ -56,6 +57,7 @@ impl fmt::Debug for GuardBuilder {
             .field("single_call", &self.single_call)
             .field("on_quota", &self.on_quota)
             .field("client_limit", &self.client_limit)
+            .field("entity", &self.entity)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +145,25 @@ impl GuardBuilder {
     /// guard's own). Give several guards clones of one limit to share it.
     pub fn client_limit(mut self, limit: ClientLimit) -> Self {
         self.client_limit = Some(limit);
+        self
+    }
+
+    /// Entity mode, for routes with no browser session (public APIs, webhooks,
+    /// server-to-server): no token is read; the client's IP address (behind trusted proxies)
+    /// is evaluated against the tenant's rules (`POST /risk/v1/evaluate`), and the answer
+    /// (a DENY included; never an error) is cached per address for 60 s, 100,000 addresses
+    /// at most ([`evaluation_cache`](Self::evaluation_cache)). The policy and the error
+    /// behaviour apply as usual; no action is created, so nothing is reported. A request whose
+    /// address is unknown is bad input (400).
+    pub fn evaluate_client_ip(mut self) -> Self {
+        self.entity = Some(self.entity.unwrap_or((Duration::from_secs(60), 100_000)));
+        self
+    }
+
+    /// Entity mode (as [`evaluate_client_ip`](Self::evaluate_client_ip)) with a cache of your
+    /// own: how long an answer is kept, and for how many addresses at most.
+    pub fn evaluation_cache(mut self, ttl: Duration, capacity: u64) -> Self {
+        self.entity = Some((ttl, capacity.max(1)));
         self
     }
 
@@ -257,6 +278,9 @@ impl GuardBuilder {
                 single_call: self.single_call,
                 on_quota: self.on_quota,
                 client_limit: self.client_limit,
+                entity: self
+                    .entity
+                    .map(|(ttl, capacity)| super::entity::EntityCache::new(ttl, capacity)),
             }),
         })
     }
@@ -293,6 +317,7 @@ impl Guard {
             single_call: true,
             on_quota: ErrorBehavior::Challenge,
             client_limit: Some(ClientLimit::default()),
+            entity: None,
         }
     }
 }

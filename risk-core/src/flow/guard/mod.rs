@@ -8,6 +8,7 @@
 
 mod builder;
 mod conclude;
+mod entity;
 mod request;
 mod upstream;
 
@@ -67,6 +68,8 @@ struct GuardInner {
     single_call: bool,
     on_quota: ErrorBehavior,
     client_limit: Option<ClientLimit>,
+    /// Entity mode: the client's IP is evaluated (no token), the answers cached.
+    entity: Option<entity::EntityCache>,
 }
 
 /// Protects one route: reads the request facts, asks the risk API (through a
@@ -186,6 +189,14 @@ impl Guard {
         self.inner.reporter.as_ref()
     }
 
+    /// Entity mode: the requests answered from the evaluation cache so far (0 otherwise).
+    pub fn evaluation_cache_hits(&self) -> u64 {
+        self.inner
+            .entity
+            .as_ref()
+            .map_or(0, entity::EntityCache::hits)
+    }
+
     /// Assesses a request and decides. Never fails: an unavailable API becomes a verdict
     /// through the error behaviour.
     ///
@@ -213,6 +224,9 @@ impl Guard {
 impl GuardInner {
     async fn check(self: Arc<Self>, facts: RequestFacts, span: tracing::Span) -> Decision {
         let start = Instant::now();
+        if let Some(cache) = &self.entity {
+            return self.check_entity(cache, facts, start, &span).await;
+        }
         // Fairness before any upstream call: a client over its share is answered here. Bad
         // input costs no call and is answered first, whatever the limit.
         let usable = matches!(&facts.token, Ok(token) if self.tokens.accepts(token));
@@ -274,6 +288,37 @@ impl GuardInner {
 }
 
 impl GuardInner {
+    /// Entity mode: the client's IP address is the entity; no token, no action, no report.
+    async fn check_entity(
+        &self,
+        cache: &entity::EntityCache,
+        facts: RequestFacts,
+        start: Instant,
+        span: &tracing::Span,
+    ) -> Decision {
+        let Some(ip) = facts.client_ip else {
+            let status = AssessmentStatus::BadInput(BadInput::UnknownClientIp);
+            return self.answer_early(status, None, facts.correlation_id, None, start, span);
+        };
+        if let Some(limit) = &self.client_limit {
+            if let Err(retry_after) = limit.check(&facts) {
+                let status = AssessmentStatus::ClientLimited { retry_after };
+                return self.answer_early(
+                    status,
+                    Some(limit),
+                    facts.correlation_id,
+                    Some(ip),
+                    start,
+                    span,
+                );
+            }
+        }
+        let evaluation = self
+            .evaluate_entity(cache, ip, facts.correlation_id, start)
+            .await;
+        self.conclude(evaluation, start, span)
+    }
+
     /// A request answered without asking the risk API: bad input, or a client over its
     /// limit (`limit`). Shadow mode still lets it through.
     fn answer_early(

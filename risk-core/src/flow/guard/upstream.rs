@@ -14,7 +14,7 @@ use crate::flow::facts::{ActionDetails, BadInput, Token, TokenProblem};
 use crate::models::{ActionToken, RecommendationResponse, SessionToken, TriggerActionRequest};
 
 /// What the upstream calls produced, before the breaker and the mapping.
-enum Answer {
+pub(super) enum Answer {
     Recommendation(Box<RecommendationResponse>),
     Failed(Error),
     /// The deadline passed.
@@ -125,7 +125,7 @@ impl GuardInner {
     }
 
     /// What the breaker counts, whether the held action token is vouched for, and the status.
-    fn map_answer(
+    pub(super) fn map_answer(
         &self,
         answer: Answer,
         from_client: bool,

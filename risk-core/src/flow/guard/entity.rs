@@ -1,0 +1,111 @@
+//! Entity evaluation: a route with no browser session (a public API, a webhook, a
+//! server-to-server call) is protected by evaluating the client's IP address against the
+//! tenant's rules, with the answer cached per address.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::upstream::Answer;
+use super::GuardInner;
+use crate::flow::evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
+use crate::models::{EvaluateRequest, RecommendationResponse};
+
+/// The answers kept per IP address (successful ones only: a DENY is cached, an error never).
+pub(super) struct EntityCache {
+    answers: moka::future::Cache<IpAddr, Arc<RecommendationResponse>>,
+    hits: AtomicU64,
+}
+
+impl EntityCache {
+    pub(super) fn new(ttl: Duration, capacity: u64) -> Self {
+        Self {
+            answers: moka::future::Cache::builder()
+                .time_to_live(ttl)
+                .max_capacity(capacity)
+                .build(),
+            hits: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+}
+
+impl GuardInner {
+    /// The evaluation of `ip`: from the cache, or asked (breaker and deadline included).
+    pub(super) async fn evaluate_entity(
+        &self,
+        cache: &EntityCache,
+        ip: IpAddr,
+        correlation_id: String,
+        start: Instant,
+    ) -> Evaluation {
+        let evaluation = |status| {
+            Evaluation::from_parts(
+                self.action_type.clone(),
+                correlation_id.clone(),
+                None,
+                status,
+                Some(ip),
+            )
+        };
+        if let Some(cached) = cache.answers.get(&ip).await {
+            cache.hits.fetch_add(1, Ordering::Relaxed);
+            return evaluation(AssessmentStatus::Assessed(Box::new((*cached).clone())));
+        }
+        let permit = match &self.breaker {
+            Some(b) => match b.acquire() {
+                Ok(p) => Some(p),
+                Err(wait) => {
+                    let open = Unavailable::new(
+                        UnavailableCause::CircuitOpen,
+                        "the risk API circuit breaker is open",
+                    )
+                    .with_retry_after(Some(wait.max(Duration::from_secs(1))));
+                    return evaluation(AssessmentStatus::Unavailable(open));
+                }
+            },
+            None => None,
+        };
+        let call = async {
+            match self
+                .recommender
+                .evaluate(&EvaluateRequest::ip(ip.to_string()))
+                .await
+            {
+                Ok(answer) => {
+                    let mut rec = RecommendationResponse::new(
+                        answer.recommendation.recommendation_type.clone(),
+                        0.0,
+                    );
+                    rec.risk_score = None;
+                    rec.recommendation = answer.recommendation;
+                    rec.preview_rule = answer.preview_rule;
+                    rec.context.ip = Some(ip.to_string());
+                    rec.context.action_type = Some(self.action_type.clone());
+                    Answer::Recommendation(Box::new(rec))
+                }
+                Err(e) => Answer::Failed(e),
+            }
+        };
+        let answer = match start.checked_add(self.deadline) {
+            Some(deadline) => tokio::time::timeout_at(deadline, call)
+                .await
+                .unwrap_or(Answer::TimedOut),
+            None => call.await,
+        };
+        let (outcome, _, status) = self.map_answer(answer, false, false);
+        if let Some(p) = permit {
+            p.record(outcome, start);
+        }
+        if let AssessmentStatus::Assessed(rec) = &status {
+            cache.answers.insert(ip, Arc::new((**rec).clone())).await;
+        }
+        evaluation(status)
+    }
+}
