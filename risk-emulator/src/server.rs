@@ -17,9 +17,9 @@ use axum::{Json, Router};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use risk_core::{
-    ActionResultReport, ClearUserRequest, CreateLegacyRuleResponse, CreateRuleResponse,
-    EvaluateRequest, EventType, LegacyRule, LegacyRuleEnvelope, LegacyRuleList, MessageResponse,
-    Rule, RuleList, TriggerActionRequest,
+    ActionResultReport, AssigneeRequest, ClearUserRequest, CreateLegacyRuleResponse,
+    CreateRuleResponse, EvaluateRequest, EventType, LegacyRule, LegacyRuleEnvelope, LegacyRuleList,
+    MessageResponse, Rule, RuleList, TriggerActionRequest,
 };
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -86,6 +86,8 @@ fn classify(path: &str) -> (&'static str, bool) {
         "clear_user"
     } else if path == "/risk/v1/evaluate" {
         "evaluate"
+    } else if path == "/risk/v1/action/assignee" {
+        "assignee"
     } else if path.starts_with("/risk/v1/recommendation/rules")
         || path.starts_with("/risk/v1/rules")
     {
@@ -197,6 +199,13 @@ async fn recommendation(State(s): S, client: Client, RawQuery(q): RawQuery) -> R
 async fn result(State(s): S, client: Client, body: Bytes) -> Response {
     match parse_json::<ActionResultReport>(&body).and_then(|r| s.report(r, &client_of(client))) {
         Ok(()) => message(StatusCode::CREATED, "action result reported"),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn assignee(State(s): S, body: Bytes) -> Response {
+    match parse_json::<AssigneeRequest>(&body).and_then(|r| s.set_assignee(&r)) {
+        Ok(n) => Json(json!({"message": format!("assignee set on {n} action(s)")})).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -452,6 +461,7 @@ pub(crate) fn router(shared: Arc<EmulatorState>) -> Router {
         .route("/risk/v1/action/result", post(result))
         .route("/risk/v1/action/clear-user", post(clear_user))
         .route("/risk/v1/evaluate", post(evaluate))
+        .route("/risk/v1/action/assignee", put(assignee))
         .route(
             "/risk/v1/recommendation/rules",
             post(legacy_create).get(legacy_list),

@@ -17,10 +17,10 @@ use crate::budget::{Budget, CallPriority};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
 use crate::error::{ConfigError, Error};
 use crate::models::{
-    ActionResultReport, ActionToken, ActivityEvent, ClearUserRequest, CreateLegacyRuleResponse,
-    EvaluateRequest, EvaluateResponse, EventType, LegacyRule, LegacyRuleEnvelope, LegacyRuleList,
-    LegacyRuleWithId, MessageResponse, RecommendationResponse, Rule, RuleList, StoredRule,
-    TriggerActionRequest, TriggerActionResponse,
+    ActionResultReport, ActionToken, ActivityEvent, AssigneeRequest, ClearUserRequest,
+    CreateLegacyRuleResponse, EvaluateRequest, EvaluateResponse, EventType, LegacyRule,
+    LegacyRuleEnvelope, LegacyRuleList, LegacyRuleWithId, MessageResponse, RecommendationResponse,
+    Rule, RuleList, StoredRule, TriggerActionRequest, TriggerActionResponse,
 };
 use crate::recommender::{Recommender, ResultSink};
 
@@ -359,6 +359,21 @@ impl RiskClient {
             )
             .await?;
         decode(&body)
+    }
+
+    /// Sets an assignee on a list of actions: `PUT /risk/v1/action/assignee` (the body's shape
+    /// is in [`AssigneeRequest`] alone). Safe to repeat.
+    pub async fn set_assignee(&self, request: &AssigneeRequest) -> Result<(), Error> {
+        let url = self.url("risk/v1/action/assignee")?;
+        self.send(
+            "set_assignee",
+            Method::PUT,
+            url,
+            Some(to_json(request)?),
+            Replay::Always,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Forgets the user set on a browser session (the application's logout):

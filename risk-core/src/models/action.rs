@@ -164,7 +164,7 @@ pub struct TransactionParty {
 ///
 /// ```
 /// use risk_core::TransactionData;
-/// let tx = TransactionData::new(120.5, "EUR").with_type("transfer");
+/// let tx = TransactionData::new(120.5, "EUR").with_type("money_transfer");
 /// let json = serde_json::to_value(&tx).unwrap();
 /// assert_eq!(json["amount"], 120.5);
 /// assert_eq!(json["currency"], "EUR");
@@ -181,19 +181,40 @@ pub struct TransactionData {
     )]
     pub amount: Option<f64>,
     /// ISO 4217 currency code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub currency: Option<String>,
-    /// Transaction type (tenant-defined, e.g. `transfer`).
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    /// Transaction type (e.g. `money_transfer`).
+    #[serde(
+        default,
+        rename = "type",
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transaction_type: Option<String>,
     /// Payment method.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub method: Option<String>,
     /// Channel the transaction came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub channel_id: Option<String>,
     /// Free-text reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reason: Option<String>,
     /// When the transaction takes place (epoch milliseconds).
     #[serde(
@@ -562,6 +583,37 @@ impl ClearUserRequest {
         Self {
             session_token: None,
             secured_session_token: Some(token.into()),
+        }
+    }
+}
+
+/// Body of `PUT /risk/v1/action/assignee`: sets an assignee on a list of actions. The vendor has
+/// not published this body: the field names live here only, so that following the live API is
+/// a change of this one type.
+///
+/// ```
+/// use risk_core::AssigneeRequest;
+/// let body = serde_json::to_value(AssigneeRequest::new(["act-1", "act-2"], "analyst-7")).unwrap();
+/// assert_eq!(body["action_ids"][1], "act-2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AssigneeRequest {
+    /// The actions (their `context.action_id`).
+    pub action_ids: Vec<String>,
+    /// Who is assigned.
+    pub assignee: String,
+}
+
+impl AssigneeRequest {
+    /// Assigns `assignee` to the actions `action_ids`.
+    pub fn new(
+        action_ids: impl IntoIterator<Item = impl Into<String>>,
+        assignee: impl Into<String>,
+    ) -> Self {
+        Self {
+            action_ids: action_ids.into_iter().map(Into::into).collect(),
+            assignee: assignee.into(),
         }
     }
 }

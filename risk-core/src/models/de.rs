@@ -117,6 +117,21 @@ where
         .collect())
 }
 
+/// An echoed value that is not needed to decide: one that does not decode is `None` (logged at
+/// DEBUG), never a reason to lose the answer around it.
+pub(crate) fn opt_or_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.filter(|v| !v.is_null()).and_then(|v| {
+        serde_json::from_value(v)
+            .map_err(|e| tracing::debug!(error = %e, "an echoed field did not decode; left out"))
+            .ok()
+    }))
+}
+
 /// Echoed custom attributes: entries whose value is not a string, number or boolean
 /// (`null`, an object, a list) are dropped instead of failing the whole payload; a value
 /// that is not an object at all decodes as `None`.

@@ -14,9 +14,9 @@ mod rules;
 mod token;
 
 pub use action::{
-    ActionResult, ActionResultReport, ActionType, AttributeValue, ChallengeType, ClaimedUserIdType,
-    ClearUserRequest, CustomAttributes, MessageResponse, TransactionData, TransactionParty,
-    TriggerActionRequest, TriggerActionResponse,
+    ActionResult, ActionResultReport, ActionType, AssigneeRequest, AttributeValue, ChallengeType,
+    ClaimedUserIdType, ClearUserRequest, CustomAttributes, MessageResponse, TransactionData,
+    TransactionParty, TriggerActionRequest, TriggerActionResponse,
 };
 pub use evaluate::{EvaluateRequest, EvaluateResponse};
 pub use events::{ActivityEvent, EventType};

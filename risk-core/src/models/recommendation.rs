@@ -599,8 +599,12 @@ pub struct RecommendationResponse {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub threats: Vec<String>,
-    /// The action's transaction data, echoed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The action's transaction data, echoed (left out when it does not decode).
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transaction_data: Option<TransactionData>,
     /// The action's custom attributes, echoed. Decoding is lenient (requests stay strict):
     /// an attribute whose value is not a string, number or boolean (`null`, an object, a

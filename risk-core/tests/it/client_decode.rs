@@ -347,6 +347,7 @@ async fn a_recommendation_in_the_vendors_schema_keeps_every_field() {
             "action_result": "success",
             "a_field_added_tomorrow": {"nested": [1, 2]}
         },
+        "transaction_data": {"amount": "12.5", "currency": 978, "type": "money_transfer"},
         "risk_signals": {
             "device": {"a_device_signal_added_tomorrow": true},
             "network": {"x_forwarded_for": ["10.0.0.1"]}
@@ -383,4 +384,8 @@ async fn a_recommendation_in_the_vendors_schema_keeps_every_field() {
         rec.risk_signals.device.extra["a_device_signal_added_tomorrow"],
         json!(true)
     );
+    let tx = rec.transaction_data.as_ref().unwrap();
+    assert_eq!(tx.amount, Some(12.5));
+    assert_eq!(tx.currency.as_deref(), Some("978"));
+    assert_eq!(tx.transaction_type.as_deref(), Some("money_transfer"));
 }

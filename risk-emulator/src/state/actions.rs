@@ -4,9 +4,9 @@
 use std::sync::atomic::Ordering;
 
 use risk_core::{
-    ActionResult, ActionResultReport, ActionToken, ActivityEvent, ClearUserRequest,
-    EvaluateRequest, EvaluateResponse, PreviewRule, RecommendationResponse, RecommendationType,
-    TriggerActionRequest, TriggerActionResponse,
+    ActionResult, ActionResultReport, ActionToken, ActivityEvent, AssigneeRequest,
+    ClearUserRequest, EvaluateRequest, EvaluateResponse, PreviewRule, RecommendationResponse,
+    RecommendationType, TriggerActionRequest, TriggerActionResponse,
 };
 use serde_json::Value;
 
@@ -257,6 +257,25 @@ impl EmulatorState {
             preview
         });
         Ok(answer)
+    }
+
+    /// Sets an assignee on actions (by `context.action_id`); the number of actions found.
+    pub(crate) fn set_assignee(&self, request: &AssigneeRequest) -> Result<usize, ApiError> {
+        if request.action_ids.is_empty() || request.assignee.trim().is_empty() {
+            return Err(ApiError::bad_request(
+                "`action_ids` must not be empty and `assignee` must be set",
+            ));
+        }
+        let mut core = self.core.lock();
+        let mut found = 0;
+        for action in core.actions.values_mut() {
+            let id = action.recommendation.context.action_id.as_deref();
+            if id.is_some_and(|id| request.action_ids.iter().any(|a| a == id)) {
+                action.assignee = Some(request.assignee.clone());
+                found += 1;
+            }
+        }
+        Ok(found)
     }
 
     /// The user set on a session.

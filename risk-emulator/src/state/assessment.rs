@@ -211,6 +211,7 @@ impl<'a> NewAction<'a> {
             user_agent: session.t.user_agent.clone(),
             recommendation,
             result: None,
+            assignee: None,
         }
     }
 }

@@ -45,13 +45,14 @@ use self::auth::Auth;
 pub(crate) use self::error::ApiError;
 
 /// Names under which statistics are kept, in a fixed order.
-pub(crate) const STAT_NAMES: [&str; 10] = [
+pub(crate) const STAT_NAMES: [&str; 11] = [
     "token",
     "trigger_action",
     "recommendation",
     "result",
     "clear_user",
     "evaluate",
+    "assignee",
     "rules",
     "events",
     "emulator",
@@ -86,6 +87,8 @@ struct Action {
     user_agent: Option<String>,
     recommendation: RecommendationResponse,
     result: Option<ActionResult>,
+    /// Set by `PUT /risk/v1/action/assignee`.
+    assignee: Option<String>,
 }
 
 #[derive(Debug, Default)]

@@ -409,3 +409,26 @@ async fn a_success_without_challenge_type_after_a_challenge_does_not_trust() {
     // Linked now (no longer a new device for carol), but not trusted.
     assert_eq!(*rec.recommendation_type(), RecommendationType::Allow);
 }
+
+#[tokio::test]
+async fn an_assignee_is_set_on_the_listed_actions() {
+    let (emu, _) = start().await;
+    let client = client(&emu);
+    let s = session(&emu, "dev-assign", "203.0.113.40");
+    let a = client.trigger_action(&login(&s)).await.unwrap();
+    let rec = client.get_recommendation(&a.action_token).await.unwrap();
+    let action_id = rec.context.action_id.clone().unwrap();
+    client
+        .set_assignee(&risk_core::AssigneeRequest::new([action_id], "analyst-7"))
+        .await
+        .unwrap();
+    assert_eq!(emu.stats().responses("assignee", 200), 1);
+    let err = client
+        .set_assignee(&risk_core::AssigneeRequest::new(
+            Vec::<String>::new(),
+            "analyst-7",
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BadRequest { .. }), "{err:?}");
+}
