@@ -201,6 +201,8 @@ impl Budget for LocalBudget {
         let ahead = full_at - now;
         if ahead <= room {
             state.full_at = full_at;
+            drop(state);
+            crate::telemetry::quota_remaining(self.available());
             Ok(())
         } else {
             Err(ahead - room)

@@ -62,6 +62,8 @@
 //! the [`Guard`].
 //!
 //! # Features
+//! - `metrics` (default): metrics through the `metrics` facade, listed with their labels in
+//!   the README ("Operating it"); install any recorder (Prometheus, StatsD...) to collect them.
 //! - `testing`: the `testing` module, with test doubles of [`Recommender`] and [`ResultSink`]
 //!   (`StaticRecommender`, `ScriptedRecommender`, `RecordingSink`, ...) for unit-testing
 //!   handlers and policies without HTTP.
@@ -75,6 +77,7 @@ mod error;
 mod flow;
 mod models;
 mod recommender;
+mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

@@ -162,6 +162,7 @@ async fn axum_server_plays_every_quickstart_scenario() {
         .unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["reports"]["dropped"], 0);
+    assert_metrics(&url).await;
     server.abort();
 }
 
@@ -192,5 +193,30 @@ async fn actix_server_plays_every_quickstart_scenario() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
+    assert_metrics(&url).await;
     handle.stop(true).await;
+}
+
+/// `GET /metrics` names what happened, in the Prometheus text format.
+async fn assert_metrics(url: &str) {
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "risk_decisions_total",
+        "risk_assessment_duration_seconds",
+        "risk_upstream_requests_total",
+        "risk_upstream_request_duration_seconds",
+        "risk_reports_total",
+        "risk_token_refreshes_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+    assert!(
+        text.contains(r#"degraded="outage""#),
+        "the outage scenario's fail-open is measured:\n{text}"
+    );
 }

@@ -39,7 +39,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, backend: Backend) {
                 .wrap(RiskMiddleware::new(backend.transfer_guard.clone()))
                 .wrap(from_fn(action_details)),
         )
-        .service(web::resource("/health").route(web::get().to(health)));
+        .service(web::resource("/health").route(web::get().to(health)))
+        .service(web::resource("/metrics").route(web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/plain; version=0.0.4")
+                .body(app::metrics())
+        })));
 }
 
 /// Reads the claimed user and transaction data from the JSON body for the risk middleware

@@ -210,3 +210,22 @@ fn submit(backend: &Backend, report: ActionResultReport) {
     // A full queue is counted and logged by the reporter; the response never waits for it.
     let _ = backend.reporter.submit(report);
 }
+
+/// `GET /metrics`: the process's metrics in the Prometheus text format (risk-core records them
+/// through the `metrics` facade; this installs the Prometheus recorder once per process).
+pub fn metrics() -> String {
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .map_err(
+                    |e| tracing::warn!(error = %e, "no Prometheus recorder: /metrics is empty"),
+                )
+                .ok()
+        })
+        .as_ref()
+        .map(metrics_exporter_prometheus::PrometheusHandle::render)
+        .unwrap_or_default()
+}

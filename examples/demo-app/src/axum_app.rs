@@ -41,6 +41,7 @@ pub fn router(backend: Backend) -> Router {
                 .route_layer(middleware::from_fn(action_details)),
         )
         .route("/health", get(health))
+        .route("/metrics", get(|| async { app::metrics() }))
         .with_state(backend)
 }
 

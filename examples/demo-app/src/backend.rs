@@ -244,6 +244,8 @@ impl Backend {
         emulator: Option<Arc<EmulatorHandle>>,
         redis: Option<Redis>,
     ) -> Result<Self, BackendError> {
+        // The Prometheus recorder, before the first decision (served on GET /metrics).
+        let _ = crate::app::metrics();
         // With Redis, reports go through the fleet's stream (a small local buffer in front);
         // this instance also delivers the stream's reports.
         let (reporter, redis_delivery) = match &redis {

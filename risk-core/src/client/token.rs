@@ -207,9 +207,12 @@ impl TokenSource {
             .instrument(span.clone())
             .await
             .unwrap_or(Err(Error::Timeout { after }));
-        if let Err(e) = &result {
-            span.record("error", e.kind());
-            tracing::debug!(parent: &span, error = %e, "access token request failed");
+        match &result {
+            Ok(_) => crate::telemetry::token_refresh(),
+            Err(e) => {
+                span.record("error", e.kind());
+                tracing::debug!(parent: &span, error = %e, "access token request failed");
+            }
         }
         result
     }

@@ -92,6 +92,13 @@ impl Inner {
             }));
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
+        let status = match &result {
+            Ok(_) => "2xx".to_owned(),
+            Err(e) => e
+                .status()
+                .map_or_else(|| e.kind().to_owned(), |s| s.to_string()),
+        };
+        crate::telemetry::upstream(call.endpoint, &status, started.elapsed().as_secs_f64());
         match &result {
             Ok(_) => tracing::debug!(parent: &span, latency_ms, "risk call succeeded"),
             Err(e) => {

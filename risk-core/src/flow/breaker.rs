@@ -320,6 +320,12 @@ impl CircuitBreaker {
         st.generation += 1;
         st.probes_in_flight = 0;
         st.probe_successes = 0;
+        let level = match to {
+            BreakerState::Closed => 0.0,
+            BreakerState::HalfOpen => 1.0,
+            BreakerState::Open => 2.0,
+        };
+        crate::telemetry::breaker(to.as_str(), level);
         match to {
             BreakerState::Open => {
                 st.opened_at = Instant::now();

@@ -312,6 +312,7 @@ impl Reporter {
             Err(TrySendError::Closed(_)) => ReportDropped::Closed,
         };
         let dropped = handle.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::telemetry::report("dropped");
         self.warn_dropped(why, dropped);
         Err(why)
     }
@@ -452,6 +453,9 @@ impl Worker {
                 }
             }
             busy |= took;
+            if took {
+                crate::telemetry::report_queue_depth(inbox.len());
+            }
             if draining && deliveries.is_empty() {
                 answer(&mut waiters);
                 draining = false;
@@ -523,16 +527,24 @@ impl Worker {
             .deliver(&*self.sink, &report, |event| match event {
                 DeliveryEvent::Retry => {
                     counters.retried.fetch_add(1, Ordering::Relaxed);
+                    crate::telemetry::report("retried");
                 }
                 DeliveryEvent::BudgetWait => {
                     counters.budget_waits.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .await;
-        match delivered.result {
-            Ok(()) => counters.sent.fetch_add(1, Ordering::AcqRel),
-            Err(_) => counters.failed.fetch_add(1, Ordering::AcqRel),
+        let outcome = match delivered.result {
+            Ok(()) => {
+                counters.sent.fetch_add(1, Ordering::AcqRel);
+                "sent"
+            }
+            Err(_) => {
+                counters.failed.fetch_add(1, Ordering::AcqRel);
+                "failed"
+            }
         };
+        crate::telemetry::report(outcome);
     }
 }
 

@@ -71,6 +71,7 @@ impl GuardInner {
         start: Instant,
         span: &tracing::Span,
     ) -> Decision {
+        crate::telemetry::limited(self.action_type.as_str());
         let verdict = match limit.answer() {
             WhenLimited::Challenge => Verdict::challenge(None),
             _ => Verdict::deny(DenialReason::RateLimited),
@@ -113,6 +114,7 @@ impl GuardInner {
             error_behavior,
             latency,
         ));
+        record_decision(&assessment);
         match response {
             // Challenge: the step-up route reports, with its challenge type.
             Some(response) => Decision::Respond {
@@ -143,6 +145,7 @@ impl GuardInner {
             span.record("verdict", Verdict::Proceed.kind().as_str());
         }
         let assessment = Arc::new(Assessment::new(evaluation, Verdict::Proceed, None, latency));
+        record_decision(&assessment);
         let report = match (rendezvous, &self.reporter) {
             (Some(rendezvous), Some(reporter)) => {
                 PendingReport::shadow(rendezvous, self.mapping.clone(), reporter.clone())
@@ -179,4 +182,19 @@ impl GuardInner {
         // A full queue is counted and warned about by the reporter.
         let _ = reporter.submit(ActionResultReport::new(token.clone(), result));
     }
+}
+
+/// `risk_decisions_total` and `risk_assessment_duration_seconds` for one request.
+fn record_decision(a: &Assessment) {
+    let recommendation =
+        a.recommendation_type()
+            .map_or("none", |t| if t.is_known() { t.as_str() } else { "other" });
+    crate::telemetry::decision(
+        a.action_type().as_str(),
+        a.verdict().kind().as_str(),
+        recommendation,
+        a.degraded()
+            .map_or("none", crate::flow::evaluation::Degraded::as_str),
+        a.latency().as_secs_f64(),
+    );
 }

@@ -1,0 +1,98 @@
+//! Metrics through the `metrics` facade (feature `metrics`, on by default): every name and
+//! label in one place. Without a recorder installed, each call is a no-op lookup; without the
+//! feature, nothing is compiled.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `risk_decisions_total` | counter | `action`, `verdict`, `recommendation`, `degraded` (`outage`, `quota`, `breaker`, `none`) |
+//! | `risk_assessment_duration_seconds` | histogram | `action` |
+//! | `risk_upstream_requests_total` | counter | `endpoint`, `status` (the HTTP status, or the error kind) |
+//! | `risk_upstream_request_duration_seconds` | histogram | `endpoint` |
+//! | `risk_breaker_state` | gauge (0 closed, 1 half-open, 2 open) | `breaker` |
+//! | `risk_breaker_transitions_total` | counter | `to` |
+//! | `risk_reports_total` | counter | `outcome` (`sent`, `retried`, `failed`, `dropped`) |
+//! | `risk_report_queue_depth` | gauge | |
+//! | `risk_quota_remaining` | gauge | |
+//! | `risk_limited_total` | counter | `action` |
+//! | `risk_token_refreshes_total` | counter | |
+
+#![cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+
+/// One decision of a guard.
+pub(crate) fn decision(
+    action: &str,
+    verdict: &'static str,
+    recommendation: &str,
+    degraded: &'static str,
+    seconds: f64,
+) {
+    #[cfg(feature = "metrics")]
+    {
+        let action = metrics::SharedString::from(action.to_owned());
+        metrics::counter!(
+            "risk_decisions_total",
+            "action" => action.clone(),
+            "verdict" => verdict,
+            "recommendation" => recommendation.to_owned(),
+            "degraded" => degraded,
+        )
+        .increment(1);
+        metrics::histogram!("risk_assessment_duration_seconds", "action" => action).record(seconds);
+    }
+}
+
+/// One call to the risk API (all its attempts), answered `status` (or failed with that kind).
+pub(crate) fn upstream(endpoint: &'static str, status: &str, seconds: f64) {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::counter!(
+            "risk_upstream_requests_total",
+            "endpoint" => endpoint,
+            "status" => status.to_owned(),
+        )
+        .increment(1);
+        metrics::histogram!("risk_upstream_request_duration_seconds", "endpoint" => endpoint)
+            .record(seconds);
+    }
+}
+
+/// The breaker moved to `to` (0 closed, 1 half-open, 2 open).
+pub(crate) fn breaker(to: &'static str, level: f64) {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::gauge!("risk_breaker_state", "breaker" => "risk_api").set(level);
+        metrics::counter!("risk_breaker_transitions_total", "to" => to).increment(1);
+    }
+}
+
+/// A result report `sent`, `retried`, `failed` or `dropped`.
+pub(crate) fn report(outcome: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("risk_reports_total", "outcome" => outcome).increment(1);
+}
+
+/// Reports waiting in the reporter's queue.
+pub(crate) fn report_queue_depth(depth: usize) {
+    #[cfg(feature = "metrics")]
+    #[expect(clippy::cast_precision_loss, reason = "a queue length, far below 2^52")]
+    metrics::gauge!("risk_report_queue_depth").set(depth as f64);
+}
+
+/// Calls the local budget could take at once.
+pub(crate) fn quota_remaining(remaining: u64) {
+    #[cfg(feature = "metrics")]
+    #[expect(clippy::cast_precision_loss, reason = "a call count, far below 2^52")]
+    metrics::gauge!("risk_quota_remaining").set(remaining as f64);
+}
+
+/// A client over its limit, answered without the API.
+pub(crate) fn limited(action: &str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("risk_limited_total", "action" => action.to_owned()).increment(1);
+}
+
+/// A new access token was fetched.
+pub(crate) fn token_refresh() {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("risk_token_refreshes_total").increment(1);
+}
