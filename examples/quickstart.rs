@@ -85,6 +85,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         emulator.stats().connections_accepted,
         started.elapsed().as_secs_f64()
     );
+    print_metrics(&risk_demo_app::app::metrics());
     server.abort();
     Ok(())
 }
@@ -179,4 +180,65 @@ fn print_events(run: &Run) {
     if hidden > 0 {
         println!("  ... and {hidden} events of the burst's other logins");
     }
+}
+
+/// A few lines from the metrics the run recorded (what `GET /metrics` serves).
+fn print_metrics(text: &str) {
+    let label = |line: &str, name: &str| -> Option<String> {
+        let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = line[start..].find('"')? + start;
+        Some(line[start..end].to_owned())
+    };
+    let value = |line: &str| -> f64 {
+        line.rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let mut verdicts = std::collections::BTreeMap::<String, f64>::new();
+    let mut degraded = 0.0;
+    let mut reports = std::collections::BTreeMap::<String, f64>::new();
+    let mut latency = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if line.starts_with("risk_decisions_total{") {
+            *verdicts
+                .entry(label(line, "verdict").unwrap_or_default())
+                .or_default() += value(line);
+            if label(line, "degraded").is_some_and(|d| d != "none") {
+                degraded += value(line);
+            }
+        } else if line.starts_with("risk_reports_total{") {
+            *reports
+                .entry(label(line, "outcome").unwrap_or_default())
+                .or_default() += value(line);
+        } else if line.starts_with("risk_upstream_request_duration_seconds{") {
+            let entry = latency
+                .entry(label(line, "endpoint").unwrap_or_default())
+                .or_default();
+            match label(line, "quantile").as_deref() {
+                Some("0.5") => entry.0 = value(line),
+                Some("0.99") => entry.1 = value(line),
+                _ => {}
+            }
+        }
+    }
+    let list = |m: &std::collections::BTreeMap<String, f64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("\nmetrics (GET /metrics):");
+    println!(
+        "  decisions: {} · degraded (outage, quota, breaker): {degraded}",
+        list(&verdicts)
+    );
+    for (endpoint, (p50, p99)) in &latency {
+        println!(
+            "  upstream {endpoint:<36} p50 {:>6.2} ms  p99 {:>6.2} ms",
+            p50 * 1000.0,
+            p99 * 1000.0
+        );
+    }
+    println!("  reports: {}", list(&reports));
 }

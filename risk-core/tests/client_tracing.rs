@@ -137,6 +137,12 @@ async fn no_secret_or_whole_token_in_traces_or_debug() {
         "attempt=3",
         "latency_ms",
         "error=\"not_found\"",
+        // One span per attempt, in the OpenTelemetry HTTP client conventions.
+        "http.client",
+        "http.request.method=POST",
+        "url.path=/risk/v1/action/trigger-action",
+        "http.response.status_code=201",
+        "http.request.resend_count=2",
     ] {
         assert!(
             traces.contains(expected),

@@ -68,18 +68,20 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one on a free port and waits until it answers.
     pub async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
         let mut server = Self {
-            port,
+            port: 0,
             dir,
             child: None,
         };
-        server.restart().await;
-        server
+        // A free port can be taken by someone else before redis binds it: try another.
+        for _ in 0..5 {
+            server.port = free_port();
+            if server.launch().await {
+                return server;
+            }
+        }
+        panic!("redis-server did not start (5 ports tried)");
     }
 
     /// `redis://127.0.0.1:{port}`.
@@ -96,24 +98,47 @@ impl RedisServer {
 
     /// Starts it again on the same port and directory, and waits until it answers.
     pub async fn restart(&mut self) {
+        for _ in 0..3 {
+            if self.launch().await {
+                return;
+            }
+        }
+        panic!("redis-server did not start again on port {}", self.port);
+    }
+
+    /// Starts it on `self.port`; `false` when it exited or did not answer within 10 s.
+    async fn launch(&mut self) -> bool {
         self.stop().await;
-        self.child = Some(spawn(self.port, self.dir.path()));
+        let mut child = spawn(self.port, self.dir.path());
         let url = self.url();
-        let ready = tokio::time::timeout(Duration::from_secs(15), async {
+        let ready = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
                 if ping(&url).await {
-                    break;
+                    return true;
+                }
+                // It exited (the port was taken, say): no use waiting.
+                if child.try_wait().ok().flatten().is_some() {
+                    return false;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
-        .await;
-        assert!(
-            ready.is_ok(),
-            "redis-server did not start on port {}",
-            self.port
-        );
+        .await
+        .unwrap_or(false);
+        if ready {
+            self.child = Some(child);
+        } else {
+            let _ = child.kill().await;
+        }
+        ready
     }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 fn spawn(port: u16, dir: &Path) -> Child {

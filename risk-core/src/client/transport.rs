@@ -139,19 +139,45 @@ impl Inner {
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let failure = match request.send().await {
-                Err(e) => Failure::from(transport_error(e, self.timeout, false)),
+            // One span per attempt, in the OpenTelemetry HTTP client conventions (no query, no
+            // token: the path is a template).
+            let attempt_span = tracing::info_span!(
+                parent: span,
+                "http.client",
+                "http.request.method" = %call.method,
+                "server.address" = call.url.host_str().unwrap_or_default(),
+                "url.path" = %path_template(&call.url),
+                "http.request.resend_count" = attempt - 1,
+                "http.response.status_code" = Empty,
+                "error.type" = Empty,
+            );
+            let failure = match request.send().instrument(attempt_span.clone()).await {
+                Err(e) => {
+                    let error = transport_error(e, self.timeout, false);
+                    attempt_span.record("error.type", error.kind());
+                    Failure::from(error)
+                }
                 Ok(response) => {
                     let status = response.status().as_u16();
                     span.record("status", status);
+                    attempt_span.record("http.response.status_code", status);
                     if response.status().is_success() {
-                        match response.bytes().await {
+                        match response.bytes().instrument(attempt_span.clone()).await {
                             Ok(body) => return Ok(body.to_vec()),
-                            Err(e) => Failure::from(transport_error(e, self.timeout, true)),
+                            Err(e) => {
+                                let error = transport_error(e, self.timeout, true);
+                                attempt_span.record("error.type", error.kind());
+                                Failure::from(error)
+                            }
                         }
                     } else {
+                        attempt_span.record("error.type", status);
                         let retry_after = retry_after(response.headers());
-                        let body = response.bytes().await.unwrap_or_default();
+                        let body = response
+                            .bytes()
+                            .instrument(attempt_span.clone())
+                            .await
+                            .unwrap_or_default();
                         if status == 401 && !refreshed_token {
                             // Drop the token the server refused, fetch a new one, resend once.
                             refreshed_token = true;
@@ -233,6 +259,23 @@ impl Inner {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// The URL's path with its identifiers replaced (`/risk/v1/rules/{rule_id}`): a span field of
+/// bounded values that never carries an id.
+fn path_template(url: &Url) -> String {
+    let mut out = String::new();
+    let mut previous = "";
+    for segment in url.path().split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.push_str(if previous == "rules" {
+            "{rule_id}"
+        } else {
+            segment
+        });
+        previous = segment;
+    }
+    out
 }
 
 /// `start + after`, without overflowing: a duration too large for the clock is capped at
