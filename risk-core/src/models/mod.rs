@@ -11,6 +11,7 @@ mod evaluate;
 mod events;
 mod recommendation;
 mod rules;
+mod signals;
 mod token;
 
 pub use action::{
@@ -21,14 +22,15 @@ pub use action::{
 pub use evaluate::{EvaluateRequest, EvaluateResponse};
 pub use events::{ActivityEvent, EventType};
 pub use recommendation::{
-    BehaviorSignals, DeviceSignals, HistorySignals, NetworkSignals, PreviewRule, Reason,
-    Recommendation, RecommendationContext, RecommendationResponse, RecommendationType, RiskSignals,
+    PreviewRule, Reason, Recommendation, RecommendationContext, RecommendationResponse,
+    RecommendationType,
 };
 pub use rules::{
     CreateLegacyRuleResponse, CreateRuleResponse, LegacyRule, LegacyRuleEnvelope, LegacyRuleList,
     LegacyRuleMode, LegacyRuleWithId, Matcher, Rule, RuleCondition, RuleList, RuleMatcher,
     RuleMode, RuleOperator, RuleRecommendation, StoredRule,
 };
+pub use signals::{BehaviorSignals, DeviceSignals, HistorySignals, NetworkSignals, RiskSignals};
 pub use token::{redact, ActionToken, SessionToken};
 
 /// The OAuth resource every risk access token must be issued for.
