@@ -139,6 +139,28 @@ fn bench_guard(c: &mut Criterion) {
         });
     });
 
+    // The same check with a real recorder in scope (the Prometheus one the example servers
+    // install): what the metrics cost when someone reads them. Without a recorder they cost
+    // nothing ("guard/proceed" above).
+    #[cfg(feature = "metrics")]
+    {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        c.bench_function("guard/proceed+prometheus", |b| {
+            metrics::with_local_recorder(&recorder, || {
+                b.to_async(&rt).iter(|| async {
+                    let facts = plain.facts(black_box(&HEADERS), Some(peer), None);
+                    if let Decision::Proceed { assessment, report } = plain.check(facts).await {
+                        report.disarm();
+                        black_box(assessment);
+                    }
+                });
+            });
+        });
+        // The recorder really saw the decisions (otherwise the figure above means nothing).
+        assert!(handle.render().contains("risk_decisions_total"));
+    }
+
     c.bench_function("guard/proceed+client_limit", |b| {
         b.to_async(&rt).iter(|| async {
             let facts = limited.facts(black_box(&HEADERS), Some(peer), None);

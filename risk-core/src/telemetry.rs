@@ -18,22 +18,26 @@
 
 #![cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 
-/// One decision of a guard.
+/// One decision of a guard. Labels of known values are borrowed `'static` strings: with a
+/// recorder installed, recording allocates no label text for them.
 pub(crate) fn decision(
-    action: &str,
+    action: &crate::models::ActionType,
     verdict: &'static str,
-    recommendation: &str,
+    recommendation: &'static str,
     degraded: &'static str,
     seconds: f64,
 ) {
     #[cfg(feature = "metrics")]
     {
-        let action = metrics::SharedString::from(action.to_owned());
+        let action = match action.known_str() {
+            Some(known) => metrics::SharedString::const_str(known),
+            None => metrics::SharedString::from(action.as_str().to_owned()),
+        };
         metrics::counter!(
             "risk_decisions_total",
             "action" => action.clone(),
             "verdict" => verdict,
-            "recommendation" => recommendation.to_owned(),
+            "recommendation" => recommendation,
             "degraded" => degraded,
         )
         .increment(1);

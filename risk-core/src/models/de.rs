@@ -238,6 +238,15 @@ macro_rules! open_enum {
                 }
             }
 
+            /// The wire value of a known variant, as a `&'static str` (no copy needed to keep
+            /// it, e.g. as a metrics label); `None` for [`Self::Other`].
+            pub fn known_str(&self) -> Option<&'static str> {
+                match self {
+                    $( Self::$variant => Some($wire), )+
+                    Self::Other(_) => None,
+                }
+            }
+
             /// Every known variant, in documentation order.
             pub const KNOWN: &'static [$name] = &[$( $name::$variant, )+];
 

@@ -186,11 +186,11 @@ impl GuardInner {
 
 /// `risk_decisions_total` and `risk_assessment_duration_seconds` for one request.
 fn record_decision(a: &Assessment) {
-    let recommendation =
-        a.recommendation_type()
-            .map_or("none", |t| if t.is_known() { t.as_str() } else { "other" });
+    let recommendation = a
+        .recommendation_type()
+        .map_or("none", |t| t.known_str().unwrap_or("other"));
     crate::telemetry::decision(
-        a.action_type().as_str(),
+        a.action_type(),
         a.verdict().kind().as_str(),
         recommendation,
         a.degraded()
