@@ -12,7 +12,7 @@ use risk_demo_app::{actix_app, backend::Backend, launch};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    launch::init_tracing();
+    let _tracing = launch::init_tracing();
     let backend = Backend::from_env().await?;
     let listener = std::net::TcpListener::bind(launch::listen_addr())?;
     let addr = listener.local_addr()?;

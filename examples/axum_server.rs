@@ -14,7 +14,7 @@ use risk_demo_app::{axum_app, backend::Backend, launch};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    launch::init_tracing();
+    let _tracing = launch::init_tracing();
     let backend = Backend::from_env().await?;
     let listener = tokio::net::TcpListener::bind(launch::listen_addr()).await?;
     let addr = listener.local_addr()?;
