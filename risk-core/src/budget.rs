@@ -202,7 +202,11 @@ impl Budget for LocalBudget {
         if ahead <= room {
             state.full_at = full_at;
             drop(state);
-            crate::telemetry::quota_remaining(self.available());
+            // What `available` would say, from what is already in hand (no second lock).
+            let used_calls = ahead.as_nanos().div_ceil(g.interval.as_nanos().max(1));
+            crate::telemetry::quota_remaining(
+                u64::from(g.burst).saturating_sub(u64::try_from(used_calls).unwrap_or(u64::MAX)),
+            );
             Ok(())
         } else {
             Err(ahead - room)

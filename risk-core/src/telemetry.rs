@@ -29,10 +29,7 @@ pub(crate) fn decision(
 ) {
     #[cfg(feature = "metrics")]
     {
-        let action = match action.known_str() {
-            Some(known) => metrics::SharedString::const_str(known),
-            None => metrics::SharedString::from(action.as_str().to_owned()),
-        };
+        let action = action_label(action);
         metrics::counter!(
             "risk_decisions_total",
             "action" => action.clone(),
@@ -46,13 +43,17 @@ pub(crate) fn decision(
 }
 
 /// One call to the risk API (all its attempts), answered `status` (or failed with that kind).
-pub(crate) fn upstream(endpoint: &'static str, status: &str, seconds: f64) {
+pub(crate) fn upstream(
+    endpoint: &'static str,
+    status: std::borrow::Cow<'static, str>,
+    seconds: f64,
+) {
     #[cfg(feature = "metrics")]
     {
         metrics::counter!(
             "risk_upstream_requests_total",
             "endpoint" => endpoint,
-            "status" => status.to_owned(),
+            "status" => status,
         )
         .increment(1);
         metrics::histogram!("risk_upstream_request_duration_seconds", "endpoint" => endpoint)
@@ -90,9 +91,18 @@ pub(crate) fn quota_remaining(remaining: u64) {
 }
 
 /// A client over its limit, answered without the API.
-pub(crate) fn limited(action: &str) {
+pub(crate) fn limited(action: &crate::models::ActionType) {
     #[cfg(feature = "metrics")]
-    metrics::counter!("risk_limited_total", "action" => action.to_owned()).increment(1);
+    metrics::counter!("risk_limited_total", "action" => action_label(action)).increment(1);
+}
+
+/// The `action` label: a known action type borrowed, a custom one copied.
+#[cfg(feature = "metrics")]
+fn action_label(action: &crate::models::ActionType) -> metrics::SharedString {
+    match action.known_str() {
+        Some(known) => metrics::SharedString::const_str(known),
+        None => metrics::SharedString::from(action.as_str().to_owned()),
+    }
 }
 
 /// A new access token was fetched.

@@ -24,6 +24,9 @@ use crate::{SetupError, DEFAULT_KEY_PREFIX};
 
 /// The field of a stream entry holding the report (JSON).
 const FIELD: &str = "report";
+/// How long one XREADGROUP waits for new entries: below the connection's response timeout
+/// (500 ms).
+const READ_BLOCK_MS: usize = 200;
 
 /// Durable result reports on a Redis Stream, shared by a fleet: each instance appends its
 /// reports, and any instance's [`ReportDelivery`] delivers them. Cheap to clone.
@@ -144,8 +147,6 @@ impl RedisReports {
             policy: DeliveryPolicy::default(),
             claim_idle: Duration::from_secs(60),
             batch: 64,
-            // Below the connection's response timeout (500 ms).
-            block: Duration::from_millis(200),
         }
     }
 }
@@ -224,7 +225,6 @@ pub struct ReportDeliveryBuilder {
     policy: DeliveryPolicy,
     claim_idle: Duration,
     batch: usize,
-    block: Duration,
 }
 
 impl fmt::Debug for ReportDeliveryBuilder {
@@ -269,7 +269,6 @@ impl ReportDeliveryBuilder {
             policy: self.policy,
             claim_idle: self.claim_idle,
             batch: self.batch,
-            block: self.block,
             counters: counters.clone(),
             working: Mutex::new(HashSet::new()),
         };
@@ -351,7 +350,6 @@ struct Consumer {
     policy: DeliveryPolicy,
     claim_idle: Duration,
     batch: usize,
-    block: Duration,
     counters: Arc<Counters>,
     /// Entries being delivered, refreshed so that no other consumer claims them.
     working: Mutex<HashSet<String>>,
@@ -451,14 +449,13 @@ impl Consumer {
         Ok(reply.claimed)
     }
 
-    /// New entries, waiting up to `block` for some.
+    /// New entries, waiting up to [`READ_BLOCK_MS`] for some.
     async fn read(&self) -> Result<Vec<StreamId>, redis::RedisError> {
         let mut conn = self.shared.conn.clone();
-        let block_ms = usize::try_from(self.block.as_millis()).unwrap_or(500);
         let options = StreamReadOptions::default()
             .group(&self.shared.group, &self.consumer)
             .count(self.batch)
-            .block(block_ms);
+            .block(READ_BLOCK_MS);
         let reply: Result<Option<StreamReadReply>, _> = conn
             .xread_options(&[&self.shared.stream], &[">"], &options)
             .await;
@@ -482,7 +479,7 @@ impl Consumer {
             .xgroup_create_mkstream(&self.shared.stream, &self.shared.group, "0")
             .await;
         match created {
-            Err(e) if e.to_string().contains("BUSYGROUP") => Ok(()),
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
             other => other,
         }
     }
@@ -574,7 +571,7 @@ impl Consumer {
 }
 
 fn is_no_group(e: &redis::RedisError) -> bool {
-    e.to_string().contains("NOGROUP")
+    e.code() == Some("NOGROUP")
 }
 
 /// Aborts a task when dropped (the consumer's helper dies with it).

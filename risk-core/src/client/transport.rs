@@ -1,6 +1,7 @@
 //! One call: the total deadline, the attempt loop, retries, and the mapping of
 //! statuses and transport failures to [`Error`].
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
@@ -92,13 +93,13 @@ impl Inner {
             }));
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
-        let status = match &result {
-            Ok(_) => "2xx".to_owned(),
+        let status: Cow<'static, str> = match &result {
+            Ok(_) => Cow::Borrowed("2xx"),
             Err(e) => e
                 .status()
-                .map_or_else(|| e.kind().to_owned(), |s| s.to_string()),
+                .map_or(Cow::Borrowed(e.kind()), |s| Cow::Owned(s.to_string())),
         };
-        crate::telemetry::upstream(call.endpoint, &status, started.elapsed().as_secs_f64());
+        crate::telemetry::upstream(call.endpoint, status, started.elapsed().as_secs_f64());
         match &result {
             Ok(_) => tracing::debug!(parent: &span, latency_ms, "risk call succeeded"),
             Err(e) => {
@@ -246,7 +247,8 @@ impl Inner {
             return Ok(());
         };
         loop {
-            let wait = match budget.try_acquire(priority).await {
+            // `**budget`: the `dyn Budget` itself, not the `Arc` impl (one boxed future, not two).
+            let wait = match (**budget).try_acquire(priority).await {
                 Ok(()) => return Ok(()),
                 Err(wait) => wait,
             };

@@ -13,6 +13,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::facts::RequestFacts;
+use super::warn_every::WarnEvery;
 use crate::error::ConfigError;
 
 /// Attempts per minute per client by default.
@@ -95,9 +96,7 @@ struct LimitState {
     limited: AtomicU64,
     saturated: AtomicBool,
     hasher: std::collections::hash_map::RandomState,
-    /// Milliseconds since `base` of the last warning, plus one (0: never).
-    last_warn: AtomicU64,
-    base: std::time::Instant,
+    warn: WarnEvery,
 }
 
 impl fmt::Debug for ClientLimit {
@@ -147,8 +146,7 @@ impl ClientLimit {
                 limited: AtomicU64::new(0),
                 saturated: AtomicBool::new(false),
                 hasher: std::collections::hash_map::RandomState::new(),
-                last_warn: AtomicU64::new(0),
-                base: std::time::Instant::now(),
+                warn: WarnEvery::new(WARN_EVERY),
             }),
             key: None,
             when_limited: WhenLimited::default(),
@@ -247,16 +245,7 @@ impl ClientLimit {
 
     fn warn(&self, limited_total: u64) {
         let inner = &*self.state;
-        let now = u64::try_from(inner.base.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1;
-        let last = inner.last_warn.load(Ordering::Relaxed);
-        let due = last == 0
-            || now.saturating_sub(last) >= u64::try_from(WARN_EVERY.as_millis()).unwrap_or(0);
-        if due
-            && inner
-                .last_warn
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if inner.warn.due() {
             tracing::warn!(
                 limited_total,
                 per_minute = inner.per_minute,

@@ -58,6 +58,7 @@ mod reporter;
 mod respond;
 mod shadow;
 mod verdict;
+mod warn_every;
 
 pub use assessment::Assessment;
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, MAX_COOL_DOWN};

@@ -14,6 +14,7 @@ use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
 use super::delivery::{DeliveryEvent, DeliveryPolicy};
+use super::warn_every::WarnEvery;
 use crate::models::ActionResultReport;
 use crate::recommender::ResultSink;
 
@@ -112,9 +113,7 @@ struct ReporterHandle {
     control: Arc<Notify>,
     counters: Arc<Counters>,
     capacity: usize,
-    base: std::time::Instant,
-    /// Milliseconds since `base` of the last "queue full" warning, plus one (0: never).
-    last_drop_warn: AtomicU64,
+    drop_warn: WarnEvery,
 }
 
 /// Delivers action results in the background. Cheap to clone (a handle); every clone feeds
@@ -282,8 +281,7 @@ impl ReporterBuilder {
                 control,
                 counters,
                 capacity: self.capacity,
-                base: std::time::Instant::now(),
-                last_drop_warn: AtomicU64::new(0),
+                drop_warn: WarnEvery::new(DROP_WARN_INTERVAL),
             }),
         }
     }
@@ -318,16 +316,7 @@ impl Reporter {
     }
 
     fn warn_dropped(&self, why: ReportDropped, dropped_total: u64) {
-        let now = self.handle.base.elapsed().as_millis() as u64 + 1;
-        let last = self.handle.last_drop_warn.load(Ordering::Relaxed);
-        let due = last == 0 || now.saturating_sub(last) >= DROP_WARN_INTERVAL.as_millis() as u64;
-        if due
-            && self
-                .handle
-                .last_drop_warn
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.handle.drop_warn.due() {
             tracing::warn!(
                 reason = %why,
                 dropped_total,

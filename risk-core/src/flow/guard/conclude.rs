@@ -27,11 +27,11 @@ impl GuardInner {
         span: &tracing::Span,
     ) -> Decision {
         // Quota: its own behaviour (not an outage); other unavailability: the error behaviour.
-        let behavior = match evaluation.degraded() {
-            Some(Degraded::Quota) => Some(&self.on_quota),
-            Some(_) => Some(&self.on_error),
-            None => None,
-        };
+        let degraded = evaluation.degraded();
+        let behavior = degraded.map(|d| match d {
+            Degraded::Quota => &self.on_quota,
+            _ => &self.on_error,
+        });
         let (verdict, error_behavior) = match behavior {
             Some(behavior) => (behavior.apply(&evaluation), Some(behavior.kind())),
             None => (self.policy.decide(&evaluation), None),
@@ -40,23 +40,21 @@ impl GuardInner {
         if !span.is_disabled() {
             record_evaluation(span, &evaluation, latency);
             span.record("verdict", verdict.kind().as_str());
-            if let Some(eb) = error_behavior {
+            if let (Some(degraded), Some(eb)) = (degraded, error_behavior) {
                 span.record("error_behavior", eb.as_str());
-            }
-            if let Some(degraded) = evaluation.degraded() {
                 span.record("degraded", degraded.as_str());
             }
         }
-        match (evaluation.degraded(), error_behavior) {
+        match degraded.zip(error_behavior) {
             // Decided without a recommendation: operators must see it, not guess it.
-            (Some(degraded), Some(eb)) => tracing::warn!(
+            Some((degraded, eb)) => tracing::warn!(
                 parent: span,
                 degraded = degraded.as_str(),
                 behavior = eb.as_str(),
                 verdict = verdict.kind().as_str(),
                 "risk check degraded: decided without a recommendation"
             ),
-            _ => {
+            None => {
                 tracing::debug!(parent: span, verdict = verdict.kind().as_str(), "risk check done")
             }
         }
@@ -71,7 +69,7 @@ impl GuardInner {
         start: Instant,
         span: &tracing::Span,
     ) -> Decision {
-        crate::telemetry::limited(self.action_type.as_str());
+        crate::telemetry::limited(&self.action_type);
         let verdict = match limit.answer() {
             WhenLimited::Challenge => Verdict::challenge(None),
             _ => Verdict::deny(DenialReason::RateLimited),

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::upstream::Answer;
 use super::GuardInner;
-use crate::flow::evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
+use crate::flow::evaluation::{AssessmentStatus, Evaluation};
 use crate::models::{EvaluateRequest, RecommendationResponse};
 
 /// The answers kept per IP address (successful ones only: a DENY is cached, an error never).
@@ -45,10 +45,10 @@ impl GuardInner {
         correlation_id: String,
         start: Instant,
     ) -> Evaluation {
-        let evaluation = |status| {
+        let evaluation = |correlation_id, status| {
             Evaluation::from_parts(
                 self.action_type.clone(),
-                correlation_id.clone(),
+                correlation_id,
                 None,
                 status,
                 Some(ip),
@@ -56,21 +56,14 @@ impl GuardInner {
         };
         if let Some(cached) = cache.answers.get(&ip).await {
             cache.hits.fetch_add(1, Ordering::Relaxed);
-            return evaluation(AssessmentStatus::Assessed(Box::new((*cached).clone())));
+            return evaluation(
+                correlation_id,
+                AssessmentStatus::Assessed(Box::new((*cached).clone())),
+            );
         }
-        let permit = match &self.breaker {
-            Some(b) => match b.acquire() {
-                Ok(p) => Some(p),
-                Err(wait) => {
-                    let open = Unavailable::new(
-                        UnavailableCause::CircuitOpen,
-                        "the risk API circuit breaker is open",
-                    )
-                    .with_retry_after(Some(wait.max(Duration::from_secs(1))));
-                    return evaluation(AssessmentStatus::Unavailable(open));
-                }
-            },
-            None => None,
+        let permit = match self.breaker_permit() {
+            Ok(permit) => permit,
+            Err(open) => return evaluation(correlation_id, AssessmentStatus::Unavailable(open)),
         };
         let call = async {
             match self
@@ -93,12 +86,7 @@ impl GuardInner {
                 Err(e) => Answer::Failed(e),
             }
         };
-        let answer = match start.checked_add(self.deadline) {
-            Some(deadline) => tokio::time::timeout_at(deadline, call)
-                .await
-                .unwrap_or(Answer::TimedOut),
-            None => call.await,
-        };
+        let answer = self.within_deadline(start, call).await;
         let (outcome, _, status) = self.map_answer(answer, false, false);
         if let Some(p) = permit {
             p.record(outcome, start);
@@ -106,6 +94,6 @@ impl GuardInner {
         if let AssessmentStatus::Assessed(rec) = &status {
             cache.answers.insert(ip, Arc::new((**rec).clone())).await;
         }
-        evaluation(status)
+        evaluation(correlation_id, status)
     }
 }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::GuardInner;
 use crate::error::Error;
-use crate::flow::breaker::{outcome_of, CallOutcome};
+use crate::flow::breaker::{outcome_of, CallOutcome, Permit};
 use crate::flow::evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
 use crate::flow::facts::{ActionDetails, BadInput, Token, TokenProblem};
 use crate::models::{ActionToken, RecommendationResponse, SessionToken, TriggerActionRequest};
@@ -31,29 +31,18 @@ impl GuardInner {
         client_ip: Option<IpAddr>,
         start: Instant,
     ) -> Evaluation {
-        let evaluation = |action_token, status| {
-            Evaluation::from_parts(
-                self.action_type.clone(),
-                correlation_id.clone(),
-                action_token,
-                status,
-                client_ip,
-            )
-        };
-        let permit = match &self.breaker {
-            Some(b) => match b.acquire() {
-                Ok(p) => Some(p),
-                Err(wait) => {
-                    // A client's action token is not kept: the API did not vouch for it.
-                    let open = Unavailable::new(
-                        UnavailableCause::CircuitOpen,
-                        "the risk API circuit breaker is open",
-                    )
-                    .with_retry_after(Some(wait.max(Duration::from_secs(1))));
-                    return evaluation(None, AssessmentStatus::Unavailable(open));
-                }
-            },
-            None => None,
+        let permit = match self.breaker_permit() {
+            Ok(permit) => permit,
+            // A client's action token is not kept: the API did not vouch for it.
+            Err(open) => {
+                return Evaluation::from_parts(
+                    self.action_type.clone(),
+                    correlation_id,
+                    None,
+                    AssessmentStatus::Unavailable(open),
+                    client_ip,
+                )
+            }
         };
         let from_client = matches!(token, Token::Action(_));
         let secured = matches!(token, Token::SecuredSession(_));
@@ -68,11 +57,45 @@ impl GuardInner {
         if let Some(p) = permit {
             p.record(outcome, start);
         }
-        evaluation(action_token, status)
+        Evaluation::from_parts(
+            self.action_type.clone(),
+            correlation_id,
+            action_token,
+            status,
+            client_ip,
+        )
     }
 
-    /// The upstream calls, within the deadline (counted from the start of the check; one
-    /// too far away to be represented is no deadline). `held` keeps the action token the
+    /// A permit of the circuit breaker (none without one), or why no call may go out.
+    pub(super) fn breaker_permit(&self) -> Result<Option<Permit>, Unavailable> {
+        let Some(breaker) = &self.breaker else {
+            return Ok(None);
+        };
+        breaker.acquire().map(Some).map_err(|wait| {
+            Unavailable::new(
+                UnavailableCause::CircuitOpen,
+                "the risk API circuit breaker is open",
+            )
+            .with_retry_after(Some(wait.max(Duration::from_secs(1))))
+        })
+    }
+
+    /// `call`, cut short at the deadline (counted from the start of the check; one too far
+    /// away to be represented is no deadline).
+    pub(super) async fn within_deadline(
+        &self,
+        start: Instant,
+        call: impl std::future::Future<Output = Answer>,
+    ) -> Answer {
+        match start.checked_add(self.deadline) {
+            Some(deadline) => tokio::time::timeout_at(deadline, call)
+                .await
+                .unwrap_or(Answer::TimedOut),
+            None => call.await,
+        }
+    }
+
+    /// The upstream calls, within the deadline. `held` keeps the action token the
     /// calls are about, even when the deadline cuts them short.
     async fn ask(
         &self,
@@ -116,12 +139,7 @@ impl GuardInner {
                 Err(e) => Answer::Failed(e),
             }
         };
-        match start.checked_add(self.deadline) {
-            Some(deadline) => tokio::time::timeout_at(deadline, call)
-                .await
-                .unwrap_or(Answer::TimedOut),
-            None => call.await,
-        }
+        self.within_deadline(start, call).await
     }
 
     /// What the breaker counts, whether the held action token is vouched for, and the status.
