@@ -82,7 +82,7 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderMap, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
@@ -173,10 +173,11 @@ where
             req.extensions().get::<ActionDetails>(),
         );
         let service = Rc::clone(&self.service);
-        let guard = self.guard.clone();
+        // The check's future owns what it needs (no borrow of the guard, no clone of it).
+        let check = self.guard.check(facts);
 
         Box::pin(async move {
-            let (assessment, report) = match guard.check(facts).await {
+            let (assessment, report) = match check.await {
                 Decision::Proceed { assessment, report } => (assessment, report),
                 Decision::Respond { response, .. } => {
                     let response = to_http_response(response);
@@ -314,11 +315,16 @@ fn to_http_response(spec: ResponseSpec) -> HttpResponse {
     });
     let mut builder = HttpResponse::build(status);
     for (name, value) in headers {
-        match HeaderValue::try_from(value) {
-            Ok(value) => {
+        // Both checked here: actix's builder would turn an invalid name into an error
+        // response for the whole answer.
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            (Ok(name), Ok(value)) => {
                 builder.append_header((name, value));
             }
-            Err(_) => tracing::error!(
+            _ => tracing::error!(
                 header = name,
                 "risk responder returned an invalid header; skipped"
             ),

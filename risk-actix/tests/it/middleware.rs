@@ -744,6 +744,35 @@ async fn a_custom_responder_shapes_denials() {
 }
 
 #[actix_web::test]
+async fn an_invalid_header_from_a_responder_is_skipped_not_the_whole_answer() {
+    let (reporter, _sink) = reporter();
+    let fake = StaticRecommender::of_type(RecommendationType::Deny, 99.0);
+    let g = Guard::builder(ActionType::Login, fake)
+        .responder(|_v: &Verdict, _a: &risk_core::Evaluation| {
+            Some(
+                ResponseSpec::json(451, &json!({"nope": true}))
+                    .with_header("bad name", "1")
+                    .with_header("x-bad-value", "a\nb")
+                    .with_header("x-custom", "1"),
+            )
+        })
+        .reporter(reporter.clone())
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new()
+            .wrap(RiskMiddleware::new(g))
+            .route("/login", web::post().to(echo)),
+    )
+    .await;
+    let res = test::call_service(&app, session("s-1").to_request()).await;
+    assert_eq!(res.status().as_u16(), 451);
+    assert_eq!(header(&res, "x-custom"), "1");
+    assert!(res.headers().get("x-bad-value").is_none());
+    assert_eq!(json_body(res).await, json!({"nope": true}));
+}
+
+#[actix_web::test]
 async fn request_data_reaches_the_facts_through_action_details() {
     // What `enrich` did before: a middleware in front reads the request and hands the
     // details over in the extensions (the one way, shared with risk-tower).

@@ -485,6 +485,37 @@ async fn poll_ready_forwards_to_the_inner_service() {
 }
 
 #[tokio::test]
+async fn an_invalid_header_from_a_responder_is_skipped_not_the_whole_answer() {
+    use risk_core::{Evaluation, ResponseSpec, Verdict};
+    let (reporter, _sink) = reporter();
+    let rec = StaticRecommender::of_type(RecommendationType::Deny, 90.0);
+    let guard = Guard::builder(ActionType::Login, rec)
+        .reporter(reporter)
+        .responder(|_v: &Verdict, _a: &Evaluation| {
+            Some(
+                ResponseSpec::json(451, &serde_json::json!({ "nope": true }))
+                    .with_header("bad name", "1")
+                    .with_header("x-bad-value", "a\nb")
+                    .with_header("x-custom", "1"),
+            )
+        })
+        .build()
+        .unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(RiskLayer::new(guard))
+        .service(echo(Arc::default()));
+
+    let response = svc.oneshot(session_request("sess-1")).await.unwrap();
+    assert_eq!(response.status().as_u16(), 451);
+    assert_eq!(response.headers()["x-custom"], "1");
+    assert!(response.headers().get("x-bad-value").is_none());
+    assert_eq!(
+        body_json(response).await,
+        serde_json::json!({ "nope": true })
+    );
+}
+
+#[tokio::test]
 async fn a_custom_responder_is_converted_one_to_one() {
     use risk_core::{Evaluation, ResponseSpec, Verdict};
     let (reporter, _sink) = reporter();
