@@ -256,6 +256,7 @@ impl GuardBuilder {
         }
         Ok(Guard {
             inner: Arc::new(GuardInner {
+                metrics: crate::telemetry::DecisionMetrics::new(&self.action_type),
                 action_type: self.action_type,
                 recommender: self.recommender,
                 policy: self.policy,

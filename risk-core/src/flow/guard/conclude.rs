@@ -112,7 +112,7 @@ impl GuardInner {
             error_behavior,
             latency,
         ));
-        record_decision(&assessment);
+        self.record_decision(&assessment);
         match response {
             // Challenge: the step-up route reports, with its challenge type.
             Some(response) => Decision::Respond {
@@ -143,7 +143,7 @@ impl GuardInner {
             span.record("verdict", Verdict::Proceed.kind().as_str());
         }
         let assessment = Arc::new(Assessment::new(evaluation, Verdict::Proceed, None, latency));
-        record_decision(&assessment);
+        self.record_decision(&assessment);
         let report = match (rendezvous, &self.reporter) {
             (Some(rendezvous), Some(reporter)) => {
                 PendingReport::shadow(rendezvous, self.mapping.clone(), reporter.clone())
@@ -163,6 +163,16 @@ impl GuardInner {
         }
     }
 
+    /// `risk_decisions_total` and `risk_assessment_duration_seconds` for one request.
+    fn record_decision(&self, a: &Assessment) {
+        self.metrics.record(
+            a.verdict().kind(),
+            a.recommendation_type(),
+            a.degraded(),
+            a.latency().as_secs_f64(),
+        );
+    }
+
     /// A denial is reported at once. The evaluation holds a token only when it is valid (a
     /// refused one is dropped). Assessed: the action failed. Unavailable: not evaluated,
     /// says nothing about the user. Bad input: nothing to report on.
@@ -180,19 +190,4 @@ impl GuardInner {
         // A full queue is counted and warned about by the reporter.
         let _ = reporter.submit(ActionResultReport::new(token.clone(), result));
     }
-}
-
-/// `risk_decisions_total` and `risk_assessment_duration_seconds` for one request.
-fn record_decision(a: &Assessment) {
-    let recommendation = a
-        .recommendation_type()
-        .map_or("none", |t| t.known_str().unwrap_or("other"));
-    crate::telemetry::decision(
-        a.action_type(),
-        a.verdict().kind().as_str(),
-        recommendation,
-        a.degraded()
-            .map_or("none", crate::flow::evaluation::Degraded::as_str),
-        a.latency().as_secs_f64(),
-    );
 }

@@ -70,6 +70,8 @@ struct GuardInner {
     client_limit: Option<ClientLimit>,
     /// Entity mode: the client's IP is evaluated (no token), the answers cached.
     entity: Option<entity::EntityCache>,
+    /// Decision metrics, handles cached per label combination.
+    metrics: crate::telemetry::DecisionMetrics,
 }
 
 /// Protects one route: reads the request facts, asks the risk API (through a
