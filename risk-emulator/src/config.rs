@@ -73,6 +73,10 @@ pub struct EmulatorConfig {
     pub other_resources: Vec<String>,
     /// Rules present at start (and after a reset), in the current shape.
     pub rules: Vec<Rule>,
+    /// A bearer token that opens the emulator's admin endpoints (faults, statistics, reset)
+    /// to callers not on loopback. Without it, only loopback callers may use them (the
+    /// emulator may listen on `0.0.0.0`).
+    pub admin_token: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -92,6 +96,7 @@ impl Default for EmulatorConfig {
                 "https://verify.identity.security".to_owned(),
             ],
             rules: Vec::new(),
+            admin_token: None,
         }
     }
 }

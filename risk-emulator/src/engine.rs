@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use indexmap::IndexMap;
+
 use risk_core::{Reason, RecommendationType};
 
 use crate::config::Thresholds;
@@ -17,10 +19,11 @@ pub(crate) const HOUR_MS: i64 = 3_600_000;
 const MAX_EVENTS_PER_KEY: usize = 10_000;
 /// At most this many members per set (users of one IP, devices of one user...).
 const MAX_SET: usize = 1_000;
-/// At most this many keys per map; beyond, the stalest are dropped.
+/// At most this many keys per map; beyond, one is dropped per new key.
 const MAX_KEYS: usize = 100_000;
-/// Full sweeps of stale keys happen every this many actions.
-const SWEEP_EVERY: u64 = 4_096;
+/// Keys of each map checked for staleness per action: the maps are swept a few keys at a
+/// time, never whole (a full pass every `MAX_KEYS / SWEEP_STEP` actions at most).
+const SWEEP_STEP: usize = 4;
 
 /// History counts of one action (the action itself included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,31 +41,85 @@ fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
-/// Sliding-window counters and user/device links, bounded in memory.
+/// Sliding-window counters and user/device links, bounded in memory. The windowed maps are
+/// insertion-ordered (`IndexMap`) so they can be swept incrementally from a cursor.
 #[derive(Debug, Default)]
 pub(crate) struct History {
-    ip_actions: HashMap<String, VecDeque<i64>>,
-    user_actions: HashMap<String, VecDeque<i64>>,
-    device_actions: HashMap<String, VecDeque<i64>>,
-    ip_users: HashMap<String, HashMap<String, i64>>,
-    ip_devices: HashMap<String, HashMap<String, i64>>,
+    ip_actions: Windows,
+    user_actions: Windows,
+    device_actions: Windows,
+    ip_users: Sets,
+    ip_devices: Sets,
     /// Devices ever seen (last time seen).
-    seen_devices: HashMap<String, i64>,
+    seen_devices: Swept<i64>,
     user_devices: HashMap<String, HashSet<String>>,
     device_users: HashMap<String, HashSet<String>>,
     trusted: HashSet<(String, String)>,
     actions: u64,
 }
 
-/// Appends `now` to the window of `key` and returns the count within the window.
-fn bump(map: &mut HashMap<String, VecDeque<i64>>, key: &str, now: i64) -> u64 {
-    if map.len() >= MAX_KEYS && !map.contains_key(key) {
-        sweep_windows(map, now);
-        if map.len() >= MAX_KEYS {
-            evict_one(map);
+/// A map with a sweep cursor.
+#[derive(Debug)]
+struct Swept<V> {
+    map: IndexMap<String, V>,
+    cursor: usize,
+}
+
+impl<V> Default for Swept<V> {
+    fn default() -> Self {
+        Self {
+            map: IndexMap::new(),
+            cursor: 0,
         }
     }
-    let q = map.entry(key.to_owned()).or_default();
+}
+
+impl<V: Default> Swept<V> {
+    /// Checks the next [`SWEEP_STEP`] keys, dropping those `stale` says.
+    fn sweep_step(&mut self, mut stale: impl FnMut(&mut V) -> bool) {
+        for _ in 0..SWEEP_STEP {
+            if self.cursor >= self.map.len() {
+                self.cursor = 0;
+            }
+            let Some((_, value)) = self.map.get_index_mut(self.cursor) else {
+                return;
+            };
+            if stale(value) {
+                // The last entry moves here: it is checked next.
+                self.map.swap_remove_index(self.cursor);
+            } else {
+                self.cursor += 1;
+            }
+        }
+    }
+
+    /// The entry of `key`, made room for when the map is full (the key at the cursor goes).
+    fn entry(&mut self, key: &str) -> &mut V {
+        let index = match self.map.get_index_of(key) {
+            Some(index) => index,
+            None => {
+                if self.map.len() >= MAX_KEYS {
+                    if self.cursor >= self.map.len() {
+                        self.cursor = 0;
+                    }
+                    self.map.swap_remove_index(self.cursor);
+                }
+                self.map.insert_full(key.to_owned(), V::default()).0
+            }
+        };
+        // In bounds: found or inserted just above.
+        &mut self.map[index]
+    }
+}
+
+/// Timestamps of actions per key within the rate window.
+type Windows = Swept<VecDeque<i64>>;
+/// Members seen per key, with when, within the hour.
+type Sets = Swept<HashMap<String, i64>>;
+
+/// Appends `now` to the window of `key` and returns the count within the window.
+fn bump(windows: &mut Windows, key: &str, now: i64) -> u64 {
+    let q = windows.entry(key);
     while q.front().is_some_and(|&t| t <= now - RATE_WINDOW_MS) {
         q.pop_front();
     }
@@ -73,31 +130,10 @@ fn bump(map: &mut HashMap<String, VecDeque<i64>>, key: &str, now: i64) -> u64 {
     count(q.len())
 }
 
-fn sweep_windows(map: &mut HashMap<String, VecDeque<i64>>, now: i64) {
-    map.retain(|_, q| q.back().is_some_and(|&t| t > now - RATE_WINDOW_MS));
-}
-
-fn evict_one<V>(map: &mut HashMap<String, V>) {
-    if let Some(k) = map.keys().next().cloned() {
-        map.remove(&k);
-    }
-}
-
 /// Records `member` as seen under `key` at `now`; returns how many members were seen
 /// within the last hour.
-fn bump_set(
-    map: &mut HashMap<String, HashMap<String, i64>>,
-    key: &str,
-    member: &str,
-    now: i64,
-) -> u64 {
-    if map.len() >= MAX_KEYS && !map.contains_key(key) {
-        map.retain(|_, m| m.values().any(|&t| t > now - HOUR_MS));
-        if map.len() >= MAX_KEYS {
-            evict_one(map);
-        }
-    }
-    let members = map.entry(key.to_owned()).or_default();
+fn bump_set(sets: &mut Sets, key: &str, member: &str, now: i64) -> u64 {
+    let members = sets.entry(key);
     members.retain(|_, &mut t| t > now - HOUR_MS);
     if members.len() >= MAX_SET && !members.contains_key(member) {
         if let Some(oldest) = members
@@ -110,6 +146,13 @@ fn bump_set(
     }
     members.insert(member.to_owned(), now);
     count(members.len())
+}
+
+/// Drops one key of a full map (the first the map yields).
+fn evict_one<V>(map: &mut HashMap<String, V>) {
+    if let Some(k) = map.keys().next().cloned() {
+        map.remove(&k);
+    }
 }
 
 fn link_into(map: &mut HashMap<String, HashSet<String>>, key: &str, member: &str) {
@@ -125,7 +168,7 @@ fn link_into(map: &mut HashMap<String, HashSet<String>>, key: &str, member: &str
 impl History {
     /// Whether the device was seen before (by any earlier action).
     pub(crate) fn device_seen(&self, device: &str) -> bool {
-        self.seen_devices.contains_key(device)
+        self.seen_devices.map.contains_key(device)
     }
 
     /// Whether the user has at least one linked device.
@@ -170,20 +213,8 @@ impl History {
         device: &str,
     ) -> HistoryCounts {
         self.actions += 1;
-        if self.actions % SWEEP_EVERY == 0 {
-            self.sweep(now);
-        }
-        if self.seen_devices.len() >= MAX_KEYS && !self.seen_devices.contains_key(device) {
-            if let Some(k) = self
-                .seen_devices
-                .iter()
-                .min_by_key(|(_, &t)| t)
-                .map(|(k, _)| k.clone())
-            {
-                self.seen_devices.remove(&k);
-            }
-        }
-        self.seen_devices.insert(device.to_owned(), now);
+        self.sweep_step(now);
+        *self.seen_devices.entry(device) = now;
         let mut c = HistoryCounts {
             ip_action_rate_60_sec: bump(&mut self.ip_actions, ip, now),
             device_action_rate_60_sec: bump(&mut self.device_actions, device, now),
@@ -200,30 +231,32 @@ impl History {
             c.linking_user_to_device_count =
                 self.user_devices.get(user).map_or(0, |s| count(s.len()));
         } else {
-            c.ip_user_count_last_hour = self.ip_users.get(ip).map_or(0, |m| {
+            c.ip_user_count_last_hour = self.ip_users.map.get(ip).map_or(0, |m| {
                 count(m.values().filter(|&&t| t > now - HOUR_MS).count())
             });
         }
         c
     }
 
-    /// Drops windows and sets with nothing recent.
-    pub(crate) fn sweep(&mut self, now: i64) {
-        sweep_windows(&mut self.ip_actions, now);
-        sweep_windows(&mut self.user_actions, now);
-        sweep_windows(&mut self.device_actions, now);
-        for map in [&mut self.ip_users, &mut self.ip_devices] {
-            map.retain(|_, m| {
-                m.retain(|_, &mut t| t > now - HOUR_MS);
-                !m.is_empty()
-            });
-        }
+    /// A few keys of each windowed map checked, those with nothing recent dropped.
+    fn sweep_step(&mut self, now: i64) {
+        let stale_window =
+            |q: &mut VecDeque<i64>| q.back().is_none_or(|&t| t <= now - RATE_WINDOW_MS);
+        self.ip_actions.sweep_step(stale_window);
+        self.user_actions.sweep_step(stale_window);
+        self.device_actions.sweep_step(stale_window);
+        let stale_set = |m: &mut HashMap<String, i64>| {
+            m.retain(|_, &mut t| t > now - HOUR_MS);
+            m.is_empty()
+        };
+        self.ip_users.sweep_step(stale_set);
+        self.ip_devices.sweep_step(stale_set);
     }
 
     /// Number of keys held, for tests of the bounds.
     #[cfg(test)]
     pub(crate) fn keys(&self) -> usize {
-        self.ip_actions.len() + self.user_actions.len() + self.device_actions.len()
+        self.ip_actions.map.len() + self.user_actions.map.len() + self.device_actions.map.len()
     }
 }
 
@@ -519,9 +552,18 @@ mod tests {
         assert_eq!(c.linking_device_to_users_count, 2);
         assert_eq!(c.linking_user_to_device_count, 1);
         assert!(h.user_known("u0") && h.linked("u0", "d") && !h.linked("u0", "x"));
-        // Stale keys are swept.
-        h.sweep(10 * HOUR_MS);
-        assert_eq!(h.keys(), 0);
+        // Stale keys are swept a few at a time by later actions: 22 stale keys (one IP, one
+        // device, 20 users), gone within a few actions of another IP and device.
+        for i in 0..8 {
+            h.record_action(10 * HOUR_MS + i, "5.6.7.8", None, "e");
+        }
+        assert_eq!(
+            h.keys(),
+            2,
+            "only the new IP's and device's windows are left"
+        );
+        assert_eq!(h.ip_users.map.len(), 0);
+        assert_eq!(h.ip_devices.map.len(), 1);
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ClientConfig, EmulatorConfig, Thresholds, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 pub use error::EmulatorError;
 pub use faults::{EndpointStats, FaultSpec, Stats, FAULT_ENDPOINTS};
-pub use telemetry::{SdkTriggerAction, Telemetry};
+pub use telemetry::{SdkTriggerAction, Telemetry, MAX_TELEMETRY_LANGUAGES, MAX_TELEMETRY_STRING};
 
 use state::EmulatorState;
 
@@ -213,9 +213,10 @@ impl EmulatorHandle {
         request: TriggerActionRequest,
         client_id: &str,
     ) -> Result<String, EmulatorError> {
+        let request_bytes = serde_json::to_vec(&request).map_or(0, |body| body.len());
         Ok(self
             .shared
-            .trigger(request, Some(client_id), false)?
+            .trigger(request, request_bytes, Some(client_id), false)?
             .action_token
             .expose()
             .to_owned())

@@ -34,6 +34,9 @@ use crate::telemetry::{SdkTriggerAction, Telemetry};
 
 type S = State<Arc<EmulatorState>>;
 
+/// The largest request body any endpoint reads (413 beyond): the API's bodies are small.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Lets a handler close its connection without answering.
 #[derive(Clone)]
 struct ConnControl(Arc<Notify>);
@@ -180,7 +183,7 @@ async fn trigger(State(s): S, client: Client, RawQuery(q): RawQuery, body: Bytes
         .get("get_recommendation")
         .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
     let result = parse_json::<TriggerActionRequest>(&body)
-        .and_then(|req| s.trigger(req, Some(&client_of(client)), with_rec));
+        .and_then(|req| s.trigger(req, body.len(), Some(&client_of(client)), with_rec));
     match result {
         Ok(r) => (StatusCode::CREATED, Json(r)).into_response(),
         Err(e) => e.into_response(),
@@ -426,23 +429,65 @@ async fn sdk_trigger(State(s): S, body: Bytes) -> Response {
     }
 }
 
-async fn set_fault(State(s): S, body: Bytes) -> Response {
+/// Lets a caller use the admin endpoints (faults, statistics, reset): a caller on loopback,
+/// or one presenting the configured `admin_token` as a bearer token.
+struct Admin;
+
+impl axum::extract::FromRequestParts<Arc<EmulatorState>> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &Arc<EmulatorState>,
+    ) -> Result<Self, Response> {
+        let loopback = parts
+            .extensions
+            .get::<PeerAddr>()
+            .is_some_and(|p| p.0.ip().is_loopback());
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let token_ok = match (&s.config.admin_token, bearer) {
+            (Some(expected), Some(given)) => {
+                constant_time_eq(expected.as_bytes(), given.as_bytes())
+            }
+            _ => false,
+        };
+        if loopback || token_ok {
+            Ok(Self)
+        } else {
+            Err(message(
+                StatusCode::FORBIDDEN,
+                "the emulator's admin endpoints answer loopback callers, or the configured admin_token",
+            ))
+        }
+    }
+}
+
+/// Compares without stopping at the first difference (no timing hint about the token).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn set_fault(_: Admin, State(s): S, body: Bytes) -> Response {
     match parse_json::<FaultSpec>(&body).and_then(|f| s.set_fault(f)) {
         Ok(()) => message(StatusCode::OK, "fault set"),
         Err(e) => e.into_response(),
     }
 }
 
-async fn clear_faults(State(s): S) -> Response {
+async fn clear_faults(_: Admin, State(s): S) -> Response {
     s.clear_faults();
     message(StatusCode::OK, "faults cleared")
 }
 
-async fn stats(State(s): S) -> Response {
+async fn stats(_: Admin, State(s): S) -> Response {
     Json(s.stats()).into_response()
 }
 
-async fn reset(State(s): S) -> Response {
+async fn reset(_: Admin, State(s): S) -> Response {
     match s.reset() {
         Ok(()) => message(StatusCode::OK, "emulator reset"),
         Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -494,6 +539,7 @@ pub(crate) fn router(shared: Arc<EmulatorState>) -> Router {
         .route("/emulator/v1/stats", get(stats))
         .route("/emulator/v1/reset", post(reset))
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
 }
@@ -574,5 +620,68 @@ async fn serve_connection(
                 conn.as_mut().graceful_shutdown();
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower_service::Service;
+
+    use super::{router, PeerAddr};
+    use crate::clock::SystemClock;
+    use crate::config::EmulatorConfig;
+    use crate::state::EmulatorState;
+
+    async fn stats_status(config: EmulatorConfig, peer: &str, bearer: Option<&str>) -> StatusCode {
+        let state = EmulatorState::new(config, Arc::new(SystemClock)).unwrap();
+        let mut app = router(Arc::new(state));
+        let mut req = Request::get("/emulator/v1/stats");
+        if let Some(token) = bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        let peer: SocketAddr = peer.parse().unwrap();
+        req.extensions_mut().insert(PeerAddr(peer));
+        app.call(req).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn admin_endpoints_answer_loopback_or_the_admin_token() {
+        let open = EmulatorConfig::default();
+        assert_eq!(
+            stats_status(open.clone(), "127.0.0.1:9", None).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            stats_status(open.clone(), "[::1]:9", None).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            stats_status(open.clone(), "203.0.113.5:9", None).await,
+            StatusCode::FORBIDDEN
+        );
+        // No token configured: no token opens them.
+        assert_eq!(
+            stats_status(open, "203.0.113.5:9", Some("")).await,
+            StatusCode::FORBIDDEN
+        );
+        let with_token = EmulatorConfig {
+            admin_token: Some("s3cret".to_owned()),
+            ..EmulatorConfig::default()
+        };
+        assert_eq!(
+            stats_status(with_token.clone(), "203.0.113.5:9", Some("s3cret")).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            stats_status(with_token, "203.0.113.5:9", Some("wrong")).await,
+            StatusCode::FORBIDDEN
+        );
     }
 }

@@ -56,10 +56,63 @@ pub struct Telemetry {
     pub device_platform: Option<String>,
 }
 
+/// The longest telemetry string kept (bytes; longer ones are cut at a character boundary).
+pub const MAX_TELEMETRY_STRING: usize = 256;
+/// The most languages kept.
+pub const MAX_TELEMETRY_LANGUAGES: usize = 16;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cap(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
 impl Telemetry {
     /// Empty telemetry: a clean desktop browser at 127.0.0.1.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This telemetry within the emulator's bounds: every string at most
+    /// [`MAX_TELEMETRY_STRING`] bytes, at most [`MAX_TELEMETRY_LANGUAGES`] languages. A
+    /// session then holds a few KB whatever a caller sends.
+    ///
+    /// ```
+    /// use risk_emulator::{Telemetry, MAX_TELEMETRY_STRING};
+    /// let t = Telemetry::new().with_user_agent("x".repeat(100_000)).bounded();
+    /// assert_eq!(t.user_agent.map(|ua| ua.len()), Some(MAX_TELEMETRY_STRING));
+    /// ```
+    #[must_use]
+    pub fn bounded(mut self) -> Self {
+        for field in [
+            &mut self.device_id,
+            &mut self.device_fingerprint,
+            &mut self.device_public_key,
+            &mut self.user_agent,
+            &mut self.ip,
+            &mut self.timezone,
+            &mut self.country_code,
+            &mut self.browser_name,
+            &mut self.browser_version,
+            &mut self.os_name,
+            &mut self.os_version,
+            &mut self.device_platform,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cap(field, MAX_TELEMETRY_STRING);
+        }
+        self.languages.truncate(MAX_TELEMETRY_LANGUAGES);
+        for language in &mut self.languages {
+            cap(language, MAX_TELEMETRY_STRING);
+        }
+        self
     }
 
     /// Sets the device id.

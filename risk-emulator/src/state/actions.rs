@@ -14,10 +14,9 @@ use crate::ids;
 use crate::telemetry::SdkTriggerAction;
 
 use super::assessment::{NewAction, RecommendationIds};
-use super::{Action, ApiError, Core, EmulatorState};
+use super::{Action, ApiError, EmulatorState};
 
 const ACTION_PREFIX: &str = "at_";
-const MAX_ACTIONS: usize = 500_000;
 
 /// A trigger-action needs a non-blank action type.
 fn check_action_type(req: &TriggerActionRequest) -> Result<(), ApiError> {
@@ -87,46 +86,58 @@ fn session_of(req: &TriggerActionRequest) -> Result<String, ApiError> {
 }
 
 impl EmulatorState {
-    /// trigger-action, from the back end (`client` = the token's client) or the SDK (`None`).
+    /// trigger-action, from the back end (`client` = the token's client) or the SDK (`None`);
+    /// `request_bytes` is the request's size, counted against the bound of kept actions.
+    /// Each lock is taken for one short step: the session (read), the history, the rules
+    /// (read), then the action's shard to keep it; the answer is built outside them all.
     pub(crate) fn trigger(
         &self,
-        req: TriggerActionRequest,
+        mut req: TriggerActionRequest,
+        request_bytes: usize,
         client: Option<&str>,
         with_recommendation: bool,
     ) -> Result<TriggerActionResponse, ApiError> {
         check_action_type(&req)?;
         let session_token = session_of(&req)?;
+        let (session, session_user) = self
+            .session(&session_token)
+            .ok_or_else(|| ApiError::bad_request("unknown session token"))?;
         let now = self.clock.now_ms();
-        let (action_token, ids) = self.new_action_ids();
-        let mut guard = self.core.lock();
-        Self::prune_actions(&mut guard, now, self.ttl_ms());
-        let core = &mut *guard;
-        let Some(session) = core.sessions.get(&session_token) else {
-            return Err(ApiError::bad_request("unknown session token"));
+        let new = NewAction::new(&req, &session, session_user.as_deref(), client, now);
+        let signals = new.signals(&mut self.history.lock());
+        let outcome = self.rules.read().evaluate(&new.facts());
+        let decided = new.decide(&signals, outcome, &self.config.thresholds);
+        let (user_id, subject) = (new.user_id, new.subject);
+        // Kept without its session tokens: the action holds its session itself.
+        req.session_token = None;
+        req.secured_session_token = None;
+        let key = self.ids.key();
+        let action = Action {
+            created: now,
+            key,
+            session,
+            client_id: client.map(str::to_owned),
+            request: Box::new(req),
+            user_id,
+            subject,
+            signals,
+            decided,
+            result: None,
+            assignee: None,
         };
-        let new = NewAction::new(&req, session, client, now);
-        let signals = new.signals(&mut core.history);
-        let outcome = core.rules.evaluate(&new.facts());
-        let rec = new.recommendation(ids, &signals, outcome, &self.config.thresholds);
-        let action = new.into_action(rec, session_token);
-        let (response, events) =
-            self.trigger_response(&action, &action_token, client, with_recommendation);
-        Self::store_action(core, action_token, action);
-        drop(guard);
+        let (response, events) = self.trigger_response(&action, client, with_recommendation);
+        self.actions
+            .insert(action, request_bytes, now.saturating_sub(self.ttl_ms()));
         self.record_events(events);
         Ok(response)
     }
 
-    /// A new action token and the ids of its action and recommendation, made in this order.
-    fn new_action_ids(&self) -> (String, RecommendationIds) {
-        let action_token = self.ids.token(ACTION_PREFIX);
-        let action_id = self.ids.token("");
-        let recommendation_id = self.ids.token("");
-        let ids = RecommendationIds {
-            action_id,
-            recommendation_id,
-        };
-        (action_token, ids)
+    /// The ids of an action's recommendation, derived from its token's key.
+    pub(super) fn recommendation_ids(&self, key: u128) -> RecommendationIds {
+        RecommendationIds {
+            action_id: self.ids.derive(key, 1),
+            recommendation_id: self.ids.derive(key, 2),
+        }
     }
 
     /// The answer to trigger-action (with the recommendation if asked) and, while risk
@@ -134,7 +145,6 @@ impl EmulatorState {
     fn trigger_response(
         &self,
         action: &Action,
-        action_token: &str,
         client: Option<&str>,
         with_recommendation: bool,
     ) -> (TriggerActionResponse, Vec<ActivityEvent>) {
@@ -144,9 +154,11 @@ impl EmulatorState {
         if collecting {
             events.push(self.event("action_triggered", action, client, now, &[]));
         }
-        let mut response = TriggerActionResponse::new(ActionToken::new(action_token.to_owned()));
+        let token = ids::format_key(ACTION_PREFIX, action.key);
+        let mut response = TriggerActionResponse::new(ActionToken::new(token));
         if with_recommendation {
-            response.recommendation = Some(Box::new(action.recommendation.clone()));
+            let ids = self.recommendation_ids(action.key);
+            response.recommendation = Some(Box::new(action.response(ids)));
             if collecting {
                 events.push(self.recommendation_event(action, client, now));
             }
@@ -154,59 +166,48 @@ impl EmulatorState {
         (response, events)
     }
 
-    fn store_action(core: &mut Core, action_token: String, action: Action) {
-        let created = action.created;
-        core.actions.insert(action_token.clone(), action);
-        core.action_order.push_back((created, action_token));
-    }
-
-    /// Drops the expired actions, and the oldest beyond [`MAX_ACTIONS`].
-    fn prune_actions(core: &mut Core, now: i64, ttl_ms: i64) {
-        while core
-            .action_order
-            .front()
-            .is_some_and(|(created, _)| created.saturating_add(ttl_ms) <= now)
-            || core.action_order.len() >= MAX_ACTIONS
-        {
-            if let Some((_, t)) = core.action_order.pop_front() {
-                core.actions.remove(&t);
-            }
-        }
-    }
-
     fn ttl_ms(&self) -> i64 {
         i64::try_from(self.config.action_token_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
     }
 
     pub(crate) fn sdk_trigger(&self, body: SdkTriggerAction) -> Result<String, ApiError> {
+        let request_bytes = body.session_token.len()
+            + body.action_type.len()
+            + body.correlation_id.as_ref().map_or(0, String::len)
+            + body.claimed_user_id.as_ref().map_or(0, String::len);
         let mut req =
             TriggerActionRequest::new(body.session_token, body.action_type.as_str().into());
         req.correlation_id = body.correlation_id;
         req.claimed_user_id = body.claimed_user_id;
         Ok(self
-            .trigger(req, None, false)?
+            .trigger(req, request_bytes, None, false)?
             .action_token
             .expose()
             .to_owned())
     }
 
-    fn check_action_token<'a>(
-        &self,
-        core: &'a mut Core,
-        token: &str,
-        now: i64,
-    ) -> Result<&'a mut Action, ApiError> {
+    /// The key of an action token: 400 when it is missing or malformed.
+    fn action_key(token: &str) -> Result<u128, ApiError> {
         if token.is_empty() {
             return Err(ApiError::bad_request("action_token is required"));
         }
-        if !ids::well_formed(token, ACTION_PREFIX) {
-            return Err(ApiError::bad_request("malformed action_token"));
-        }
+        ids::parse_key(token, ACTION_PREFIX)
+            .ok_or_else(|| ApiError::bad_request("malformed action_token"))
+    }
+
+    /// `f` on the live action of `key`, under its shard's lock; the blacklisted answer for
+    /// an unknown or expired one.
+    fn with_action<R>(
+        &self,
+        key: u128,
+        now: i64,
+        f: impl FnOnce(&mut Action) -> R,
+    ) -> Result<R, ApiError> {
         let ttl = self.ttl_ms();
-        match core.actions.get_mut(token) {
-            Some(a) if a.created.saturating_add(ttl) > now => Ok(a),
-            _ => Err(ApiError::blacklisted("action token expired or unknown")),
-        }
+        self.actions
+            .with(key, |a| (a.created.saturating_add(ttl) > now).then(|| f(a)))
+            .flatten()
+            .ok_or_else(|| ApiError::blacklisted("action token expired or unknown"))
     }
 
     pub(crate) fn recommendation(
@@ -214,21 +215,21 @@ impl EmulatorState {
         token: &str,
         client: &str,
     ) -> Result<RecommendationResponse, ApiError> {
+        let key = Self::action_key(token)?;
         let now = self.clock.now_ms();
-        let mut core = self.core.lock();
-        let action = self.check_action_token(&mut core, token, now)?;
-        let mut rec = action.recommendation.clone();
-        // Fetched after its result was reported: the answer says which (as the API does).
-        rec.context.action_result = action.result.map(|r| r.as_str().to_owned());
+        let collecting = self.risk_collecting.load(Ordering::Relaxed);
+        let ids = self.recommendation_ids(key);
+        let (mut rec, event) = self.with_action(key, now, |action| {
+            let mut rec = action.response(ids);
+            // Fetched after its result was reported: the answer says which (as the API does).
+            rec.context.action_result = action.result.map(|r| r.as_str().to_owned());
+            let event = collecting.then(|| self.recommendation_event(action, Some(client), now));
+            (rec, event)
+        })?;
         if rec.context.client_id.is_none() {
             rec.context.client_id = Some(client.to_owned());
             rec.context.application_id = Some(client.to_owned());
         }
-        let event = self
-            .risk_collecting
-            .load(Ordering::Relaxed)
-            .then(|| self.recommendation_event(action, Some(client), now));
-        drop(core);
         self.record_events(event);
         Ok(rec)
     }
@@ -242,7 +243,7 @@ impl EmulatorState {
             ip: Some(ip),
             ..crate::rules::Facts::default()
         };
-        let outcome = self.core.lock().rules.evaluate(&facts);
+        let outcome = self.rules.read().evaluate(&facts);
         let mut answer = EvaluateResponse::new(
             outcome
                 .production
@@ -266,25 +267,39 @@ impl EmulatorState {
                 "`action_ids` must not be empty and `assignee` must be set",
             ));
         }
-        let mut core = self.core.lock();
         let mut found = 0;
-        for action in core.actions.values_mut() {
-            let id = action.recommendation.context.action_id.as_deref();
-            if id.is_some_and(|id| request.action_ids.iter().any(|a| a == id)) {
+        self.actions.for_each(|action| {
+            let id = self.ids.derive(action.key, 1);
+            if request.action_ids.contains(&id) {
                 action.assignee = Some(request.assignee.clone());
                 found += 1;
             }
-        }
+        });
         Ok(found)
+    }
+
+    /// The session of a session token and the user set on it.
+    fn session(&self, token: &str) -> Option<(std::sync::Arc<super::Session>, Option<String>)> {
+        let key = ids::parse_key(token, super::sessions::SESSION_PREFIX)?;
+        let sessions = self.sessions.read();
+        let entry = sessions.map.get(&key)?;
+        Some((std::sync::Arc::clone(&entry.session), entry.user_id.clone()))
     }
 
     /// The user set on a session.
     pub(crate) fn session_user(&self, token: &str) -> Option<String> {
-        self.core
-            .lock()
-            .sessions
-            .get(token)
-            .and_then(|s| s.user_id.clone())
+        self.session(token).and_then(|(_, user)| user)
+    }
+
+    /// Sets or forgets the user of the session of `key`.
+    fn set_session_user(&self, key: u128, user: Option<String>) -> bool {
+        match self.sessions.write().map.get_mut(&key) {
+            Some(entry) => {
+                entry.user_id = user;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Forgets the user set on a session (`clear-user`).
@@ -298,67 +313,83 @@ impl EmulatorState {
                 ))
             }
         };
-        let mut core = self.core.lock();
-        let session = core
-            .sessions
-            .get_mut(&token)
-            .ok_or_else(|| ApiError::bad_request("unknown session token"))?;
-        session.user_id = None;
-        Ok(())
+        let unknown = || ApiError::bad_request("unknown session token");
+        let key = ids::parse_key(&token, super::sessions::SESSION_PREFIX).ok_or_else(unknown)?;
+        if self.set_session_user(key, None) {
+            Ok(())
+        } else {
+            Err(unknown())
+        }
     }
 
     /// The result recorded for an action, if any (one per action: a repeat of it is accepted
     /// and changes nothing).
     pub(crate) fn action_result(&self, token: &str) -> Option<ActionResult> {
-        self.core.lock().actions.get(token).and_then(|a| a.result)
+        let key = ids::parse_key(token, ACTION_PREFIX)?;
+        self.actions.with(key, |a| a.result).flatten()
     }
 
     pub(crate) fn report(&self, report: ActionResultReport, client: &str) -> Result<(), ApiError> {
         let now = self.clock.now_ms();
-        let mut guard = self.core.lock();
-        let action = self.check_action_token(&mut guard, report.action_token.expose(), now)?;
-        // A result may be reported more than once (the reference says so): the same one
-        // changes nothing; another replaces it.
-        if action.result == Some(report.result) {
-            return Ok(());
-        }
-        action.result = Some(report.result);
-        let action = action.clone();
-        let core = &mut *guard;
-        if report.result == ActionResult::Success {
+        let collecting = self.risk_collecting.load(Ordering::Relaxed);
+        // Under the shard's lock: the result, and what the links and the event need.
+        let key = Self::action_key(report.action_token.expose())?;
+        let changed = self.with_action(key, now, |action| {
+            // A result may be reported more than once (the reference says so): the same one
+            // changes nothing; another replaces it.
+            if action.result == Some(report.result) {
+                return None;
+            }
+            action.result = Some(report.result);
             let user = report
                 .user_id
                 .clone()
                 .or_else(|| action.user_id.clone())
-                .or_else(|| action.claimed_user_id.clone());
+                .or_else(|| action.request.claimed_user_id.clone());
+            let challenged = action.decided.recommendation == RecommendationType::Challenge;
+            let event = collecting.then(|| self.result_event(&report, action, client, now));
+            Some((
+                user,
+                challenged,
+                std::sync::Arc::clone(&action.session),
+                event,
+            ))
+        })?;
+        let Some((user, challenged, session, event)) = changed else {
+            return Ok(());
+        };
+        if report.result == ActionResult::Success {
             if let Some(user) = user {
-                core.history.link(&user, &action.device_id);
-                let challenged =
-                    *action.recommendation.recommendation_type() == RecommendationType::Challenge;
+                let mut history = self.history.lock();
+                history.link(&user, &session.device_id);
                 if challenged && report.challenge_type.is_some() {
-                    core.history.trust(&user, &action.device_id);
+                    history.trust(&user, &session.device_id);
                 }
             }
-            if let (Some(user), Some(session)) = (
-                &report.user_id,
-                core.sessions.get_mut(&action.session_token),
-            ) {
-                session.user_id = Some(user.clone());
+            if let Some(user) = &report.user_id {
+                self.set_session_user(session.key, Some(user.clone()));
             }
         }
-        drop(guard);
-        if self.risk_collecting.load(Ordering::Relaxed) {
-            let mut extra = vec![("result", Value::String(report.result.as_str().to_owned()))];
-            if let Some(c) = &report.challenge_type {
-                extra.push(("challenge_type", Value::String(c.as_str().to_owned())));
-            }
-            let mut event =
-                self.event("action_result_reported", &action, Some(client), now, &extra);
-            if let Some(u) = &report.user_id {
-                event.user_id = Some(u.clone());
-            }
-            self.record_events([event]);
-        }
+        self.record_events(event);
         Ok(())
+    }
+
+    /// `action_result_reported`.
+    fn result_event(
+        &self,
+        report: &ActionResultReport,
+        action: &Action,
+        client: &str,
+        now: i64,
+    ) -> ActivityEvent {
+        let mut extra = vec![("result", Value::String(report.result.as_str().to_owned()))];
+        if let Some(c) = &report.challenge_type {
+            extra.push(("challenge_type", Value::String(c.as_str().to_owned())));
+        }
+        let mut event = self.event("action_result_reported", action, Some(client), now, &extra);
+        if let Some(u) = &report.user_id {
+            event.user_id = Some(u.clone());
+        }
+        event
     }
 }

@@ -1,6 +1,6 @@
 //! How a triggered action is assessed: the signals of its session and history, the facts
 //! rules match against, the score and recommendation (a production rule's, else the
-//! engine's), and the recommendation answered for it with its context and risk signals.
+//! engine's); and the recommendation answered for a kept action, rebuilt from what it keeps.
 
 use risk_core::{
     PreviewRule, RecommendationContext, RecommendationResponse, RecommendationType, RiskSignals,
@@ -8,10 +8,10 @@ use risk_core::{
 };
 
 use crate::config::Thresholds;
-use crate::engine::{self, Assessment, History, HistoryCounts, Signals};
+use crate::engine::{self, Assessment, History, Signals};
 use crate::rules::{Facts, RuleHit, RuleOutcome};
 
-use super::{Action, Session};
+use super::{Action, Decided, Session};
 
 /// An action being triggered: the request, its session, the calling client, and whom the
 /// action is about.
@@ -20,13 +20,13 @@ pub(super) struct NewAction<'a> {
     session: &'a Session,
     client: Option<&'a str>,
     /// `user_id`, else the session's user.
-    user_id: Option<String>,
+    pub(super) user_id: Option<String>,
     /// `user_id`, else `claimed_user_id`, else the session's user.
-    subject: Option<String>,
+    pub(super) subject: Option<String>,
     now: i64,
 }
 
-/// The ids a new recommendation carries.
+/// The ids a recommendation carries (derived from its action token's key).
 pub(super) struct RecommendationIds {
     pub(super) action_id: String,
     pub(super) recommendation_id: String,
@@ -36,15 +36,17 @@ impl<'a> NewAction<'a> {
     pub(super) fn new(
         req: &'a TriggerActionRequest,
         session: &'a Session,
+        session_user: Option<&str>,
         client: Option<&'a str>,
         now: i64,
     ) -> Self {
+        let session_user = || session_user.map(str::to_owned);
         let subject = req
             .user_id
             .clone()
             .or_else(|| req.claimed_user_id.clone())
-            .or_else(|| session.user_id.clone());
-        let user_id = req.user_id.clone().or_else(|| session.user_id.clone());
+            .or_else(session_user);
+        let user_id = req.user_id.clone().or_else(session_user);
         Self {
             req,
             session,
@@ -106,62 +108,78 @@ impl<'a> NewAction<'a> {
         }
     }
 
-    /// The recommendation for the action, from its signals and what the rules say.
-    pub(super) fn recommendation(
+    /// What the engine and the rules decide for the action.
+    pub(super) fn decide(
         &self,
-        ids: RecommendationIds,
         signals: &Signals,
         outcome: RuleOutcome,
         thresholds: &Thresholds,
-    ) -> RecommendationResponse {
+    ) -> Decided {
         let assessment = engine::assess(signals, thresholds);
-        let (rec_type, score) = decision(outcome.production.as_ref(), &assessment, thresholds);
-        let mut rec = RecommendationResponse::new(rec_type, score);
-        rec.id = ids.recommendation_id;
-        rec.issued_at = Some(self.now);
-        rec.reasons = assessment.reasons;
-        rec.transaction_data = self.req.transaction_data.clone();
-        rec.custom_attributes = self.req.custom_attributes.clone();
-        if let Some(p) = outcome.preview {
-            rec.preview_rule = Some(preview_rule(p, assessment.score, thresholds));
+        let (recommendation, score) =
+            decision(outcome.production.as_ref(), &assessment, thresholds);
+        Decided {
+            recommendation,
+            score,
+            preview: outcome
+                .preview
+                .map(|p| Box::new(preview_rule(p, assessment.score, thresholds))),
+            reasons: assessment.reasons,
         }
+    }
+}
+
+impl Action {
+    /// The recommendation answered for the action (the same every time it is asked).
+    pub(super) fn response(&self, ids: RecommendationIds) -> RecommendationResponse {
+        let d = &self.decided;
+        let mut rec = RecommendationResponse::new(d.recommendation.clone(), d.score);
+        rec.id = ids.recommendation_id;
+        rec.issued_at = Some(self.created);
+        rec.reasons.clone_from(&d.reasons);
+        rec.transaction_data
+            .clone_from(&self.request.transaction_data);
+        rec.custom_attributes
+            .clone_from(&self.request.custom_attributes);
+        rec.preview_rule = d.preview.as_deref().cloned();
         rec.context = self.context(ids.action_id);
-        self.fill_risk_signals(&mut rec.risk_signals, &signals.history);
+        self.fill_risk_signals(&mut rec.risk_signals);
         rec
     }
 
     /// The recommendation's context: the action, the client, and the session's telemetry.
     fn context(&self, action_id: String) -> RecommendationContext {
-        let (req, session, client) = (self.req, self.session, self.client);
+        let (req, session) = (&self.request, &self.session);
         let t = &session.t;
         let mut c = RecommendationContext::default();
         c.action_id = Some(action_id);
         c.action_type = Some(req.action_type.clone());
-        c.action_performed_at = Some(self.now);
-        c.client_id = client.map(str::to_owned);
-        c.application_id = client.map(str::to_owned);
+        c.action_performed_at = Some(self.created);
+        c.client_id.clone_from(&self.client_id);
+        c.application_id.clone_from(&self.client_id);
         c.tenant_id = Some("emulator".to_owned());
         c.device_id = Some(session.device_id.clone());
-        c.correlation_id = req.correlation_id.clone();
-        c.device_fingerprint = t.device_fingerprint.clone();
-        c.user_id = self.user_id.clone();
-        c.claimed_user_id = req.claimed_user_id.clone();
+        c.correlation_id.clone_from(&req.correlation_id);
+        c.device_fingerprint.clone_from(&t.device_fingerprint);
+        c.user_id.clone_from(&self.user_id);
+        c.claimed_user_id.clone_from(&req.claimed_user_id);
         c.ip = Some(session.ip.clone());
         c.ip_country = Some(session.country.clone());
         c.ip_organization_type = Some(if session.hosting { "hosting" } else { "isp" }.to_owned());
-        c.device_timezone = t.timezone.clone();
-        c.device_platform = t.device_platform.clone();
-        c.os_name = t.os_name.clone();
-        c.os_version = t.os_version.clone();
-        c.browser_name = t.browser_name.clone();
-        c.browser_version = t.browser_version.clone();
-        c.user_agent = t.user_agent.clone();
+        c.device_timezone.clone_from(&t.timezone);
+        c.device_platform.clone_from(&t.device_platform);
+        c.os_name.clone_from(&t.os_name);
+        c.os_version.clone_from(&t.os_version);
+        c.browser_name.clone_from(&t.browser_name);
+        c.browser_version.clone_from(&t.browser_version);
+        c.user_agent.clone_from(&t.user_agent);
         c
     }
 
     /// The recommendation's risk signals: device, network, behaviour and history.
-    fn fill_risk_signals(&self, rs: &mut RiskSignals, counts: &HistoryCounts) {
-        let session = self.session;
+    fn fill_risk_signals(&self, rs: &mut RiskSignals) {
+        let session = &self.session;
+        let counts = &self.signals.history;
         let t = &session.t;
         rs.device.incognito = Some(t.incognito);
         rs.device.private_browser = Some(t.private_browser);
@@ -190,29 +208,6 @@ impl<'a> NewAction<'a> {
         h.ip_device_count_last_hour = Some(counts.ip_device_count_last_hour);
         h.linking_user_to_device_count = Some(counts.linking_user_to_device_count);
         h.linking_device_to_users_count = Some(counts.linking_device_to_users_count);
-    }
-
-    /// The action to keep, with the recommendation made for it.
-    pub(super) fn into_action(
-        self,
-        recommendation: RecommendationResponse,
-        session_token: String,
-    ) -> Action {
-        let session = self.session;
-        Action {
-            created: self.now,
-            session_token,
-            device_id: session.device_id.clone(),
-            client_id: self.client.map(str::to_owned),
-            user_id: self.user_id,
-            claimed_user_id: self.req.claimed_user_id.clone(),
-            subject: self.subject,
-            ip: session.ip.clone(),
-            user_agent: session.t.user_agent.clone(),
-            recommendation,
-            result: None,
-            assignee: None,
-        }
     }
 }
 

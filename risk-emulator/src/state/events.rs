@@ -10,10 +10,6 @@ use crate::events::EventLog;
 
 use super::{Action, EmulatorState};
 
-fn ms_opt(v: Option<&str>) -> Value {
-    v.map_or(Value::Null, |s| Value::String(s.to_owned()))
-}
-
 impl EmulatorState {
     pub(super) fn event(
         &self,
@@ -27,21 +23,24 @@ impl EmulatorState {
         e.activity = activity.to_owned();
         e.app_id = client.map(str::to_owned).or_else(|| a.client_id.clone());
         e.user_id = a.subject.clone();
-        e.ip = Some(a.ip.clone());
-        e.user_agent = a.user_agent.clone();
+        e.ip = Some(a.session.ip.clone());
+        e.user_agent.clone_from(&a.session.t.user_agent);
         e.timestamp = Some(now);
-        let ctx = &a.recommendation.context;
+        let req = &a.request;
         let p = &mut e.additional_params;
         p.insert(
             "action_type".into(),
-            ms_opt(ctx.action_type.as_ref().map(|t| t.as_str())),
+            Value::String(req.action_type.as_str().to_owned()),
         );
-        p.insert("action_id".into(), ms_opt(ctx.action_id.as_deref()));
-        p.insert("device_id".into(), Value::String(a.device_id.clone()));
-        if let Some(c) = &ctx.correlation_id {
+        p.insert("action_id".into(), Value::String(self.ids.derive(a.key, 1)));
+        p.insert(
+            "device_id".into(),
+            Value::String(a.session.device_id.clone()),
+        );
+        if let Some(c) = &req.correlation_id {
             p.insert("correlation_id".into(), Value::String(c.clone()));
         }
-        if let Some(c) = &a.claimed_user_id {
+        if let Some(c) = &req.claimed_user_id {
             p.insert("claimed_user_id".into(), Value::String(c.clone()));
         }
         for (k, v) in extra {
@@ -56,8 +55,8 @@ impl EmulatorState {
         client: Option<&str>,
         now: i64,
     ) -> ActivityEvent {
-        let rec = &a.recommendation;
-        let reasons: Vec<Value> = rec
+        let d = &a.decided;
+        let reasons: Vec<Value> = d
             .reasons
             .iter()
             .map(|r| Value::String(r.as_str().to_owned()))
@@ -65,12 +64,12 @@ impl EmulatorState {
         let mut extra = vec![
             (
                 "recommendation",
-                Value::String(rec.recommendation_type().as_str().to_owned()),
+                Value::String(d.recommendation.as_str().to_owned()),
             ),
-            ("risk_score", json!(rec.risk_score)),
+            ("risk_score", json!(d.score)),
             ("reasons", Value::Array(reasons)),
         ];
-        if let Some(p) = &rec.preview_rule {
+        if let Some(p) = &d.preview {
             extra.push(("preview_rule", json!(p)));
         }
         self.event("recommendation_issued", a, client, now, &extra)

@@ -10,7 +10,12 @@
 //! - `assessment`: how a triggered action is scored and its recommendation built;
 //! - `events`: the activity events of actions and their recording;
 //! - `rules`: the rule endpoints;
-//! - `stats`: statistics and fault injection.
+//! - `stats`: statistics and fault injection;
+//! - `store`: the sharded store of actions.
+//!
+//! No lock is global to every request: actions live in 16 shards, sessions and rules behind
+//! read-write locks, history behind its own lock, each held for a short computation and never
+//! across an `.await` or a whole request.
 
 mod actions;
 mod assessment;
@@ -20,6 +25,7 @@ mod events;
 mod rules;
 mod sessions;
 mod stats;
+mod store;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -27,12 +33,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use parking_lot::Mutex;
-use risk_core::{ActionResult, RecommendationResponse};
+use parking_lot::{Mutex, RwLock};
+use risk_core::{ActionResult, PreviewRule, Reason, RecommendationType, TriggerActionRequest};
 
 use crate::clock::Clock;
 use crate::config::{parse_cidrs, EmulatorConfig};
-use crate::engine::History;
+use crate::engine::{History, Signals};
 use crate::error::EmulatorError;
 use crate::events::EventLog;
 use crate::faults::{EndpointStats, Faults};
@@ -59,9 +65,12 @@ pub(crate) const STAT_NAMES: [&str; 11] = [
     "other",
 ];
 
-/// A browser session created from telemetry, with everything derived from it.
-#[derive(Debug, Clone)]
+/// A browser session created from telemetry, with everything derived from it. Shared
+/// (`Arc`) by the actions triggered in it; what changes later (its user) is kept beside it.
+#[derive(Debug)]
 struct Session {
+    /// The key of its session token in [`Sessions`].
+    key: u128,
     t: Telemetry,
     device_id: String,
     ip: String,
@@ -69,36 +78,53 @@ struct Session {
     country: String,
     anonymizer: bool,
     hosting: bool,
-    /// Set by a successful result with a `user_id`.
+}
+
+/// A session and the user a successful result set on it.
+#[derive(Debug)]
+struct SessionEntry {
+    session: Arc<Session>,
     user_id: Option<String>,
 }
 
+/// The sessions, by the key of their token, oldest first in `order` (at most
+/// `MAX_SESSIONS`: the oldest is forgotten first).
+#[derive(Debug, Default)]
+struct Sessions {
+    map: HashMap<u128, SessionEntry>,
+    order: VecDeque<u128>,
+}
+
+/// What the assessment decided: enough to answer the recommendation again.
 #[derive(Debug, Clone)]
+struct Decided {
+    recommendation: RecommendationType,
+    score: f64,
+    reasons: Vec<Reason>,
+    preview: Option<Box<PreviewRule>>,
+}
+
+/// A triggered action: only what answering its recommendation again, taking its result and
+/// writing its events need. The recommendation itself is rebuilt from these on each request
+/// (the same answer every time), so an action costs a few hundred bytes, not a full answer.
+#[derive(Debug)]
 struct Action {
     created: i64,
-    session_token: String,
-    device_id: String,
+    /// The key of its action token (its ids are derived from it).
+    key: u128,
+    session: Arc<Session>,
     client_id: Option<String>,
+    /// The request, without its session tokens.
+    request: Box<TriggerActionRequest>,
+    /// `user_id`, else the session's user.
     user_id: Option<String>,
-    claimed_user_id: Option<String>,
     /// `user_id`, else `claimed_user_id`, else the session's user.
     subject: Option<String>,
-    ip: String,
-    user_agent: Option<String>,
-    recommendation: RecommendationResponse,
+    signals: Signals,
+    decided: Decided,
     result: Option<ActionResult>,
     /// Set by `PUT /risk/v1/action/assignee`.
     assignee: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct Core {
-    sessions: HashMap<String, Session>,
-    session_order: VecDeque<String>,
-    actions: HashMap<String, Action>,
-    action_order: VecDeque<(i64, String)>,
-    history: History,
-    rules: RuleStore,
 }
 
 /// The emulator: configuration, clock and all state.
@@ -110,7 +136,10 @@ pub(crate) struct EmulatorState {
     pub(crate) clock: Arc<dyn Clock>,
     ids: IdGen,
     auth: Mutex<Auth>,
-    core: Mutex<Core>,
+    sessions: RwLock<Sessions>,
+    actions: store::ActionStore,
+    history: Mutex<History>,
+    rules: RwLock<RuleStore>,
     events: Mutex<EventLog>,
     risk_collecting: AtomicBool,
     faults: Mutex<Faults>,
@@ -143,7 +172,10 @@ impl EmulatorState {
             clock,
             ids: IdGen::new(),
             auth: Mutex::new(Auth::default()),
-            core: Mutex::new(Core::default()),
+            sessions: RwLock::new(Sessions::default()),
+            actions: store::ActionStore::new(),
+            history: Mutex::new(History::default()),
+            rules: RwLock::new(RuleStore::default()),
             events: Mutex::new(EventLog::default()),
             risk_collecting: AtomicBool::new(false),
             faults: Mutex::new(Faults::default()),
@@ -158,11 +190,11 @@ impl EmulatorState {
     }
 
     fn load_config_rules(&self) -> Result<(), EmulatorError> {
-        let mut core = self.core.lock();
-        core.rules.clear();
+        let mut rules = self.rules.write();
+        rules.clear();
         for rule in &self.config.rules {
             let id = self.ids.sequential("rule-");
-            core.rules.put(id, rule.clone(), false).map_err(|e| {
+            rules.put(id, rule.clone(), false).map_err(|e| {
                 EmulatorError::Config(format!(
                     "rule `{}`: {}",
                     rule.name.as_deref().unwrap_or("unnamed"),
@@ -176,10 +208,9 @@ impl EmulatorState {
     /// Forgets sessions, actions, history, trust, events, faults and statistics, and
     /// restores the configured rules. Access tokens stay valid.
     pub(crate) fn reset(&self) -> Result<(), EmulatorError> {
-        {
-            let mut core = self.core.lock();
-            *core = Core::default();
-        }
+        *self.sessions.write() = Sessions::default();
+        self.actions.clear();
+        *self.history.lock() = History::default();
         self.load_config_rules()?;
         self.events.lock().clear();
         self.risk_collecting.store(false, Ordering::SeqCst);

@@ -8,13 +8,12 @@ use super::{ApiError, EmulatorState};
 
 impl EmulatorState {
     pub(crate) fn list_rules(&self) -> Vec<StoredRule> {
-        self.core.lock().rules.list()
+        self.rules.read().list()
     }
 
     pub(crate) fn get_rule(&self, id: &str) -> Result<StoredRule, ApiError> {
-        self.core
-            .lock()
-            .rules
+        self.rules
+            .read()
             .get(id)
             .cloned()
             .ok_or_else(|| ApiError::new(404, format!("no rule with id `{id}`")))
@@ -22,13 +21,12 @@ impl EmulatorState {
 
     pub(crate) fn create_rule(&self, rule: Rule) -> Result<StoredRule, ApiError> {
         let id = self.ids.sequential("rule-");
-        Ok(self.core.lock().rules.put(id, rule, false)?)
+        Ok(self.rules.write().put(id, rule, false)?)
     }
 
     pub(crate) fn update_rule(&self, id: &str, rule: Rule) -> Result<StoredRule, ApiError> {
-        self.core
-            .lock()
-            .rules
+        self.rules
+            .write()
             .put(id.to_owned(), rule, true)
             .map_err(|e| match e {
                 RuleError::NotFound => ApiError::new(404, format!("no rule with id `{id}`")),
@@ -37,9 +35,8 @@ impl EmulatorState {
     }
 
     pub(crate) fn delete_rule(&self, id: &str) -> Result<(), ApiError> {
-        self.core
-            .lock()
-            .rules
+        self.rules
+            .write()
             .delete(id)
             .map_err(|_| ApiError::new(404, format!("no rule with id `{id}`")))
     }

@@ -2,14 +2,17 @@
 //! country and network type their IP address gives.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::ids;
 use crate::telemetry::{parse_user_agent, Telemetry};
 
-use super::{ApiError, EmulatorState, Session};
+use super::{ApiError, EmulatorState, Session, SessionEntry};
 
-const SESSION_PREFIX: &str = "st_";
-const MAX_SESSIONS: usize = 200_000;
+pub(super) const SESSION_PREFIX: &str = "st_";
+/// At most this many sessions are kept (the newest). Telemetry is capped per field (see
+/// [`Telemetry::bounded`]), so a session holds at most a few KB: ~50 KB each worst case.
+pub(crate) const MAX_SESSIONS: usize = 100_000;
 
 impl EmulatorState {
     /// The country, anonymizer and hosting flags of an IP address, from the configuration.
@@ -27,11 +30,13 @@ impl EmulatorState {
         (country, anonymizer, hosting)
     }
 
+    /// A new session from `t`, kept within the telemetry bounds ([`Telemetry::bounded`]).
     pub(crate) fn create_session(
         &self,
-        mut t: Telemetry,
+        t: Telemetry,
         peer: Option<IpAddr>,
     ) -> Result<(String, String), ApiError> {
+        let mut t = t.bounded();
         let ip = match t.ip.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => s
                 .parse::<IpAddr>()
@@ -51,7 +56,8 @@ impl EmulatorState {
             .country_code
             .clone()
             .map_or(ip_country, |c| c.to_ascii_uppercase());
-        let token = self.ids.token(SESSION_PREFIX);
+        let key = self.ids.key();
+        let token = ids::format_key(SESSION_PREFIX, key);
         let device_id = match (&t.device_id, &t.device_fingerprint) {
             (Some(id), _) if !id.is_empty() => id.clone(),
             (_, Some(fp)) if !fp.is_empty() => format!("dev_{}", ids::stable_hex(fp)),
@@ -62,23 +68,27 @@ impl EmulatorState {
         };
         t.device_id = Some(device_id.clone());
         let session = Session {
+            key,
             device_id: device_id.clone(),
             ip: ip.to_string(),
             ip_addr: Some(ip),
             country,
             anonymizer,
             hosting: hosting || t.hosting,
-            user_id: None,
             t,
         };
-        let mut core = self.core.lock();
-        while core.session_order.len() >= MAX_SESSIONS {
-            if let Some(old) = core.session_order.pop_front() {
-                core.sessions.remove(&old);
+        let entry = SessionEntry {
+            session: Arc::new(session),
+            user_id: None,
+        };
+        let mut sessions = self.sessions.write();
+        while sessions.order.len() >= MAX_SESSIONS {
+            if let Some(old) = sessions.order.pop_front() {
+                sessions.map.remove(&old);
             }
         }
-        core.sessions.insert(token.clone(), session);
-        core.session_order.push_back(token.clone());
+        sessions.map.insert(key, entry);
+        sessions.order.push_back(key);
         Ok((token, device_id))
     }
 }

@@ -5,6 +5,7 @@
 //! - `client_*`: `risk_core::RiskClient` against the emulator, by endpoint family: access
 //!   token, actions (trigger-action, recommendation, result), rules (both shapes), event
 //!   streaming, faults and rate limit;
+//! - `bounds`: request bodies and telemetry within their caps;
 //! - `common`: the helpers they share.
 #![expect(
     clippy::unwrap_used,
@@ -15,6 +16,7 @@
 mod common;
 
 mod api;
+mod bounds;
 mod client_actions;
 mod client_auth;
 mod client_events;
