@@ -1,0 +1,423 @@
+//! `risk-bench`: the load harness. It starts the emulator in-process (or uses `--emulator
+//! URL`), serves the protected routes through both adapters on loopback, drives them with its
+//! own keep-alive load generator, and prints one table (p50, p99, max, requests/s, the ratio
+//! of each protected route's p50 to its raw floor), plus the emulator's own latency under 32
+//! connections and its memory after `--actions` actions.
+//!
+//! `cargo run --release -p risk-bench` (about 5 minutes), `-- --quick` (under a minute),
+//! `-- --quick --smoke` (seconds: CI checks that it runs and writes its JSON; no thresholds).
+#![expect(clippy::print_stdout, reason = "a command-line tool prints its table")]
+
+mod load;
+mod report;
+mod scenarios;
+mod servers;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::Parser;
+use http::Method;
+
+use load::{Conn, LoadError};
+use report::{Report, Row};
+use scenarios::{Fixture, FloorCalls, Kind, Plan};
+use servers::Server;
+
+/// The load harness of the risk middleware.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Short runs (1.5 s per scenario, 4 s on the emulator, 50,000 actions): under a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Shortest runs, to check that the harness works (CI): figures mean nothing.
+    #[arg(long)]
+    smoke: bool,
+    /// Connections driving each adapter scenario.
+    #[arg(long, default_value_t = 1)]
+    connections: usize,
+    /// Connections driving the emulator directly.
+    #[arg(long, default_value_t = 32)]
+    emulator_connections: usize,
+    /// Seconds per adapter scenario (default 10; 1.5 with --quick).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Seconds of the emulator run (default 60; 4 with --quick).
+    #[arg(long)]
+    emulator_seconds: Option<f64>,
+    /// Actions triggered in all before the emulator's memory is read (default 1,000,000;
+    /// 50,000 with --quick).
+    #[arg(long)]
+    actions: Option<u64>,
+    /// Use this emulator instead of starting one (its memory is then not measured).
+    #[arg(long)]
+    emulator: Option<String>,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+}
+
+struct Settings {
+    scenario: Duration,
+    emulator: Duration,
+    actions: u64,
+    sessions: usize,
+}
+
+impl Args {
+    fn settings(&self) -> Settings {
+        let (scenario, emulator, actions, sessions) = match (self.smoke, self.quick) {
+            (true, _) => (0.3, 0.5, 2_000, 64),
+            (false, true) => (1.5, 4.0, 50_000, 2_048),
+            (false, false) => (10.0, 60.0, 1_000_000, 4_096),
+        };
+        Settings {
+            scenario: Duration::from_secs_f64(self.seconds.unwrap_or(scenario)),
+            emulator: Duration::from_secs_f64(self.emulator_seconds.unwrap_or(emulator)),
+            actions: self.actions.unwrap_or(actions),
+            sessions,
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("risk-bench: no runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("risk-bench: {}", e.0);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &Args) -> Result<(), LoadError> {
+    let settings = args.settings();
+    // The in-process emulator scores a benign fleet: thresholds raised so that the velocity
+    // the load itself creates does not challenge it (the work per request is the same).
+    let (_emulator, base) = match &args.emulator {
+        Some(url) => (None, url.trim_end_matches('/').to_owned()),
+        None => {
+            let config = risk_emulator::EmulatorConfig {
+                thresholds: risk_emulator::Thresholds::new(90.0, 99.0),
+                ..risk_emulator::EmulatorConfig::default()
+            };
+            let emu = risk_emulator::Emulator::start(config, "127.0.0.1:0").await?;
+            let base = emu.base_url();
+            (Some(emu), base)
+        }
+    };
+    let emulator_addr = address_of(&base)?;
+    eprintln!(
+        "emulator at {base}; making {} sessions and action tokens",
+        settings.sessions
+    );
+    let fixture = Arc::new(fixture(emulator_addr, settings.sessions).await?);
+
+    let mut report = Report::new(args.connections, args.emulator_connections);
+    for mut server in [servers::axum(&base).await?, servers::actix(&base).await?] {
+        adapter_scenarios(&mut report, &server, &fixture, args, &settings).await?;
+        server.stop();
+    }
+    emulator_scenarios(&mut report, &fixture, args, &settings).await?;
+    report.emulator_stats = stats(emulator_addr).await.ok();
+    report.memory = args.emulator.is_none().then(report::Memory::read).flatten();
+
+    report.print();
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.json()?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Every scenario through one adapter, each protected one with the ratio of its p50 to its
+/// raw floor's (the bare route plus the same upstream calls made directly).
+async fn adapter_scenarios(
+    report: &mut Report,
+    server: &Server,
+    fixture: &Arc<Fixture>,
+    args: &Args,
+    settings: &Settings,
+) -> Result<(), LoadError> {
+    let floors = [
+        (
+            "floor: bare + trigger?get_recommendation",
+            FloorCalls::TriggerWithRecommendation,
+        ),
+        (
+            "floor: bare + trigger + recommendation",
+            FloorCalls::TriggerThenRecommendation,
+        ),
+        ("floor: bare + recommendation", FloorCalls::Recommendation),
+    ];
+    // (name, what it sends, the floor it is, the floor it is compared with)
+    let plans: Vec<(&str, Kind, Option<usize>, Option<usize>)> = vec![
+        ("bare route", Kind::Bare, None, None),
+        (floors[0].0, Kind::Floor(floors[0].1), Some(0), None),
+        (floors[1].0, Kind::Floor(floors[1].1), Some(1), None),
+        (floors[2].0, Kind::Floor(floors[2].1), Some(2), None),
+        (
+            "protected, single call",
+            protected("/login/single", false),
+            None,
+            Some(0),
+        ),
+        (
+            "protected, two calls",
+            protected("/login/two", false),
+            None,
+            Some(1),
+        ),
+        (
+            "protected, action token",
+            protected("/login/action", true),
+            None,
+            Some(2),
+        ),
+        (
+            "protected, shadow mode",
+            protected("/login/shadow", false),
+            None,
+            Some(0),
+        ),
+    ];
+    let mut floor_p50 = [0u64; 3];
+    for (name, kind, is_floor, compared_with) in plans {
+        let row = measure(
+            name,
+            server,
+            kind,
+            fixture,
+            args.connections,
+            settings.scenario,
+        )
+        .await?;
+        if let Some(slot) = is_floor.and_then(|i| floor_p50.get_mut(i)) {
+            *slot = row.p50_us;
+        }
+        report.push(row.with_floor(compared_with.and_then(|f| floor_p50.get(f).copied())));
+        server.settle().await;
+    }
+    // The result endpoint 200 ms slow: reports are sent off the request path.
+    set_slow_result(fixture.emulator, true).await?;
+    let row = measure(
+        "protected, single call, result endpoint +200 ms",
+        server,
+        protected("/login/single", false),
+        fixture,
+        args.connections,
+        settings.scenario,
+    )
+    .await;
+    set_slow_result(fixture.emulator, false).await?;
+    report.push(row?.with_floor(Some(floor_p50[0])));
+    server.settle().await;
+    Ok(())
+}
+
+fn protected(path: &'static str, action_token: bool) -> Kind {
+    Kind::Protected { path, action_token }
+}
+
+async fn measure(
+    name: &str,
+    server: &Server,
+    kind: Kind,
+    fixture: &Arc<Fixture>,
+    connections: usize,
+    duration: Duration,
+) -> Result<Row, LoadError> {
+    let plan = Arc::new(Plan {
+        kind,
+        server: server.addr,
+        fixture: Arc::clone(fixture),
+    });
+    // A short warm-up (connections, token cache, pools), not recorded.
+    load::run(
+        Arc::clone(&plan),
+        connections,
+        Duration::from_millis(200),
+        None,
+    )
+    .await?;
+    let outcome = load::run(plan, connections, duration, None).await?;
+    eprintln!("  {:<6} {name}: {:.0} req/s", server.name, outcome.rps());
+    Ok(Row::new(name, server.name, connections, &outcome))
+}
+
+/// The emulator alone at `--emulator-connections`: trigger-action and recommendation timed
+/// apart; then filled up to `--actions` actions for the memory figure.
+async fn emulator_scenarios(
+    report: &mut Report,
+    fixture: &Arc<Fixture>,
+    args: &Args,
+    settings: &Settings,
+) -> Result<(), LoadError> {
+    let plan = Arc::new(Plan {
+        kind: Kind::Emulator,
+        server: fixture.emulator,
+        fixture: Arc::clone(fixture),
+    });
+    let outcome = load::run(plan, args.emulator_connections, settings.emulator, None).await?;
+    eprintln!("  emulator: {:.0} actions/s", outcome.rps());
+    for (step, histogram) in &outcome.steps.by_name {
+        report.push(Row::from_histogram(
+            &format!("emulator: {step}"),
+            "emulator",
+            args.emulator_connections,
+            histogram,
+            outcome.elapsed,
+            outcome.errors,
+        ));
+    }
+    let triggered = stats(fixture.emulator)
+        .await
+        .map(|s| s.requests("trigger_action"))
+        .unwrap_or(0);
+    let remaining = settings.actions.saturating_sub(triggered);
+    if remaining > 0 {
+        let count = Arc::new(AtomicU64::new(0));
+        let plan = Arc::new(Plan {
+            kind: Kind::Fill(Arc::clone(&count)),
+            server: fixture.emulator,
+            fixture: Arc::clone(fixture),
+        });
+        let stop_count = Arc::clone(&count);
+        let stop =
+            Arc::new(move || stop_count.load(std::sync::atomic::Ordering::Relaxed) >= remaining);
+        eprintln!("  filling the emulator up to {} actions", settings.actions);
+        let outcome = load::run(
+            plan,
+            args.emulator_connections,
+            Duration::from_secs(3_600),
+            Some(stop),
+        )
+        .await?;
+        eprintln!("  filled: {:.0} actions/s", outcome.rps());
+    }
+    Ok(())
+}
+
+/// The access token, sessions (distinct devices and addresses) and front-end action tokens.
+async fn fixture(emulator: SocketAddr, sessions: usize) -> Result<Fixture, LoadError> {
+    let mut conn = Conn::open(emulator).await?;
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        risk_emulator::DEV_CLIENT_ID,
+        risk_emulator::DEV_CLIENT_SECRET
+    );
+    let (status, body) = conn
+        .send(
+            Method::POST,
+            "/oidc/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Bytes::from(form),
+        )
+        .await?;
+    let token: serde_json::Value = serde_json::from_slice(&body)?;
+    let bearer = token["access_token"]
+        .as_str()
+        .ok_or_else(|| LoadError(format!("no access token ({status})")))?
+        .to_owned();
+    let mut session_tokens = Vec::with_capacity(sessions);
+    let mut action_tokens = Vec::with_capacity(sessions);
+    for i in 0..sessions {
+        let telemetry = serde_json::json!({
+            "device_id": format!("bench-device-{i}"),
+            "ip": format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
+            "user_agent": scenarios::USER_AGENT,
+        });
+        let (_, body) = conn
+            .send(
+                Method::POST,
+                "/emulator/v1/sessions",
+                &[],
+                Bytes::from(telemetry.to_string()),
+            )
+            .await?;
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        let session = v["session_token"]
+            .as_str()
+            .ok_or_else(|| LoadError("no session token".to_owned()))?
+            .to_owned();
+        let trigger = serde_json::json!({ "session_token": session, "action_type": "login" });
+        let (_, body) = conn
+            .send(
+                Method::POST,
+                "/emulator/v1/sdk/trigger-action",
+                &[],
+                Bytes::from(trigger.to_string()),
+            )
+            .await?;
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        action_tokens.push(
+            v["action_token"]
+                .as_str()
+                .ok_or_else(|| LoadError("no action token".to_owned()))?
+                .to_owned(),
+        );
+        session_tokens.push(session);
+    }
+    Ok(Fixture {
+        emulator,
+        bearer,
+        sessions: session_tokens,
+        action_tokens,
+    })
+}
+
+async fn set_slow_result(emulator: SocketAddr, slow: bool) -> Result<(), LoadError> {
+    let mut conn = Conn::open(emulator).await?;
+    let (method, body) = if slow {
+        (Method::PUT, r#"{"endpoint":"result","latency_ms":200}"#)
+    } else {
+        (Method::DELETE, "")
+    };
+    let (status, _) = conn
+        .send(
+            method,
+            "/emulator/v1/faults",
+            &[],
+            Bytes::from_static(body.as_bytes()),
+        )
+        .await?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(LoadError(format!("setting the result fault: {status}")))
+    }
+}
+
+async fn stats(emulator: SocketAddr) -> Result<risk_emulator::Stats, LoadError> {
+    let mut conn = Conn::open(emulator).await?;
+    let (_, body) = conn
+        .send(Method::GET, "/emulator/v1/stats", &[], Bytes::new())
+        .await?;
+    Ok(serde_json::from_slice(&body)?)
+}
+
+fn address_of(base: &str) -> Result<SocketAddr, LoadError> {
+    let url = base
+        .strip_prefix("http://")
+        .ok_or_else(|| LoadError(format!("`{base}`: only http:// emulators")))?;
+    let host = url.split('/').next().unwrap_or(url);
+    std::net::ToSocketAddrs::to_socket_addrs(host)?
+        .next()
+        .ok_or_else(|| LoadError(format!("`{host}` resolves to nothing")))
+}

@@ -1,0 +1,181 @@
+//! The results: one table on stdout, the same as JSON.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::load::{LoadError, Outcome};
+
+/// One measured scenario.
+#[derive(Debug, Serialize)]
+pub(crate) struct Row {
+    pub(crate) scenario: String,
+    pub(crate) target: String,
+    pub(crate) connections: usize,
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+    pub(crate) requests_per_sec: f64,
+    pub(crate) p50_us: u64,
+    pub(crate) p99_us: u64,
+    pub(crate) max_us: u64,
+    /// This p50 over its raw floor's p50.
+    pub(crate) ratio_to_floor: Option<f64>,
+    /// Answers by status.
+    pub(crate) statuses: std::collections::BTreeMap<u16, u64>,
+}
+
+impl Row {
+    pub(crate) fn new(scenario: &str, target: &str, connections: usize, o: &Outcome) -> Self {
+        let mut row = Self::from_histogram(
+            scenario,
+            target,
+            connections,
+            &o.latency,
+            o.elapsed,
+            o.errors,
+        );
+        row.statuses.clone_from(&o.statuses);
+        row
+    }
+
+    pub(crate) fn from_histogram(
+        scenario: &str,
+        target: &str,
+        connections: usize,
+        h: &Histogram<u64>,
+        elapsed: Duration,
+        errors: u64,
+    ) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            target: target.to_owned(),
+            connections,
+            requests: h.len(),
+            errors,
+            requests_per_sec: h.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+            p50_us: h.value_at_quantile(0.50),
+            p99_us: h.value_at_quantile(0.99),
+            max_us: h.max(),
+            ratio_to_floor: None,
+            statuses: std::collections::BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn with_floor(mut self, floor_p50_us: Option<u64>) -> Self {
+        self.ratio_to_floor = floor_p50_us
+            .filter(|f| *f > 0)
+            .map(|f| self.p50_us as f64 / f as f64);
+        self
+    }
+}
+
+/// Resident memory of this process (the in-process emulator and everything else), from
+/// `/proc/self/status`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Memory {
+    pub(crate) resident_mb: f64,
+    pub(crate) peak_resident_mb: f64,
+    pub(crate) actions: u64,
+}
+
+impl Memory {
+    pub(crate) fn read() -> Option<Self> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+                .map(|kb| kb / 1024.0)
+        };
+        Some(Self {
+            resident_mb: field("VmRSS:")?,
+            peak_resident_mb: field("VmHWM:")?,
+            actions: 0,
+        })
+    }
+}
+
+/// Everything a run measured.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    pub(crate) adapter_connections: usize,
+    pub(crate) emulator_connections: usize,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) emulator_stats: Option<risk_emulator::Stats>,
+    pub(crate) memory: Option<Memory>,
+}
+
+impl Report {
+    pub(crate) fn new(adapter_connections: usize, emulator_connections: usize) -> Self {
+        Self {
+            adapter_connections,
+            emulator_connections,
+            rows: Vec::new(),
+            emulator_stats: None,
+            memory: None,
+        }
+    }
+
+    pub(crate) fn push(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    pub(crate) fn json(&self) -> Result<String, LoadError> {
+        Ok(serde_json::to_string_pretty(self)?)
+    }
+
+    pub(crate) fn print(&mut self) {
+        if let (Some(memory), Some(stats)) = (&mut self.memory, &self.emulator_stats) {
+            memory.actions = stats.requests("trigger_action");
+        }
+        println!("| scenario | target | conns | req/s | p50 | p99 | max | errors | p50 / floor |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for r in &self.rows {
+            println!(
+                "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |",
+                r.scenario,
+                r.target,
+                r.connections,
+                r.requests_per_sec,
+                us(r.p50_us),
+                us(r.p99_us),
+                us(r.max_us),
+                r.errors,
+                r.ratio_to_floor
+                    .map_or_else(String::new, |x| format!("{x:.2}×")),
+            );
+        }
+        if let Some(s) = &self.emulator_stats {
+            println!(
+                "\nemulator: {} connections accepted, {} access tokens issued, {} trigger-action, {} recommendation, {} result requests",
+                s.connections_accepted,
+                s.tokens_issued,
+                s.requests("trigger_action"),
+                s.requests("recommendation"),
+                s.requests("result"),
+            );
+        }
+        if let Some(m) = &self.memory {
+            println!(
+                "memory (whole process, emulator in-process): {:.0} MB resident, {:.0} MB peak, after {} actions",
+                m.resident_mb, m.peak_resident_mb, m.actions
+            );
+        }
+    }
+}
+
+fn us(micros: u64) -> String {
+    if micros >= 10_000 {
+        format!("{:.1} ms", micros as f64 / 1000.0)
+    } else {
+        format!("{micros} µs")
+    }
+}
