@@ -59,6 +59,18 @@ struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Only the scenarios whose name contains this (the floors always run); e.g. `single`.
+    #[arg(long)]
+    only: Option<String>,
+    /// Only this adapter (`axum` or `actix`); `none` skips both (the emulator alone).
+    #[arg(long)]
+    adapter: Option<String>,
+    /// Skip the emulator-alone run and its memory figure.
+    #[arg(long)]
+    no_emulator_run: bool,
+    /// Internal: serve the harness's emulator, print its URL, stop when stdin closes.
+    #[arg(long, hide = true)]
+    serve_emulator: bool,
 }
 
 struct Settings {
@@ -69,6 +81,12 @@ struct Settings {
 }
 
 impl Args {
+    fn selects(&self, scenario: &str) -> bool {
+        self.only
+            .as_deref()
+            .is_none_or(|only| scenario.contains(only))
+    }
+
     fn settings(&self) -> Settings {
         let (scenario, emulator, actions, sessions) = match (self.smoke, self.quick) {
             (true, _) => (0.3, 0.5, 2_000, 64),
@@ -97,7 +115,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&args)) {
+    let result = if args.serve_emulator {
+        runtime.block_on(serve_emulator())
+    } else {
+        runtime.block_on(run(&args))
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("risk-bench: {}", e.0);
@@ -106,18 +129,77 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The harness's emulator: it scores a benign fleet, thresholds raised so that the velocity
+/// the load itself creates does not challenge it (the work per request is the same).
+async fn start_emulator() -> Result<risk_emulator::EmulatorHandle, LoadError> {
+    let config = risk_emulator::EmulatorConfig {
+        thresholds: risk_emulator::Thresholds::new(90.0, 99.0),
+        ..risk_emulator::EmulatorConfig::default()
+    };
+    Ok(risk_emulator::Emulator::start(config, "127.0.0.1:0").await?)
+}
+
+/// `--serve-emulator`: the emulator alone in this process, until stdin closes.
+async fn serve_emulator() -> Result<(), LoadError> {
+    let emu = start_emulator().await?;
+    println!("{}", emu.base_url());
+    tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await?;
+    emu.shutdown().await;
+    Ok(())
+}
+
+/// The emulator in a child process (this program with `--serve-emulator`), so that its
+/// latency and memory are its own.
+struct ChildEmulator {
+    child: std::process::Child,
+    base: String,
+}
+
+impl ChildEmulator {
+    fn start() -> Result<Self, LoadError> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("--serve-emulator")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| LoadError("the child emulator has no stdout".to_owned()))?;
+        let mut base = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut base)?;
+        let base = base.trim().to_owned();
+        if base.is_empty() {
+            return Err(LoadError("the child emulator did not start".to_owned()));
+        }
+        Ok(Self { child, base })
+    }
+
+    fn memory(&self) -> Option<report::Memory> {
+        report::Memory::read(&format!("/proc/{}/status", self.child.id()))
+    }
+}
+
+impl Drop for ChildEmulator {
+    fn drop(&mut self) {
+        // Closing stdin stops it; reap it.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
 async fn run(args: &Args) -> Result<(), LoadError> {
     let settings = args.settings();
-    // The in-process emulator scores a benign fleet: thresholds raised so that the velocity
-    // the load itself creates does not challenge it (the work per request is the same).
     let (_emulator, base) = match &args.emulator {
         Some(url) => (None, url.trim_end_matches('/').to_owned()),
         None => {
-            let config = risk_emulator::EmulatorConfig {
-                thresholds: risk_emulator::Thresholds::new(90.0, 99.0),
-                ..risk_emulator::EmulatorConfig::default()
-            };
-            let emu = risk_emulator::Emulator::start(config, "127.0.0.1:0").await?;
+            let emu = start_emulator().await?;
             let base = emu.base_url();
             (Some(emu), base)
         }
@@ -127,17 +209,45 @@ async fn run(args: &Args) -> Result<(), LoadError> {
         "emulator at {base}; making {} sessions and action tokens",
         settings.sessions
     );
-    let fixture = Arc::new(fixture(emulator_addr, settings.sessions).await?);
+    let fixture = Arc::new(make_fixture(emulator_addr, settings.sessions).await?);
 
     let mut report = Report::new(args.connections, args.emulator_connections);
-    for mut server in [servers::axum(&base).await?, servers::actix(&base).await?] {
+    for adapter in ["axum", "actix"] {
+        if args.adapter.as_deref().is_some_and(|a| a != adapter) {
+            continue;
+        }
+        let mut server = match adapter {
+            "axum" => servers::axum(&base).await?,
+            _ => servers::actix(&base).await?,
+        };
         adapter_scenarios(&mut report, &server, &fixture, args, &settings).await?;
         server.stop();
     }
-    emulator_scenarios(&mut report, &fixture, args, &settings).await?;
     report.emulator_stats = stats(emulator_addr).await.ok();
-    report.memory = args.emulator.is_none().then(report::Memory::read).flatten();
 
+    // The emulator alone: in a process of its own, unless one was given.
+    if args.no_emulator_run {
+        return finish(args, &mut report);
+    }
+    let child = match args.emulator {
+        Some(_) => None,
+        None => Some(ChildEmulator::start()?),
+    };
+    let alone = match &child {
+        Some(child) => Arc::new(make_fixture(address_of(&child.base)?, settings.sessions).await?),
+        None => Arc::clone(&fixture),
+    };
+    emulator_scenarios(&mut report, &alone, args, &settings).await?;
+    report.memory = child.as_ref().and_then(ChildEmulator::memory).map(|mut m| {
+        m.actions = settings.actions;
+        m
+    });
+    drop(child);
+    finish(args, &mut report)
+}
+
+/// Prints the table, writes the JSON.
+fn finish(args: &Args, report: &mut Report) -> Result<(), LoadError> {
     report.print();
     if let Some(path) = &args.json {
         std::fs::write(path, report.json()?)?;
@@ -191,6 +301,24 @@ async fn adapter_scenarios(
             Some(2),
         ),
         (
+            "floor: bare + RiskClient trigger?get_recommendation",
+            Kind::ClientFloor,
+            None,
+            Some(0),
+        ),
+        (
+            "floor: bare + reqwest trigger?get_recommendation",
+            Kind::ReqwestFloor,
+            None,
+            Some(0),
+        ),
+        (
+            "protected, single call, no reporter",
+            protected("/login/single-unreported", false),
+            None,
+            Some(0),
+        ),
+        (
             "protected, shadow mode",
             protected("/login/shadow", false),
             None,
@@ -199,6 +327,9 @@ async fn adapter_scenarios(
     ];
     let mut floor_p50 = [0u64; 3];
     for (name, kind, is_floor, compared_with) in plans {
+        if is_floor.is_none() && !args.selects(name) {
+            continue;
+        }
         let row = measure(
             name,
             server,
@@ -215,6 +346,9 @@ async fn adapter_scenarios(
         server.settle().await;
     }
     // The result endpoint 200 ms slow: reports are sent off the request path.
+    if !args.selects("protected, single call, result endpoint +200 ms") {
+        return Ok(());
+    }
     set_slow_result(fixture.emulator, true).await?;
     let row = measure(
         "protected, single call, result endpoint +200 ms",
@@ -286,10 +420,7 @@ async fn emulator_scenarios(
             outcome.errors,
         ));
     }
-    let triggered = stats(fixture.emulator)
-        .await
-        .map(|s| s.requests("trigger_action"))
-        .unwrap_or(0);
+    let triggered = stats(fixture.emulator).await?.requests("trigger_action");
     let remaining = settings.actions.saturating_sub(triggered);
     if remaining > 0 {
         let count = Arc::new(AtomicU64::new(0));
@@ -315,7 +446,7 @@ async fn emulator_scenarios(
 }
 
 /// The access token, sessions (distinct devices and addresses) and front-end action tokens.
-async fn fixture(emulator: SocketAddr, sessions: usize) -> Result<Fixture, LoadError> {
+async fn make_fixture(emulator: SocketAddr, sessions: usize) -> Result<Fixture, LoadError> {
     let mut conn = Conn::open(emulator).await?;
     let form = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}",
@@ -374,7 +505,15 @@ async fn fixture(emulator: SocketAddr, sessions: usize) -> Result<Fixture, LoadE
         );
         session_tokens.push(session);
     }
+    let client = risk_core::RiskClient::builder()
+        .client_id(risk_emulator::DEV_CLIENT_ID)
+        .client_secret(risk_emulator::DEV_CLIENT_SECRET)
+        .base_url(format!("http://{emulator}"))
+        .unmetered()
+        .build()?;
     Ok(Fixture {
+        reqwest: reqwest::Client::builder().tcp_nodelay(true).build()?,
+        client,
         emulator,
         bearer,
         sessions: session_tokens,

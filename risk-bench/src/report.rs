@@ -70,8 +70,8 @@ impl Row {
     }
 }
 
-/// Resident memory of this process (the in-process emulator and everything else), from
-/// `/proc/self/status`.
+/// Resident memory of the emulator's process after `actions` actions, from its
+/// `/proc/<pid>/status`.
 #[derive(Debug, Serialize)]
 pub(crate) struct Memory {
     pub(crate) resident_mb: f64,
@@ -80,8 +80,8 @@ pub(crate) struct Memory {
 }
 
 impl Memory {
-    pub(crate) fn read() -> Option<Self> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    pub(crate) fn read(path: &str) -> Option<Self> {
+        let status = std::fs::read_to_string(path).ok()?;
         let field = |name: &str| {
             status
                 .lines()
@@ -133,9 +133,6 @@ impl Report {
     }
 
     pub(crate) fn print(&mut self) {
-        if let (Some(memory), Some(stats)) = (&mut self.memory, &self.emulator_stats) {
-            memory.actions = stats.requests("trigger_action");
-        }
         println!("| scenario | target | conns | req/s | p50 | p99 | max | errors | p50 / floor |");
         println!("|---|---|---|---|---|---|---|---|---|");
         for r in &self.rows {
@@ -155,7 +152,7 @@ impl Report {
         }
         if let Some(s) = &self.emulator_stats {
             println!(
-                "\nemulator: {} connections accepted, {} access tokens issued, {} trigger-action, {} recommendation, {} result requests",
+                "\nemulator behind the adapters: {} connections accepted, {} access tokens issued, {} trigger-action, {} recommendation, {} result requests",
                 s.connections_accepted,
                 s.tokens_issued,
                 s.requests("trigger_action"),
@@ -165,7 +162,7 @@ impl Report {
         }
         if let Some(m) = &self.memory {
             println!(
-                "memory (whole process, emulator in-process): {:.0} MB resident, {:.0} MB peak, after {} actions",
+                "emulator alone (own process): {:.0} MB resident, {:.0} MB peak, after {} actions",
                 m.resident_mb, m.peak_resident_mb, m.actions
             );
         }

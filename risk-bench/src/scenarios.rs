@@ -14,6 +14,10 @@ use crate::load::{Conn, LoadError, Steps, Transaction};
 /// session and action tokens made before the run.
 pub(crate) struct Fixture {
     pub(crate) emulator: SocketAddr,
+    /// The library's client, for the floor through it (no guard, no adapter).
+    pub(crate) client: risk_core::RiskClient,
+    /// A plain reqwest client (what the library's client is built on).
+    pub(crate) reqwest: reqwest::Client,
     pub(crate) bearer: String,
     pub(crate) sessions: Vec<String>,
     pub(crate) action_tokens: Vec<String>,
@@ -119,6 +123,11 @@ pub(crate) enum Kind {
     },
     /// `POST /bare` on the server, then the same upstream calls made directly.
     Floor(FloorCalls),
+    /// `POST /bare` on the server, then `RiskClient::trigger_action_with_recommendation`:
+    /// what the library's client costs over a plain HTTP client (no guard, no adapter).
+    ClientFloor,
+    /// `POST /bare`, then the floor's trigger-action through a plain reqwest client.
+    ReqwestFloor,
     /// trigger-action then recommendation on the emulator, timed apart.
     Emulator,
     /// trigger-action only, counted (fills the emulator with actions).
@@ -142,7 +151,9 @@ fn ok_or_error(status: StatusCode, what: &str) -> Result<StatusCode, LoadError> 
 impl Transaction for Plan {
     fn targets(&self) -> Vec<SocketAddr> {
         match self.kind {
-            Kind::Bare | Kind::Protected { .. } => vec![self.server],
+            Kind::Bare | Kind::Protected { .. } | Kind::ClientFloor | Kind::ReqwestFloor => {
+                vec![self.server]
+            }
             Kind::Floor(_) => vec![self.server, self.fixture.emulator],
             Kind::Emulator | Kind::Fill(_) => vec![self.fixture.emulator],
         }
@@ -194,6 +205,41 @@ impl Transaction for Plan {
                     }
                 };
                 ok_or_error(status, "the risk API")
+            }
+            (Kind::ClientFloor, [server]) => {
+                let (status, _) = server
+                    .send(Method::POST, "/bare", &ua, Bytes::new())
+                    .await?;
+                ok_or_error(status, "the bare route")?;
+                let request = risk_core::TriggerActionRequest::new(
+                    f.session(i),
+                    risk_core::ActionType::Login,
+                );
+                f.client
+                    .trigger_action_with_recommendation(&request)
+                    .await?;
+                Ok(StatusCode::OK)
+            }
+            (Kind::ReqwestFloor, [server]) => {
+                let (status, _) = server
+                    .send(Method::POST, "/bare", &ua, Bytes::new())
+                    .await?;
+                ok_or_error(status, "the bare route")?;
+                let url = format!(
+                    "http://{}/risk/v1/action/trigger-action?get_recommendation=true",
+                    f.emulator
+                );
+                let resp = f
+                    .reqwest
+                    .post(url)
+                    .bearer_auth(&f.bearer)
+                    .header("content-type", "application/json")
+                    .body(f.trigger_body(i))
+                    .send()
+                    .await?;
+                let status = resp.status();
+                resp.bytes().await?;
+                ok_or_error(StatusCode::from_u16(status.as_u16())?, "trigger-action")
             }
             (Kind::Emulator, [emulator]) => {
                 let t = Instant::now();

@@ -10,8 +10,9 @@ use risk_emulator::{DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 use crate::load::LoadError;
 
 /// The protected routes and how each guard is configured.
-pub(crate) const ROUTES: [(&str, Mode); 4] = [
+pub(crate) const ROUTES: [(&str, Mode); 5] = [
     ("/login/single", Mode::SingleCall),
+    ("/login/single-unreported", Mode::Unreported),
     ("/login/two", Mode::TwoCalls),
     ("/login/action", Mode::ActionToken),
     ("/login/shadow", Mode::Shadow),
@@ -23,6 +24,8 @@ pub(crate) enum Mode {
     TwoCalls,
     ActionToken,
     Shadow,
+    /// Single call without a reporter: what reporting costs the request path.
+    Unreported,
 }
 
 /// The guards of one server, sharing its client, reporter and breaker.
@@ -44,12 +47,15 @@ fn guards(emulator: &str) -> Result<Guards, LoadError> {
     let mut guards = Vec::new();
     for (path, mode) in ROUTES {
         let builder = Guard::builder(ActionType::Login, client.clone())
-            .reporter(reporter.clone())
             .circuit_breaker(breaker.clone())
             // One client address makes all the load: no per-client limit.
             .without_client_limit();
         let builder = match mode {
-            Mode::SingleCall => builder.single_call(true),
+            Mode::Unreported => builder,
+            _ => builder.reporter(reporter.clone()),
+        };
+        let builder = match mode {
+            Mode::SingleCall | Mode::Unreported => builder.single_call(true),
             Mode::TwoCalls => builder.single_call(false),
             Mode::ActionToken => builder.session_tokens(false),
             Mode::Shadow => builder.shadow(true),

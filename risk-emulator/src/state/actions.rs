@@ -92,7 +92,7 @@ impl EmulatorState {
     /// (read), then the action's shard to keep it; the answer is built outside them all.
     pub(crate) fn trigger(
         &self,
-        mut req: TriggerActionRequest,
+        req: TriggerActionRequest,
         request_bytes: usize,
         client: Option<&str>,
         with_recommendation: bool,
@@ -108,16 +108,13 @@ impl EmulatorState {
         let outcome = self.rules.read().evaluate(&new.facts());
         let decided = new.decide(&signals, outcome, &self.config.thresholds);
         let (user_id, subject) = (new.user_id, new.subject);
-        // Kept without its session tokens: the action holds its session itself.
-        req.session_token = None;
-        req.secured_session_token = None;
         let key = self.ids.key();
         let action = Action {
             created: now,
             key,
             session,
-            client_id: client.map(str::to_owned),
-            request: Box::new(req),
+            client_id: client.map(|c| self.client_id(c)),
+            request: super::ActionRequest::new(req),
             user_id,
             subject,
             signals,
@@ -130,6 +127,14 @@ impl EmulatorState {
             .insert(action, request_bytes, now.saturating_sub(self.ttl_ms()));
         self.record_events(events);
         Ok(response)
+    }
+
+    /// The shared id of a configured client (a copy for another).
+    fn client_id(&self, client: &str) -> std::sync::Arc<str> {
+        self.client_ids
+            .iter()
+            .find(|c| ***c == *client)
+            .map_or_else(|| std::sync::Arc::from(client), std::sync::Arc::clone)
     }
 
     /// The ids of an action's recommendation, derived from its token's key.
@@ -271,7 +276,7 @@ impl EmulatorState {
         self.actions.for_each(|action| {
             let id = self.ids.derive(action.key, 1);
             if request.action_ids.contains(&id) {
-                action.assignee = Some(request.assignee.clone());
+                action.assignee = Some(request.assignee.as_str().into());
                 found += 1;
             }
         });
@@ -345,7 +350,7 @@ impl EmulatorState {
                 .user_id
                 .clone()
                 .or_else(|| action.user_id.clone())
-                .or_else(|| action.request.claimed_user_id.clone());
+                .or_else(|| action.request.claimed_user_id().cloned());
             let challenged = action.decided.recommendation == RecommendationType::Challenge;
             let event = collecting.then(|| self.result_event(&report, action, client, now));
             Some((

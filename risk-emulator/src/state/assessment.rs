@@ -124,7 +124,7 @@ impl<'a> NewAction<'a> {
             preview: outcome
                 .preview
                 .map(|p| Box::new(preview_rule(p, assessment.score, thresholds))),
-            reasons: assessment.reasons,
+            reasons: assessment.reasons.into_boxed_slice(),
         }
     }
 }
@@ -136,11 +136,9 @@ impl Action {
         let mut rec = RecommendationResponse::new(d.recommendation.clone(), d.score);
         rec.id = ids.recommendation_id;
         rec.issued_at = Some(self.created);
-        rec.reasons.clone_from(&d.reasons);
-        rec.transaction_data
-            .clone_from(&self.request.transaction_data);
-        rec.custom_attributes
-            .clone_from(&self.request.custom_attributes);
+        rec.reasons = d.reasons.to_vec();
+        rec.transaction_data = self.request.transaction_data().cloned();
+        rec.custom_attributes = self.request.custom_attributes().cloned();
         rec.preview_rule = d.preview.as_deref().cloned();
         rec.context = self.context(ids.action_id);
         self.fill_risk_signals(&mut rec.risk_signals);
@@ -155,14 +153,14 @@ impl Action {
         c.action_id = Some(action_id);
         c.action_type = Some(req.action_type.clone());
         c.action_performed_at = Some(self.created);
-        c.client_id.clone_from(&self.client_id);
-        c.application_id.clone_from(&self.client_id);
+        c.client_id = self.client_id.as_deref().map(str::to_owned);
+        c.application_id.clone_from(&c.client_id);
         c.tenant_id = Some("emulator".to_owned());
         c.device_id = Some(session.device_id.clone());
-        c.correlation_id.clone_from(&req.correlation_id);
+        c.correlation_id = req.correlation_id().cloned();
         c.device_fingerprint.clone_from(&t.device_fingerprint);
         c.user_id.clone_from(&self.user_id);
-        c.claimed_user_id.clone_from(&req.claimed_user_id);
+        c.claimed_user_id = req.claimed_user_id().cloned();
         c.ip = Some(session.ip.clone());
         c.ip_country = Some(session.country.clone());
         c.ip_organization_type = Some(if session.hosting { "hosting" } else { "isp" }.to_owned());

@@ -25,13 +25,17 @@ struct Bucket {
     last_ms: i64,
 }
 
-/// Issued access tokens (oldest first, for expiry) and the rate-limit buckets of clients.
+/// Issued access tokens (oldest first, for expiry), read on every call (a read lock), written
+/// when one is issued or found expired.
 #[derive(Debug, Default)]
 pub(super) struct Auth {
     tokens: HashMap<String, AccessToken>,
     order: VecDeque<(i64, String)>,
-    buckets: HashMap<String, Bucket>,
 }
+
+/// The rate-limit buckets of the clients that have a limit (locked only for those).
+#[derive(Debug, Default)]
+pub(super) struct Buckets(HashMap<String, Bucket>);
 
 impl EmulatorState {
     pub(crate) fn issue_token(&self, form: &HashMap<String, String>) -> Result<Value, ApiError> {
@@ -72,7 +76,7 @@ impl EmulatorState {
         let expires_at =
             now.saturating_add(i64::try_from(ttl.saturating_mul(1000)).unwrap_or(i64::MAX));
         {
-            let mut auth = self.auth.lock();
+            let mut auth = self.auth.write();
             while auth.order.front().is_some_and(|(exp, _)| *exp <= now)
                 || auth.order.len() >= MAX_ACCESS_TOKENS
             {
@@ -114,12 +118,13 @@ impl EmulatorState {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::new(401, "missing bearer token"))?;
         let now = self.clock.now_ms();
-        let mut auth = self.auth.lock();
+        let auth = self.auth.read();
         let Some(entry) = auth.tokens.get(token) else {
             return Err(ApiError::new(401, "invalid access token"));
         };
         if entry.expires_at <= now {
-            auth.tokens.remove(token);
+            drop(auth);
+            self.auth.write().tokens.remove(token);
             return Err(ApiError::new(401, "access token expired"));
         }
         if risk_only && !entry.resource.is_empty() && entry.resource != RISK_RESOURCE {
@@ -132,13 +137,14 @@ impl EmulatorState {
             ));
         }
         let client_id = entry.client_id.clone();
-        self.rate_limit(&mut auth, &client_id, now)?;
+        drop(auth);
+        self.rate_limit(&client_id, now)?;
         Ok(client_id)
     }
 
     /// Takes one request from the client's bucket, if the client has a rate limit: 429 with
     /// the seconds until the next request is allowed when the bucket is empty.
-    fn rate_limit(&self, auth: &mut Auth, client_id: &str, now: i64) -> Result<(), ApiError> {
+    fn rate_limit(&self, client_id: &str, now: i64) -> Result<(), ApiError> {
         let rps = self
             .config
             .clients
@@ -149,7 +155,8 @@ impl EmulatorState {
             return Ok(());
         };
         let capacity = rps.max(1.0);
-        let bucket = auth.buckets.entry(client_id.to_owned()).or_insert(Bucket {
+        let mut buckets = self.buckets.lock();
+        let bucket = buckets.0.entry(client_id.to_owned()).or_insert(Bucket {
             tokens: capacity,
             last_ms: now,
         });

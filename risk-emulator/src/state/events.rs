@@ -21,7 +21,7 @@ impl EmulatorState {
     ) -> ActivityEvent {
         let mut e = ActivityEvent::default();
         e.activity = activity.to_owned();
-        e.app_id = client.map(str::to_owned).or_else(|| a.client_id.clone());
+        e.app_id = client.or(a.client_id.as_deref()).map(str::to_owned);
         e.user_id = a.subject.clone();
         e.ip = Some(a.session.ip.clone());
         e.user_agent.clone_from(&a.session.t.user_agent);
@@ -37,10 +37,10 @@ impl EmulatorState {
             "device_id".into(),
             Value::String(a.session.device_id.clone()),
         );
-        if let Some(c) = &req.correlation_id {
+        if let Some(c) = req.correlation_id() {
             p.insert("correlation_id".into(), Value::String(c.clone()));
         }
-        if let Some(c) = &req.claimed_user_id {
+        if let Some(c) = req.claimed_user_id() {
             p.insert("claimed_user_id".into(), Value::String(c.clone()));
         }
         for (k, v) in extra {

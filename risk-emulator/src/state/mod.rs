@@ -34,14 +34,17 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use parking_lot::{Mutex, RwLock};
-use risk_core::{ActionResult, PreviewRule, Reason, RecommendationType, TriggerActionRequest};
+use risk_core::{
+    ActionResult, ActionType, CustomAttributes, PreviewRule, Reason, RecommendationType,
+    TransactionData, TriggerActionRequest,
+};
 
 use crate::clock::Clock;
 use crate::config::{parse_cidrs, EmulatorConfig};
 use crate::engine::{History, Signals};
 use crate::error::EmulatorError;
 use crate::events::EventLog;
-use crate::faults::{EndpointStats, Faults};
+use crate::faults::Faults;
 use crate::ids::IdGen;
 use crate::rules::RuleStore;
 use crate::telemetry::Telemetry;
@@ -100,8 +103,68 @@ struct Sessions {
 struct Decided {
     recommendation: RecommendationType,
     score: f64,
-    reasons: Vec<Reason>,
+    reasons: Box<[Reason]>,
     preview: Option<Box<PreviewRule>>,
+}
+
+/// What an action keeps of its request: its type, and the rest (boxed) only when sent.
+#[derive(Debug)]
+struct ActionRequest {
+    action_type: ActionType,
+    extra: Option<Box<RequestExtra>>,
+}
+
+#[derive(Debug)]
+struct RequestExtra {
+    correlation_id: Option<String>,
+    claimed_user_id: Option<String>,
+    transaction_data: Option<TransactionData>,
+    custom_attributes: Option<CustomAttributes>,
+}
+
+impl ActionRequest {
+    /// Kept without its session tokens: the action holds its session itself.
+    fn new(req: TriggerActionRequest) -> Self {
+        let TriggerActionRequest {
+            action_type,
+            correlation_id,
+            claimed_user_id,
+            transaction_data,
+            custom_attributes,
+            ..
+        } = req;
+        let any = correlation_id.is_some()
+            || claimed_user_id.is_some()
+            || transaction_data.is_some()
+            || custom_attributes.is_some();
+        Self {
+            action_type,
+            extra: any.then(|| {
+                Box::new(RequestExtra {
+                    correlation_id,
+                    claimed_user_id,
+                    transaction_data,
+                    custom_attributes,
+                })
+            }),
+        }
+    }
+
+    fn correlation_id(&self) -> Option<&String> {
+        self.extra.as_ref()?.correlation_id.as_ref()
+    }
+
+    fn claimed_user_id(&self) -> Option<&String> {
+        self.extra.as_ref()?.claimed_user_id.as_ref()
+    }
+
+    fn transaction_data(&self) -> Option<&TransactionData> {
+        self.extra.as_ref()?.transaction_data.as_ref()
+    }
+
+    fn custom_attributes(&self) -> Option<&CustomAttributes> {
+        self.extra.as_ref()?.custom_attributes.as_ref()
+    }
 }
 
 /// A triggered action: only what answering its recommendation again, taking its result and
@@ -113,9 +176,9 @@ struct Action {
     /// The key of its action token (its ids are derived from it).
     key: u128,
     session: Arc<Session>,
-    client_id: Option<String>,
-    /// The request, without its session tokens.
-    request: Box<TriggerActionRequest>,
+    /// Shared with every action of the same client.
+    client_id: Option<Arc<str>>,
+    request: ActionRequest,
     /// `user_id`, else the session's user.
     user_id: Option<String>,
     /// `user_id`, else `claimed_user_id`, else the session's user.
@@ -124,18 +187,21 @@ struct Action {
     decided: Decided,
     result: Option<ActionResult>,
     /// Set by `PUT /risk/v1/action/assignee`.
-    assignee: Option<String>,
+    assignee: Option<Box<str>>,
 }
 
 /// The emulator: configuration, clock and all state.
 pub(crate) struct EmulatorState {
     pub(crate) config: EmulatorConfig,
+    /// The configured client ids, shared by their actions.
+    client_ids: Vec<Arc<str>>,
     anonymizer: Vec<IpNet>,
     hosting: Vec<IpNet>,
     countries: Vec<(IpNet, String)>,
     pub(crate) clock: Arc<dyn Clock>,
     ids: IdGen,
-    auth: Mutex<Auth>,
+    auth: RwLock<Auth>,
+    buckets: Mutex<auth::Buckets>,
     sessions: RwLock<Sessions>,
     actions: store::ActionStore,
     history: Mutex<History>,
@@ -144,7 +210,7 @@ pub(crate) struct EmulatorState {
     risk_collecting: AtomicBool,
     faults: Mutex<Faults>,
     any_faults: AtomicBool,
-    stats: Mutex<[EndpointStats; STAT_NAMES.len()]>,
+    stats: stats::Counters,
     pub(crate) connections: AtomicU64,
     tokens_issued: AtomicU64,
     rate_limited: AtomicU64,
@@ -164,14 +230,21 @@ impl EmulatorState {
                 countries.push((net, country.to_ascii_uppercase()));
             }
         }
+        let client_ids = config
+            .clients
+            .iter()
+            .map(|c| Arc::from(c.id.as_str()))
+            .collect();
         let shared = Self {
+            client_ids,
             config,
             anonymizer,
             hosting,
             countries,
             clock,
             ids: IdGen::new(),
-            auth: Mutex::new(Auth::default()),
+            auth: RwLock::new(Auth::default()),
+            buckets: Mutex::new(auth::Buckets::default()),
             sessions: RwLock::new(Sessions::default()),
             actions: store::ActionStore::new(),
             history: Mutex::new(History::default()),
@@ -180,7 +253,7 @@ impl EmulatorState {
             risk_collecting: AtomicBool::new(false),
             faults: Mutex::new(Faults::default()),
             any_faults: AtomicBool::new(false),
-            stats: Mutex::new(Default::default()),
+            stats: stats::Counters::default(),
             connections: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
@@ -215,7 +288,7 @@ impl EmulatorState {
         self.events.lock().clear();
         self.risk_collecting.store(false, Ordering::SeqCst);
         self.clear_faults();
-        *self.stats.lock() = Default::default();
+        self.stats.clear();
         self.rate_limited.store(0, Ordering::SeqCst);
         self.tokens_issued.store(0, Ordering::SeqCst);
         Ok(())

@@ -123,7 +123,7 @@ mod tests {
 
     use super::{ActionStore, MAX_ACTIONS, PER_SHARD, SHARDS};
     use crate::engine::Signals;
-    use crate::state::{Action, Decided, Session};
+    use crate::state::{Action, ActionRequest, Decided, Session};
     use crate::telemetry::Telemetry;
 
     fn action(key: u128, created: i64) -> Action {
@@ -142,14 +142,14 @@ mod tests {
             key,
             session,
             client_id: None,
-            request: Box::new(TriggerActionRequest::new("st_x", "login".into())),
+            request: ActionRequest::new(TriggerActionRequest::new("st_x", "login".into())),
             user_id: None,
             subject: None,
             signals: Signals::default(),
             decided: Decided {
                 recommendation: RecommendationType::Allow,
                 score: 5.0,
-                reasons: Vec::new(),
+                reasons: Box::new([]),
                 preview: None,
             },
             result: None,
