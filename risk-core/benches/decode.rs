@@ -1,6 +1,6 @@
 //! Decoding a recommendation (the seed's 2.5 KB example): the CPU the client spends on each
 //! answer, apart from the network. `cargo bench -p risk-core --bench decode`.
-#![expect(clippy::unwrap_used, reason = "benchmark code")]
+#![expect(missing_docs, clippy::unwrap_used, reason = "benchmark code")]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use risk_core::RecommendationResponse;
