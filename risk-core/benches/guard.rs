@@ -160,7 +160,7 @@ fn bench_guard(c: &mut Criterion) {
         // The recorder really saw the decisions (otherwise the figure above means nothing);
         // nothing at all when a filter skipped that benchmark.
         let seen = handle.render();
-        assert!(seen.is_empty() || seen.contains("risk_decisions_total"));
+        assert!(seen.trim().is_empty() || seen.contains("risk_decisions_total"));
     }
 
     c.bench_function("guard/proceed+client_limit", |b| {
