@@ -14,9 +14,12 @@ use tracing::Instrument;
 use url::Url;
 
 use super::transport::{
-    clone_error, deadline_after, error_message, retry_after, retry_wait, status_error,
+    clone_error, deadline_after, error_message, read_capped, retry_after, retry_wait, status_error,
     transport_error, Failure,
 };
+
+/// The largest token answer read.
+const TOKEN_BODY: usize = 64 * 1024;
 use super::Inner;
 use crate::config::RetryPolicy;
 use crate::error::Error;
@@ -246,13 +249,14 @@ impl TokenSource {
                     let status = response.status().as_u16();
                     span.record("status", status);
                     if response.status().is_success() {
-                        match response.bytes().await {
+                        // A token answer is well under a KB.
+                        match read_capped(response, TOKEN_BODY).await {
                             Ok(body) => return self.parse_token(&body),
-                            Err(e) => Failure::from(transport_error(e, after, true)),
+                            Err(e) => Failure::from(e.into_error(after)),
                         }
                     } else {
                         let retry_after = retry_after(response.headers());
-                        let body = response.bytes().await.unwrap_or_default();
+                        let body = read_capped(response, TOKEN_BODY).await.unwrap_or_default();
                         let message = error_message(&body, secret);
                         let error = match status {
                             400 | 401 => Error::TokenRejected { status, message },
@@ -301,7 +305,10 @@ impl TokenSource {
         .map_or(DEFAULT_EXPIRES_IN, |s| {
             Duration::try_from_secs_f64(s).unwrap_or(DEFAULT_EXPIRES_IN)
         });
-        let ttl = expires_in.saturating_sub(self.token_refresh_margin);
+        // The margin is at most half the lifetime: a short-lived token (30 s, with the default
+        // 60 s margin) is still kept for half its life instead of being fetched for every call.
+        let margin = self.token_refresh_margin.min(expires_in / 2);
+        let ttl = expires_in.saturating_sub(margin);
         tracing::debug!(
             expires_in_s = expires_in.as_secs(),
             ttl_s = ttl.as_secs(),

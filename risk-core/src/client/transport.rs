@@ -19,6 +19,57 @@ use crate::models::MessageResponse;
 
 /// How many characters of a body an error may quote.
 const EXCERPT_CHARS: usize = 200;
+/// The largest answer read from a request-path call (trigger-action, recommendation,
+/// evaluate): a recommendation is a few KB.
+pub(crate) const MAX_ASSESSMENT_BODY: usize = 1024 * 1024;
+/// The largest answer read from any other call (event batches, rule lists).
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The largest error answer read (it is only quoted in the error).
+const ERROR_BODY: usize = 64 * 1024;
+/// The longest `Retry-After` taken from the API (a longer one is cut to this): it is passed on
+/// to clients, and a route must not tell them to go away for a day.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// A body read up to `cap` bytes: a longer one (by `Content-Length` or as it arrives) is
+/// refused before it is all in memory.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > cap as u64 {
+        return Err(BodyError::TooLarge(cap));
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len().saturating_add(chunk.len()) > cap {
+            return Err(BodyError::TooLarge(cap));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// Longer than this many bytes.
+    TooLarge(usize),
+    Read(reqwest::Error),
+}
+
+impl BodyError {
+    /// The error of the call; `after`: its deadline.
+    pub(crate) fn into_error(self, after: Duration) -> Error {
+        match self {
+            Self::TooLarge(cap) => Error::Decode {
+                message: format!("the answer is larger than {cap} bytes"),
+                excerpt: String::new(),
+            },
+            Self::Read(e) => transport_error(e, after, true),
+        }
+    }
+}
 
 /// Whether a call may be sent again after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,10 +214,17 @@ impl Inner {
                     span.record("status", status);
                     attempt_span.record("http.response.status_code", status);
                     if response.status().is_success() {
-                        match response.bytes().instrument(attempt_span.clone()).await {
-                            Ok(body) => return Ok(body.to_vec()),
+                        let cap = match call.priority {
+                            CallPriority::Assessment => MAX_ASSESSMENT_BODY,
+                            CallPriority::Background => MAX_BODY,
+                        };
+                        match read_capped(response, cap)
+                            .instrument(attempt_span.clone())
+                            .await
+                        {
+                            Ok(body) => return Ok(body),
                             Err(e) => {
-                                let error = transport_error(e, self.timeout, true);
+                                let error = e.into_error(self.timeout);
                                 attempt_span.record("error.type", error.kind());
                                 Failure::from(error)
                             }
@@ -174,8 +232,8 @@ impl Inner {
                     } else {
                         attempt_span.record("error.type", status);
                         let retry_after = retry_after(response.headers());
-                        let body = response
-                            .bytes()
+                        // An error body is only quoted: a small cap.
+                        let body = read_capped(response, ERROR_BODY)
                             .instrument(attempt_span.clone())
                             .await
                             .unwrap_or_default();
@@ -222,7 +280,10 @@ impl Inner {
                 }
                 _ => false,
             };
-            let max_attempts = self.retry.max_attempts + u32::from(refreshed_token);
+            let max_attempts = self
+                .retry
+                .max_attempts
+                .saturating_add(u32::from(refreshed_token));
             if !retryable || attempt >= max_attempts {
                 return Err(failure.error);
             }
@@ -448,14 +509,14 @@ pub(crate) fn decode_withholding_body<T: serde::de::DeserializeOwned>(
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
-    )
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// A copy of an error (the type is not `Clone`; errors from the shared token fetch arrive

@@ -127,7 +127,7 @@ async fn a_retry_after_beyond_the_policy_cap_fails_at_once() {
 #[tokio::test]
 async fn a_retry_after_http_date_is_understood() {
     let server = setup().await;
-    let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+    let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
     Mock::given(method("GET"))
         .and(path("/risk/v1/rules"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", at.as_str()))
@@ -139,7 +139,7 @@ async fn a_retry_after_http_date_is_understood() {
         .retry_after()
         .expect("retry_after parsed from the HTTP date");
     assert!(
-        after > Duration::from_secs(3500) && after <= Duration::from_secs(3600),
+        after > Duration::from_secs(100) && after <= Duration::from_secs(120),
         "{after:?}"
     );
 }
@@ -521,4 +521,64 @@ async fn a_json_error_body_gives_its_message_and_error_code() {
         matches!(&err, Error::Conflict { message } if message.contains("409") && !message.contains(ACTION_TOKEN)),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn an_upstream_retry_after_is_clamped_to_five_minutes() {
+    let server = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/risk/v1/action/trigger-action"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "86400"))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .trigger_action(&trigger())
+        .await
+        .unwrap_err();
+    match err {
+        Error::RateLimited { retry_after, .. } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(300)));
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_cap_is_refused_not_buffered() {
+    let server = setup().await;
+    // 2 MiB of valid JSON: over the 1 MiB cap of a request-path call.
+    let padding = "x".repeat(2 * 1024 * 1024);
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/recommendation"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recommendation": {"type": "ALLOW"}, "padding": padding})),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap_err();
+    match err {
+        Error::Decode { message, .. } => assert!(message.contains("larger than"), "{message}"),
+        other => panic!("expected Decode, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_largest_attempt_count_does_not_overflow_on_a_401_refresh() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 2).await;
+    Mock::given(method("POST"))
+        .and(path("/risk/v1/action/trigger-action"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .retry_policy(fast_retries(u32::MAX))
+        .build()
+        .unwrap();
+    let err = client.trigger_action(&trigger()).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
 }
