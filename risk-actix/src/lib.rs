@@ -342,7 +342,10 @@ impl HeaderLookup for Headers<'_> {
     }
 
     fn get_all(&self, name: &str) -> Vec<&str> {
-        self.0.get_all(name).filter_map(utf8).collect()
+        self.0
+            .get_all(name)
+            .map(|v| utf8(v).unwrap_or("\u{FFFD}"))
+            .collect()
     }
     fn contains(&self, name: &str) -> bool {
         self.0.contains_key(name)

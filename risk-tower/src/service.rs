@@ -117,7 +117,7 @@ impl HeaderLookup for HttpHeaders<'_> {
         self.0
             .get_all(name)
             .iter()
-            .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
+            .map(|v| std::str::from_utf8(v.as_bytes()).unwrap_or("\u{FFFD}"))
             .collect()
     }
     fn contains(&self, name: &str) -> bool {

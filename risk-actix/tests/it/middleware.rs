@@ -715,6 +715,17 @@ async fn client_ip_comes_from_the_peer_unless_it_is_a_trusted_proxy() {
     // Straight from the internet: forwarding headers are spoofable and ignored.
     let body = json_body(test::call_service(&app, from("192.0.2.50:4000")).await).await;
     assert_eq!(body["client_ip"], "192.0.2.50");
+    // A value that is not text from the trusted proxy (what `$proxy_add_x_forwarded_for` can
+    // produce): no client IP, not the proxy's own address.
+    let garbage = session("s-1")
+        .peer_addr("10.0.0.2:4000".parse::<SocketAddr>().unwrap())
+        .insert_header((
+            "x-forwarded-for",
+            actix_web::http::header::HeaderValue::from_bytes(b"\xff\xfe, 10.1.1.1").unwrap(),
+        ))
+        .to_request();
+    let body = json_body(test::call_service(&app, garbage).await).await;
+    assert_eq!(body["client_ip"], serde_json::Value::Null, "{body}");
 }
 
 #[actix_web::test]

@@ -444,6 +444,39 @@ async fn the_socket_peer_becomes_the_client_ip() {
     assert_eq!(body_string(response).await, "Some(203.0.113.5)");
 }
 
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn a_forwarded_for_value_that_is_not_text_names_no_client() {
+    let (reporter, _sink) = reporter();
+    let rec = StaticRecommender::of_type(RecommendationType::Allow, 1.0);
+    let guard = Guard::builder(ActionType::Login, rec)
+        .trusted_proxies(["10.0.0.0/8"])
+        .reporter(reporter.clone())
+        .build()
+        .unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(RiskLayer::new(guard))
+        .service_fn(|req: Request<String>| async move {
+            let risk = RiskAssessment::from_extensions(req.extensions()).unwrap();
+            Ok::<_, Infallible>(Response::new(format!("{:?}", risk.client_ip())))
+        });
+    let through_proxy = |xff: http::HeaderValue| {
+        let mut request = session_request("sess-1");
+        request.headers_mut().insert("x-forwarded-for", xff);
+        request.extensions_mut().insert(axum::extract::ConnectInfo(
+            "10.0.0.2:50000".parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        request
+    };
+    let text = through_proxy("203.0.113.9, 10.1.1.1".parse().unwrap());
+    let response = svc.clone().oneshot(text).await.unwrap();
+    assert_eq!(body_string(response).await, "Some(203.0.113.9)");
+    // What `$proxy_add_x_forwarded_for` can produce: garbage, so no client IP (not the proxy).
+    let garbage = through_proxy(http::HeaderValue::from_bytes(b"\xff\xfe, 10.1.1.1").unwrap());
+    let response = svc.oneshot(garbage).await.unwrap();
+    assert_eq!(body_string(response).await, "None");
+}
+
 #[test]
 fn layer_and_service_are_send_sync_clone() {
     fn send_sync_clone<T: Send + Sync + Clone>() {}

@@ -18,7 +18,10 @@ pub trait HeaderLookup {
     /// absent or not valid UTF-8.
     fn get(&self, name: &str) -> Option<&str>;
 
-    /// Every value of the header `name`, in order. The default returns only the first.
+    /// Every value of the header `name`, in order; one that is not UTF-8 as `"\u{FFFD}"` (the
+    /// replacement character), so that it is seen and refused as garbage, never skipped: a
+    /// forwarding header with such a value then names no client, rather than the proxy that
+    /// sent it. The default returns only the first.
     fn get_all(&self, name: &str) -> Vec<&str> {
         self.get(name).into_iter().collect()
     }
