@@ -788,3 +788,45 @@ async fn debug_of_a_challenge_decision_hides_the_action_token() {
         assert!(debug.contains("403"), "{debug}");
     }
 }
+
+/// Triggers at once (telling the test), then never answers the recommendation.
+struct TriggersThenHangs {
+    triggered: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl Recommender for TriggersThenHangs {
+    async fn trigger_action(&self, _: &TriggerActionRequest) -> Result<ActionToken, Error> {
+        self.triggered.notify_one();
+        Ok(ActionToken::new("act-dropped"))
+    }
+
+    async fn recommendation(&self, _: &ActionToken) -> Result<RecommendationResponse, Error> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_check_dropped_after_trigger_action_reports_incomplete_once() {
+    let triggered = Arc::new(tokio::sync::Notify::new());
+    let recommender = TriggersThenHangs {
+        triggered: Arc::clone(&triggered),
+    };
+    let s = setup(recommender, |b| {
+        b.single_call(false).deadline(Duration::from_secs(3600))
+    });
+    let guard = s.guard.clone();
+    let check = tokio::spawn(async move {
+        let facts = guard.facts(&headers(&session("sess-1")), None, None);
+        drop(guard.check(facts).await);
+    });
+    // The client goes away while the recommendation is awaited.
+    triggered.notified().await;
+    check.abort();
+    assert!(check.await.unwrap_err().is_cancelled());
+    s.reporter.flush(WAIT).await.unwrap();
+    let reports = s.sink.reports();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].action_token, ActionToken::new("act-dropped"));
+    assert_eq!(reports[0].result, ActionResult::Incomplete);
+}

@@ -21,6 +21,31 @@ pub(super) enum Answer {
     TimedOut,
 }
 
+/// The action token of a check while its calls run. When the check is dropped (the client
+/// went away) after trigger-action created the action, the action is reported `incomplete`
+/// here, once: nothing else holds its token. A check that completes takes the token out.
+struct HeldToken<'a> {
+    token: Option<ActionToken>,
+    /// Whether a token held would come from this guard's trigger-action (not the client).
+    created: bool,
+    reporter: Option<&'a crate::flow::reporter::Reporter>,
+}
+
+impl Drop for HeldToken<'_> {
+    fn drop(&mut self) {
+        if let (Some(token), true, Some(reporter)) =
+            (self.token.take(), self.created, self.reporter)
+        {
+            tracing::debug!("check dropped after trigger-action: reporting the action incomplete");
+            // A full queue is counted and warned about by the reporter.
+            let _ = reporter.submit(crate::models::ActionResultReport::new(
+                token,
+                crate::models::ActionResult::Incomplete,
+            ));
+        }
+    }
+}
+
 impl GuardInner {
     /// Asks the risk API (breaker and deadline included).
     pub(super) async fn evaluate(
@@ -46,13 +71,18 @@ impl GuardInner {
         };
         let from_client = matches!(token, Token::Action(_));
         let secured = matches!(token, Token::SecuredSession(_));
-        let mut held = None;
+        let mut held = HeldToken {
+            token: None,
+            created: !from_client,
+            reporter: self.reporter.as_ref(),
+        };
         let answer = self
-            .ask(token, &mut held, &correlation_id, details, start)
+            .ask(token, &mut held.token, &correlation_id, details, start)
             .await;
         // Only a token the API vouched for is kept: one trigger-action created, or the
         // client's once its recommendation matched this route.
         let (outcome, vouched, status) = self.map_answer(answer, from_client, secured);
+        let held = held.token.take();
         let action_token = if vouched { held } else { None };
         if let Some(p) = permit {
             p.record(outcome, start);
