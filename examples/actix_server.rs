@@ -18,11 +18,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     launch::print_banner("actix-web", addr, &backend);
     let app_backend = backend.clone();
-    // actix-web handles Ctrl-C itself (graceful shutdown).
+    let limits = backend.limits;
+    // actix-web handles Ctrl-C itself (graceful shutdown). The head must arrive within the
+    // header timeout (408 after); the body within the body timeout (the app's middleware).
     HttpServer::new(move || {
         let backend = app_backend.clone();
         App::new().configure(move |cfg| actix_app::configure(cfg, backend))
     })
+    .client_request_timeout(limits.header_read_timeout)
+    .max_connections(limits.max_connections)
+    .shutdown_timeout(limits.shutdown_timeout.as_secs())
     .listen(listener)?
     .run()
     .await?;

@@ -8,9 +8,7 @@
 //!     cargo run --example axum_server              # a running `cargo run -p risk-emulator`
 //! ```
 
-use std::net::SocketAddr;
-
-use risk_demo_app::{axum_app, backend::Backend, launch};
+use risk_demo_app::{axum_app, backend::Backend, launch, serving};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,12 +17,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(launch::listen_addr()).await?;
     let addr = listener.local_addr()?;
     launch::print_banner("axum", addr, &backend);
-    let app = axum_app::router(backend.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Head and body read timeouts, a body size limit and a connection limit (see `serving`).
+    let app = axum_app::router(backend.clone());
+    serving::serve_axum(listener, app, backend.limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     // Deliver the results still queued before exiting.
     let _ = backend
         .reporter

@@ -1,6 +1,7 @@
 //! Cross-crate tests, one binary: both example servers end to end (`e2e`), both adapters
 //! through one table of cases (`parity`), the quota flood against both example servers
-//! (`quota_attack`), and the example's step-up through its guard (`step_up`).
+//! (`quota_attack`), slow and stalled clients against both (`slow_clients`), and the example's
+//! step-up through its guard (`step_up`).
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod clear_user;
@@ -9,4 +10,5 @@ mod evaluate;
 mod fleet;
 mod parity;
 mod quota_attack;
+mod slow_clients;
 mod step_up;

@@ -23,21 +23,25 @@ pub fn configure(cfg: &mut web::ServiceConfig, backend: Backend) {
         .service(
             web::resource("/login")
                 .route(web::post().to(login))
-                // The last `wrap` runs first: the body's details, then the risk check.
+                // The last `wrap` runs first: the body read whole, its details, then the
+                // risk check.
                 .wrap(RiskMiddleware::new(backend.login_guard.clone()))
-                .wrap(from_fn(action_details)),
+                .wrap(from_fn(action_details))
+                .wrap(from_fn(read_body)),
         )
         .service(
             web::resource("/login/step-up")
                 .route(web::post().to(step_up))
                 // Action-token mode, StepUp policy: only a challenged action gets through.
-                .wrap(RiskMiddleware::new(backend.step_up_guard.clone())),
+                .wrap(RiskMiddleware::new(backend.step_up_guard.clone()))
+                .wrap(from_fn(read_body)),
         )
         .service(
             web::resource("/transfer")
                 .route(web::post().to(transfer))
                 .wrap(RiskMiddleware::new(backend.transfer_guard.clone()))
-                .wrap(from_fn(action_details)),
+                .wrap(from_fn(action_details))
+                .wrap(from_fn(read_body)),
         )
         .service(web::resource("/health").route(web::get().to(health)))
         .service(web::resource("/metrics").route(web::get().to(|| async {
@@ -45,6 +49,31 @@ pub fn configure(cfg: &mut web::ServiceConfig, backend: Backend) {
                 .content_type("text/plain; version=0.0.4")
                 .body(app::metrics())
         })));
+}
+
+/// Reads the request body whole before anything else runs: 413 beyond [`MAX_BODY`], 408
+/// when it does not arrive within the body read timeout (actix-web bounds the head with
+/// `client_request_timeout`, not the body).
+async fn read_body(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let timeout = req.app_data::<web::Data<Backend>>().map_or_else(
+        || crate::serving::ServerLimits::default().body_read_timeout,
+        |b| b.limits.body_read_timeout,
+    );
+    let failed = match tokio::time::timeout(timeout, req.extract::<web::Bytes>()).await {
+        Ok(Ok(bytes)) => {
+            req.set_payload(Payload::from(bytes));
+            return Ok(next.call(req).await?.map_into_left_body());
+        }
+        Ok(Err(e)) if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+            app::BODY_TOO_LARGE
+        }
+        Ok(Err(e)) => return Err(e),
+        Err(_) => app::BODY_TIMEOUT,
+    };
+    Ok(req.into_response(failure(failed)).map_into_right_body())
 }
 
 /// Reads the claimed user and transaction data from the JSON body for the risk middleware

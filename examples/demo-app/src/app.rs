@@ -11,6 +11,20 @@ use crate::demo;
 /// Largest JSON body the demo routes accept.
 pub const MAX_BODY: usize = 16 * 1024;
 
+/// The answer to a body over [`MAX_BODY`].
+pub const BODY_TOO_LARGE: Failure = Failure {
+    status: 413,
+    code: "body_too_large",
+    message: "body over 16 KiB",
+};
+
+/// The answer to a body that did not arrive within the body read timeout.
+pub const BODY_TIMEOUT: Failure = Failure {
+    status: 408,
+    code: "body_timeout",
+    message: "the request body did not arrive in time",
+};
+
 /// The header carrying the challenge's action token to the step-up route.
 pub const ACTION_TOKEN_HEADER: &str = "x-risk-action-token";
 

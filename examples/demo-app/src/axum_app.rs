@@ -42,19 +42,33 @@ pub fn router(backend: Backend) -> Router {
         )
         .route("/health", get(health))
         .route("/metrics", get(|| async { app::metrics() }))
+        // Runs first: every body read whole, within the time and size limits.
+        .layer(middleware::from_fn_with_state(backend.clone(), read_body))
         .with_state(backend)
+}
+
+/// Reads the request body whole before anything else runs: 413 beyond [`MAX_BODY`], 408
+/// when it does not arrive within the body read timeout (a client sending one byte a
+/// second holds a connection for that long, not for ever).
+async fn read_body(State(backend): State<Backend>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(backend.limits.body_read_timeout, to_bytes(body, MAX_BODY));
+    let bytes = match read.await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return failure(app::BODY_TOO_LARGE),
+        Err(_) => return failure(app::BODY_TIMEOUT),
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Reads the claimed user and transaction data from the JSON body for the risk layer behind
 /// it (see [`demo::action_details_from_json`]), then hands the body on unchanged.
 async fn action_details(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    // Already read whole by `read_body`: this takes the buffer.
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return failure(Failure {
-            status: 413,
-            code: "body_too_large",
-            message: "body over 16 KiB",
-        });
+        return failure(app::BODY_TOO_LARGE);
     };
     let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
     if let Some(details) = demo::action_details_from_json(&bytes) {

@@ -41,6 +41,8 @@ pub struct Backend {
     pub step_ups: StepUps,
     /// With `RISK_REDIS_URL`: the delivery of the fleet's report stream to the risk API.
     pub redis_delivery: Option<Arc<ReportDelivery>>,
+    /// What the servers allow slow or hostile clients (timeouts, connections).
+    pub limits: crate::serving::ServerLimits,
 }
 
 /// The challenges being stepped up, by action token: the challenged user and the attempts
@@ -295,6 +297,7 @@ impl Backend {
             emulator,
             step_ups: StepUps::default(),
             redis_delivery,
+            limits: crate::serving::ServerLimits::default(),
         })
     }
 

@@ -17,3 +17,4 @@ pub mod backend;
 pub mod demo;
 pub mod launch;
 pub mod scenarios;
+pub mod serving;

@@ -1,0 +1,177 @@
+//! Slow and stalled clients against both example servers: a request head or body that does not
+//! arrive in time ends the connection (or answers 408), and stalled connections cannot keep the
+//! server from answering others for longer than the header timeout.
+//!
+//! axum runs on tokio's paused clock (the timeouts fire as soon as nothing else can happen);
+//! actix-web runs its own clock, so its limits are made short and the tests wait for the event
+//! with a deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use risk_demo_app::backend::Backend;
+use risk_demo_app::serving::{self, ServerLimits};
+use risk_demo_app::{actix_app, axum_app};
+use risk_emulator::{Emulator, EmulatorConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn backend(limits: ServerLimits) -> Backend {
+    let emulator = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
+        .await
+        .expect("emulator starts");
+    let mut backend = Backend::with_emulator(Arc::new(emulator)).expect("backend builds");
+    backend.limits = limits;
+    backend
+}
+
+/// An axum example server with `limits`, served by `serving::serve_axum`.
+async fn axum_server(limits: ServerLimits) -> std::net::SocketAddr {
+    let backend = backend(limits).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum_app::router(backend.clone());
+    tokio::spawn(serving::serve_axum(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// Everything the server sends until it closes the connection (a failure, not a hang, if it
+/// never does: on the paused clock the 10-minute bound passes at once).
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    // A reset counts as closed too.
+    let read = tokio::time::timeout(Duration::from_secs(600), stream.read_to_end(&mut seen));
+    assert!(read.await.is_ok(), "the server never closed the connection");
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+const HEAD_LINE: &[u8] = b"POST /login HTTP/1.1\r\nhost: example\r\n";
+
+#[tokio::test(start_paused = true)]
+async fn axum_closes_a_request_head_that_trickles_past_the_header_timeout() {
+    let limits = ServerLimits::default();
+    let addr = axum_server(limits).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    stream.write_all(HEAD_LINE).await.unwrap();
+    // The rest of the head never comes.
+    read_until_closed(&mut stream).await;
+    let held = started.elapsed();
+    assert!(
+        held >= limits.header_read_timeout && held < limits.header_read_timeout * 2,
+        "closed after {held:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn axum_answers_408_to_a_body_that_trickles_past_the_body_timeout() {
+    let limits = ServerLimits::default();
+    let addr = axum_server(limits).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    stream
+        .write_all(b"POST /login HTTP/1.1\r\nhost: example\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    let held = started.elapsed();
+    assert!(held >= limits.body_read_timeout, "answered after {held:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stalled_connections_hold_axum_no_longer_than_the_header_timeout() {
+    let limits = ServerLimits {
+        max_connections: 2,
+        ..ServerLimits::default()
+    };
+    let addr = axum_server(limits).await;
+    // Two connections that never send anything take every slot.
+    let _stalled = [
+        TcpStream::connect(addr).await.unwrap(),
+        TcpStream::connect(addr).await.unwrap(),
+    ];
+    let started = tokio::time::Instant::now();
+    let mut health = TcpStream::connect(addr).await.unwrap();
+    health
+        .write_all(b"GET /health HTTP/1.1\r\nhost: example\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut health).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Served once the stalled connections timed out, not before and not never.
+    let waited = started.elapsed();
+    assert!(
+        waited >= limits.header_read_timeout && waited < limits.header_read_timeout * 2,
+        "answered after {waited:?}"
+    );
+}
+
+/// An actix-web example server with `limits` (short: actix-web's clock cannot be paused).
+fn actix_server(backend: Backend) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
+    let limits = backend.limits;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = actix_web::HttpServer::new(move || {
+        let backend = backend.clone();
+        actix_web::App::new().configure(move |cfg| actix_app::configure(cfg, backend))
+    })
+    .workers(1)
+    .client_request_timeout(limits.header_read_timeout)
+    .max_connections(limits.max_connections)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (addr, handle)
+}
+
+fn short_limits() -> ServerLimits {
+    ServerLimits {
+        header_read_timeout: Duration::from_millis(300),
+        body_read_timeout: Duration::from_millis(300),
+        ..ServerLimits::default()
+    }
+}
+
+#[actix_web::test]
+async fn actix_ends_a_request_head_that_trickles_past_the_header_timeout() {
+    let (addr, handle) = actix_server(backend(short_limits()).await);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(HEAD_LINE).await.unwrap();
+    // The bound is the test's; the server's 300 ms timeout ends the connection.
+    let answer = read_until_closed(&mut stream).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn actix_answers_408_to_a_body_that_trickles_past_the_body_timeout() {
+    let (addr, handle) = actix_server(backend(short_limits()).await);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /login HTTP/1.1\r\nhost: example\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered well before 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    handle.stop(false).await;
+}
