@@ -55,6 +55,10 @@ pub struct FaultSpec {
     /// Close the connection without any HTTP answer.
     #[serde(default)]
     pub close_connection: bool,
+    /// The body sent with `status` instead of the error message, as is (e.g. a malformed
+    /// `200`: `{"status": 200, "body": "{\"recommendation\": "}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 impl FaultSpec {
@@ -102,6 +106,13 @@ impl FaultSpec {
         self
     }
 
+    /// Sends `body` (as is, `application/json`) with the status, e.g. a malformed `200`.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.endpoint != "*" && !FAULT_ENDPOINTS.contains(&self.endpoint.as_str()) {
             return Err(format!(
@@ -129,6 +140,7 @@ pub(crate) struct FaultAction {
     pub(crate) status: Option<u16>,
     pub(crate) retry_after_secs: Option<u64>,
     pub(crate) close_connection: bool,
+    pub(crate) body: Option<String>,
 }
 
 /// The active faults.
@@ -165,6 +177,7 @@ impl Faults {
             status: spec.status,
             retry_after_secs: spec.retry_after_secs,
             close_connection: spec.close_connection,
+            body: spec.body.clone(),
         };
         if let Some(n) = remaining {
             *n = n.saturating_sub(1);

@@ -131,6 +131,16 @@ async fn gate(State(s): S, mut req: Request, next: Next) -> Response {
                 .retry_after_secs
                 .or(matches!(status, 429 | 503).then_some(1));
             s.count_response(idx, status);
+            if let Some(body) = fault.body {
+                let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                let mut resp =
+                    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+                if let Some(secs) = retry_after {
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                return resp;
+            }
             return ApiError {
                 status,
                 message: format!("injected fault: status {status}"),

@@ -1,4 +1,5 @@
-//! Cross-crate tests, one binary: both example servers end to end (`e2e`), both adapters
+//! Cross-crate tests, one binary: the permanent fault suite (`faults`), both example servers
+//! end to end (`e2e`), both adapters
 //! through one table of cases (`parity`), the quota flood against both example servers
 //! (`quota_attack`), slow and stalled clients against both (`slow_clients`), and the example's
 //! step-up through its guard (`step_up`).
@@ -7,6 +8,7 @@
 mod clear_user;
 mod e2e;
 mod evaluate;
+mod faults;
 mod fleet;
 mod parity;
 mod quota_attack;
