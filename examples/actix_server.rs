@@ -26,6 +26,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         App::new().configure(move |cfg| actix_app::configure(cfg, backend))
     })
     .client_request_timeout(limits.header_read_timeout)
+    // A client that leaves ends its request (the check or handler is dropped and the action
+    // reported incomplete), as hyper does by default, instead of running it to the end.
+    .h1_allow_half_closed(false)
     .max_connections(limits.max_connections)
     .shutdown_timeout(limits.shutdown_timeout.as_secs())
     .listen(listener)?

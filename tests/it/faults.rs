@@ -366,3 +366,94 @@ async fn every_fault_under_every_behaviour_in_both_modes_through_both_adapters()
         "cases that differ: {failures:?}\n{table}"
     );
 }
+
+/// Polls `done` until it holds or `within` passes (then fails the test).
+async fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_endpoint_outage_loses_no_report_and_repeats_none() {
+    const ACTIONS: u64 = 1_000;
+    let emu = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let api = client(&emu.base_url());
+    let reporter = Reporter::builder(api.clone()).build();
+    let guard = Guard::builder(ActionType::Login, api)
+        .reporter(reporter.clone())
+        .without_client_limit()
+        .build()
+        .unwrap();
+    // The result endpoint is down while every protected request passes.
+    emu.set_fault(FaultSpec::new("result").with_status(503))
+        .unwrap();
+    for i in 0..ACTIONS {
+        // A device and address of its own: no velocity, so every login is allowed.
+        let telemetry = Telemetry::new()
+            .with_device_id(format!("outage-{i}"))
+            .with_ip(format!("10.9.{}.{}", i / 256, i % 256));
+        let session = emu.create_session(&telemetry).unwrap();
+        let facts = guard.facts(&[("x-risk-session-token", session.as_str())], None, None);
+        match guard.check(facts).await {
+            risk_core::Decision::Proceed { report, .. } => report.complete(200, None),
+            risk_core::Decision::Respond { .. } => panic!("a clean device is allowed"),
+        }
+    }
+    // The outage lasts until deliveries were retried 200 times: the 32 in flight each about
+    // six times, backing off from 0.2 s to 6.4 s (some 12 s), the rest waiting in the queue.
+    // Then the API recovers.
+    wait_until(
+        Duration::from_secs(120),
+        "deliveries retried through the outage",
+        || reporter.stats().retried >= 200,
+    )
+    .await;
+    assert_eq!(reporter.stats().sent, 0, "nothing got through the outage");
+    emu.clear_faults();
+    reporter.flush(Duration::from_secs(120)).await.unwrap();
+    let stats = emu.stats();
+    assert_eq!(
+        stats.responses("result", 201),
+        ACTIONS,
+        "each delivered exactly once"
+    );
+    let reported = reporter.stats();
+    assert_eq!(
+        (reported.sent, reported.failed, reported.dropped),
+        (ACTIONS, 0, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_a_full_queue_delivers_everything_within_the_deadline() {
+    const CAPACITY: usize = 200;
+    let emu = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let api = client(&emu.base_url());
+    let reporter = Reporter::builder(api.clone()).capacity(CAPACITY).build();
+    let session = emu.create_session(&Telemetry::new()).unwrap();
+    for _ in 0..CAPACITY {
+        let token = emu.sdk_trigger_action(&session, "login").unwrap();
+        reporter
+            .submit(risk_core::ActionResultReport::new(
+                risk_core::ActionToken::new(token),
+                risk_core::ActionResult::Success,
+            ))
+            .unwrap();
+    }
+    let stats = reporter.shutdown(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        (stats.sent, stats.dropped, stats.in_flight),
+        (CAPACITY as u64, 0, 0)
+    );
+    assert_eq!(emu.stats().responses("result", 201), CAPACITY as u64);
+}

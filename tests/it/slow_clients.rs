@@ -175,3 +175,161 @@ async fn actix_answers_408_to_a_body_that_trickles_past_the_body_timeout() {
     assert!(answer.contains("body_timeout"), "{answer}");
     handle.stop(false).await;
 }
+
+/// A route whose guard triggers the action and then waits for its recommendation (two calls),
+/// with the emulator's recommendation slowed so that the client can leave in between.
+struct Disconnect {
+    emulator: Arc<risk_emulator::EmulatorHandle>,
+    observer: risk_core::RiskClient,
+    guard: risk_core::Guard,
+    reporter: risk_core::Reporter,
+    handler_ran: Arc<std::sync::atomic::AtomicUsize>,
+    session: String,
+}
+
+async fn disconnect_setup() -> Disconnect {
+    let emulator = Arc::new(
+        Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
+            .await
+            .expect("emulator starts"),
+    );
+    let client = risk_core::RiskClient::builder()
+        .client_id(risk_emulator::DEV_CLIENT_ID)
+        .client_secret(risk_emulator::DEV_CLIENT_SECRET)
+        .base_url(emulator.base_url())
+        .unmetered()
+        .build()
+        .unwrap();
+    let reporter = risk_core::Reporter::builder(client.clone()).build();
+    // The event stream tells which result arrived.
+    client
+        .start_collect(risk_core::EventType::Risk)
+        .await
+        .unwrap();
+    client
+        .create_stream(risk_core::EventType::Risk, "leavers")
+        .await
+        .unwrap();
+    let observer = client.clone();
+    let guard = risk_core::Guard::builder(risk_core::ActionType::Login, client)
+        .single_call(false)
+        .deadline(Duration::from_secs(30))
+        .reporter(reporter.clone())
+        .without_client_limit()
+        .build()
+        .unwrap();
+    let session = emulator
+        .create_session(&risk_emulator::Telemetry::new().with_device_id("leaver"))
+        .unwrap();
+    emulator
+        .set_fault(risk_emulator::FaultSpec::new("recommendation").with_latency_ms(2_000))
+        .unwrap();
+    Disconnect {
+        emulator,
+        observer,
+        guard,
+        reporter,
+        handler_ran: Arc::default(),
+        session,
+    }
+}
+
+/// Sends a login and leaves once trigger-action has answered (the emulator saw it), then
+/// waits until the action's result arrives at the emulator.
+async fn leave_during_the_check(addr: std::net::SocketAddr, d: &Disconnect) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /login HTTP/1.1\r\nhost: example\r\nx-risk-session-token: {}\r\ncontent-length: 0\r\n\r\n",
+        d.session
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while d.emulator.stats().responses("trigger_action", 201) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "trigger-action never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(stream);
+    while d.emulator.stats().responses("result", 201) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the action was never reported"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    d.reporter.flush(Duration::from_secs(10)).await.unwrap();
+    let stats = d.emulator.stats();
+    assert_eq!(stats.responses("result", 201), 1, "reported exactly once");
+    assert_eq!(
+        d.handler_ran.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the handler never ran"
+    );
+    let events = d
+        .observer
+        .collect(risk_core::EventType::Risk, "leavers", 100)
+        .await
+        .unwrap();
+    let results: Vec<_> = events
+        .iter()
+        .filter(|e| e.activity == "action_result_reported")
+        .map(|e| e.additional_params["result"].clone())
+        .collect();
+    assert_eq!(results, vec![serde_json::json!("incomplete")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_reports_incomplete_once_when_the_client_leaves_during_the_check() {
+    let d = disconnect_setup().await;
+    let ran = Arc::clone(&d.handler_ran);
+    let router = axum::Router::new().route(
+        "/login",
+        axum::routing::post(move || {
+            ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "ok" }
+        })
+        .route_layer(risk_tower::RiskLayer::new(d.guard.clone())),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ServerLimits::default();
+    tokio::spawn(serving::serve_axum(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
+    leave_during_the_check(addr, &d).await;
+}
+
+#[actix_web::test]
+async fn actix_reports_incomplete_once_when_the_client_leaves_during_the_check() {
+    let d = disconnect_setup().await;
+    let guard = d.guard.clone();
+    let ran = Arc::clone(&d.handler_ran);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = actix_web::HttpServer::new(move || {
+        let ran = Arc::clone(&ran);
+        actix_web::App::new().service(
+            actix_web::web::resource("/login")
+                .wrap(risk_actix::RiskMiddleware::new(guard.clone()))
+                .route(actix_web::web::post().to(move || {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    async { actix_web::HttpResponse::Ok().finish() }
+                })),
+        )
+    })
+    .workers(1)
+    // What the example server sets: a client that leaves ends its request.
+    .h1_allow_half_closed(false)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    leave_during_the_check(addr, &d).await;
+    handle.stop(false).await;
+}

@@ -17,3 +17,4 @@ mod flow_policy;
 mod flow_quota;
 mod flow_reporter;
 mod flow_support;
+mod props;
