@@ -1,5 +1,5 @@
 //! The `risk` binary against the emulator, as a user runs it.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::path::PathBuf;
 use std::process::Output;
