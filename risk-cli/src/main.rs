@@ -16,6 +16,7 @@
 mod assess;
 mod config;
 mod doctor;
+mod events;
 mod exit;
 mod output;
 mod rules;
@@ -50,6 +51,11 @@ enum Command {
     Evaluate {
         #[command(subcommand)]
         what: Evaluate,
+    },
+    /// Activity events (export a stream as JSON Lines).
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
     },
     /// Recommendation rules (the current `/risk/v1/rules` shape).
     Rules {
@@ -113,6 +119,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, Failure> {
             what: Evaluate::Ip { address },
         } => assess::evaluate_ip(&cli.connection.client()?, &address, format).await,
         Command::Rules { command } => rules::run(&cli.connection.client()?, command, format).await,
+        Command::Events { command } => events::run(&cli.connection.client()?, command).await,
         Command::Completions { .. } => Ok(std::process::ExitCode::SUCCESS),
     }
 }

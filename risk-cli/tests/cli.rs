@@ -270,3 +270,141 @@ fn usage_errors_exit_64_and_completions_print() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("_risk"));
 }
+
+/// Every event the emulator recorded so far, read through a stream of the test's own.
+async fn recorded(observer: &risk_core::RiskClient) -> Vec<serde_json::Value> {
+    let events = observer
+        .collect(risk_core::EventType::Risk, "test-observer", 1000)
+        .await
+        .unwrap();
+    events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
+}
+
+fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn observer(emu: &EmulatorHandle) -> risk_core::RiskClient {
+    let client = risk_core::RiskClient::builder()
+        .client_id(DEV_CLIENT_ID)
+        .client_secret(DEV_CLIENT_SECRET)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    client
+        .start_collect(risk_core::EventType::Risk)
+        .await
+        .unwrap();
+    client
+        .create_stream(risk_core::EventType::Risk, "test-observer")
+        .await
+        .unwrap();
+    client
+}
+
+fn trigger(emu: &EmulatorHandle, n: usize) {
+    let session = emu
+        .create_session(&risk_emulator::Telemetry::new())
+        .unwrap();
+    for _ in 0..n {
+        emu.sdk_trigger_action(&session, "login").unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_each_recorded_event_once_across_runs() {
+    let emu = emulator().await;
+    let base = emu.base_url();
+    let observer = observer(&emu).await;
+    let out = risk(
+        &base,
+        DEV_CLIENT_SECRET,
+        &["events", "export", "--stream", "siem", "--create"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = std::env::temp_dir().join(format!("risk-cli-{}-export.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let path = file.to_str().unwrap();
+
+    trigger(&emu, 3);
+    let out = risk(
+        &base,
+        DEV_CLIENT_SECRET,
+        &["events", "export", "--stream", "siem", "--out", path],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut expected = recorded(&observer).await;
+    assert_eq!(expected.len(), 3);
+    assert_eq!(lines(&file), expected);
+
+    // A second run on the same stream appends only what is new.
+    trigger(&emu, 2);
+    let out = risk(
+        &base,
+        DEV_CLIENT_SECRET,
+        &[
+            "events", "export", "--stream", "siem", "--out", path, "--batch", "1",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    expected.extend(recorded(&observer).await);
+    assert_eq!(expected.len(), 5);
+    assert_eq!(lines(&file), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_exports_as_events_arrive_and_stops_cleanly_on_a_signal() {
+    let emu = emulator().await;
+    let base = emu.base_url();
+    let observer = observer(&emu).await;
+    let file = std::env::temp_dir().join(format!("risk-cli-{}-follow.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("risk"))
+        .env_clear()
+        .env("TS_BASE_URL", &base)
+        .env("TS_CLIENT_ID", DEV_CLIENT_ID)
+        .env("TS_CLIENT_SECRET", DEV_CLIENT_SECRET)
+        .args([
+            "events", "export", "--stream", "live", "--create", "--follow", "--out",
+        ])
+        .arg(&file)
+        .spawn()
+        .unwrap();
+    // Once the stream exists, events are recorded for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while emu.stats().requests("events") < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the export never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    trigger(&emu, 4);
+    while lines(&file).len() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the events never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    assert_eq!(lines(&file), recorded(&observer).await);
+}
