@@ -726,6 +726,17 @@ async fn client_ip_comes_from_the_peer_unless_it_is_a_trusted_proxy() {
         .to_request();
     let body = json_body(test::call_service(&app, garbage).await).await;
     assert_eq!(body["client_ip"], serde_json::Value::Null, "{body}");
+    // The proxy appended the real peer after the client's garbage: that hop still counts.
+    let appended = session("s-1")
+        .peer_addr("10.0.0.2:4000".parse::<SocketAddr>().unwrap())
+        .insert_header((
+            "x-forwarded-for",
+            actix_web::http::header::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9, 10.1.1.1")
+                .unwrap(),
+        ))
+        .to_request();
+    let body = json_body(test::call_service(&app, appended).await).await;
+    assert_eq!(body["client_ip"], "203.0.113.9", "{body}");
 }
 
 #[actix_web::test]

@@ -473,8 +473,14 @@ async fn a_forwarded_for_value_that_is_not_text_names_no_client() {
     assert_eq!(body_string(response).await, "Some(203.0.113.9)");
     // What `$proxy_add_x_forwarded_for` can produce: garbage, so no client IP (not the proxy).
     let garbage = through_proxy(http::HeaderValue::from_bytes(b"\xff\xfe, 10.1.1.1").unwrap());
-    let response = svc.oneshot(garbage).await.unwrap();
+    let response = svc.clone().oneshot(garbage).await.unwrap();
     assert_eq!(body_string(response).await, "None");
+    // The proxy appended the real peer after the client's garbage: that hop still counts, so a
+    // bad byte cannot hide a client from its limit.
+    let appended =
+        through_proxy(http::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9, 10.1.1.1").unwrap());
+    let response = svc.oneshot(appended).await.unwrap();
+    assert_eq!(body_string(response).await, "Some(203.0.113.9)");
 }
 
 #[test]

@@ -18,10 +18,11 @@ pub trait HeaderLookup {
     /// absent or not valid UTF-8.
     fn get(&self, name: &str) -> Option<&str>;
 
-    /// Every value of the header `name`, in order; one that is not UTF-8 as `"\u{FFFD}"` (the
-    /// replacement character), so that it is seen and refused as garbage, never skipped: a
-    /// forwarding header with such a value then names no client, rather than the proxy that
-    /// sent it. The default returns only the first.
+    /// Every value of the header `name`, in order. Adapters over raw header maps give each
+    /// comma-separated part of a value that is not UTF-8 as its own value, a part that is not
+    /// text as `"\u{FFFD}"` (the replacement character): such a part is seen and refused as
+    /// garbage, never skipped, while the hops a proxy appended after it still count. The
+    /// default returns only the first value, and skips one that is not text.
     fn get_all(&self, name: &str) -> Vec<&str> {
         self.get(name).into_iter().collect()
     }
