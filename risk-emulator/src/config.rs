@@ -153,6 +153,13 @@ impl EmulatorConfig {
     /// rules. [`Emulator::start`](crate::Emulator::start) calls it too.
     pub fn validate(&self) -> Result<(), EmulatorError> {
         let err = |m: String| Err(EmulatorError::Config(m));
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            return err("admin_token: at least 16 characters when set".to_owned());
+        }
         let t = &self.thresholds;
         if !(t.challenge > 0.0 && t.challenge <= t.deny && t.deny <= 100.0) {
             return err(format!(

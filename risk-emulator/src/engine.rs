@@ -102,7 +102,10 @@ impl<V: Default> Swept<V> {
                     if self.cursor >= self.map.len() {
                         self.cursor = 0;
                     }
+                    // The last key moves into the freed slot: step past it, or the next
+                    // eviction would take the newest key again.
                     self.map.swap_remove_index(self.cursor);
+                    self.cursor += 1;
                 }
                 self.map.insert_full(key.to_owned(), V::default()).0
             }
@@ -564,6 +567,24 @@ mod tests {
         );
         assert_eq!(h.ip_users.map.len(), 0);
         assert_eq!(h.ip_devices.map.len(), 1);
+    }
+
+    #[test]
+    fn a_full_map_does_not_evict_the_keys_just_added() {
+        let mut seen: Swept<i64> = Swept::default();
+        for i in 0..MAX_KEYS {
+            *seen.entry(&format!("old-{i}")) = 0;
+        }
+        for i in 0..10 {
+            *seen.entry(&format!("new-{i}")) = 1;
+        }
+        assert_eq!(seen.map.len(), MAX_KEYS);
+        for i in 0..10 {
+            assert!(
+                seen.map.contains_key(&format!("new-{i}")),
+                "new-{i} was evicted"
+            );
+        }
     }
 
     #[test]

@@ -453,7 +453,7 @@ impl axum::extract::FromRequestParts<Arc<EmulatorState>> for Admin {
         let loopback = parts
             .extensions
             .get::<PeerAddr>()
-            .is_some_and(|p| p.0.ip().is_loopback());
+            .is_some_and(|p| p.0.ip().to_canonical().is_loopback());
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -682,11 +682,16 @@ mod tests {
             StatusCode::FORBIDDEN
         );
         let with_token = EmulatorConfig {
-            admin_token: Some("s3cret".to_owned()),
+            admin_token: Some("s3cret-admin-token".to_owned()),
             ..EmulatorConfig::default()
         };
         assert_eq!(
-            stats_status(with_token.clone(), "203.0.113.5:9", Some("s3cret")).await,
+            stats_status(
+                with_token.clone(),
+                "203.0.113.5:9",
+                Some("s3cret-admin-token")
+            )
+            .await,
             StatusCode::OK
         );
         assert_eq!(

@@ -17,6 +17,25 @@ use super::assessment::{NewAction, RecommendationIds};
 use super::{Action, ApiError, EmulatorState};
 
 const ACTION_PREFIX: &str = "at_";
+/// The longest user id, claimed user id, correlation id or assignee accepted (400 beyond):
+/// they become history keys and stay in memory.
+const MAX_ID_LEN: usize = 256;
+
+/// 400 when an id of the request is longer than [`MAX_ID_LEN`].
+fn check_ids(req: &TriggerActionRequest) -> Result<(), ApiError> {
+    for (field, value) in [
+        ("user_id", &req.user_id),
+        ("claimed_user_id", &req.claimed_user_id),
+        ("correlation_id", &req.correlation_id),
+    ] {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_ID_LEN) {
+            return Err(ApiError::bad_request(format!(
+                "`{field}` is longer than {MAX_ID_LEN} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// A trigger-action needs a non-blank action type.
 fn check_action_type(req: &TriggerActionRequest) -> Result<(), ApiError> {
@@ -98,6 +117,7 @@ impl EmulatorState {
         with_recommendation: bool,
     ) -> Result<TriggerActionResponse, ApiError> {
         check_action_type(&req)?;
+        check_ids(&req)?;
         let session_token = session_of(&req)?;
         let (session, session_user) = self
             .session(&session_token)
@@ -123,8 +143,11 @@ impl EmulatorState {
             assignee: None,
         };
         let (response, events) = self.trigger_response(&action, client, with_recommendation);
+        // The action keeps its session alive: count it too (an upper bound, as the session is
+        // shared), so the byte bound holds even after the session store forgot it.
+        let bytes = request_bytes.saturating_add(action.session.weight);
         self.actions
-            .insert(action, request_bytes, now.saturating_sub(self.ttl_ms()));
+            .insert(action, bytes, now.saturating_sub(self.ttl_ms()));
         self.record_events(events);
         Ok(response)
     }
@@ -272,11 +295,19 @@ impl EmulatorState {
                 "`action_ids` must not be empty and `assignee` must be set",
             ));
         }
+        if request.assignee.len() > MAX_ID_LEN {
+            return Err(ApiError::bad_request(format!(
+                "`assignee` is longer than {MAX_ID_LEN} bytes"
+            )));
+        }
+        let wanted: std::collections::HashSet<&str> =
+            request.action_ids.iter().map(String::as_str).collect();
+        let assignee: std::sync::Arc<str> = request.assignee.as_str().into();
         let mut found = 0;
         self.actions.for_each(|action| {
             let id = self.ids.derive(action.key, 1);
-            if request.action_ids.contains(&id) {
-                action.assignee = Some(request.assignee.as_str().into());
+            if wanted.contains(id.as_str()) {
+                action.assignee = Some(std::sync::Arc::clone(&assignee));
                 found += 1;
             }
         });

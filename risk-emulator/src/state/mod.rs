@@ -74,6 +74,8 @@ pub(crate) const STAT_NAMES: [&str; 11] = [
 struct Session {
     /// The key of its session token in [`Sessions`].
     key: u128,
+    /// About how many bytes it holds (its telemetry's strings and a fixed part).
+    weight: usize,
     t: Telemetry,
     device_id: String,
     ip: String,
@@ -186,8 +188,8 @@ struct Action {
     signals: Signals,
     decided: Decided,
     result: Option<ActionResult>,
-    /// Set by `PUT /risk/v1/action/assignee`.
-    assignee: Option<Box<str>>,
+    /// Set by `PUT /risk/v1/action/assignee` (one string shared by the actions it names).
+    assignee: Option<Arc<str>>,
 }
 
 /// The emulator: configuration, clock and all state.

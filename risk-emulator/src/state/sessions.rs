@@ -11,7 +11,8 @@ use super::{ApiError, EmulatorState, Session, SessionEntry};
 
 pub(super) const SESSION_PREFIX: &str = "st_";
 /// At most this many sessions are kept (the newest). Telemetry is capped per field (see
-/// [`Telemetry::bounded`]), so a session holds at most a few KB: ~50 KB each worst case.
+/// [`Telemetry::bounded`]), so a session holds at most about 8 KB (half a KB typically): at
+/// most ~0.8 GB for the store in the worst case, ~50 MB typically.
 pub(crate) const MAX_SESSIONS: usize = 100_000;
 
 impl EmulatorState {
@@ -67,8 +68,29 @@ impl EmulatorState {
             ),
         };
         t.device_id = Some(device_id.clone());
+        let weight = 512
+            + t.languages.iter().map(String::len).sum::<usize>()
+            + [
+                &t.device_id,
+                &t.device_fingerprint,
+                &t.device_public_key,
+                &t.user_agent,
+                &t.ip,
+                &t.timezone,
+                &t.country_code,
+                &t.browser_name,
+                &t.browser_version,
+                &t.os_name,
+                &t.os_version,
+                &t.device_platform,
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::len)
+            .sum::<usize>();
         let session = Session {
             key,
+            weight,
             device_id: device_id.clone(),
             ip: ip.to_string(),
             ip_addr: Some(ip),

@@ -43,7 +43,9 @@ struct Shard {
 impl Shard {
     fn new() -> Self {
         Self {
-            map: HashMap::with_capacity(PER_SHARD),
+            // Twice the bound: under steady churn (removals leave tombstones) the table still
+            // never grows or rehashes while the shard is locked.
+            map: HashMap::with_capacity(PER_SHARD * 2),
             order: VecDeque::with_capacity(PER_SHARD),
             bytes: 0,
         }
@@ -129,6 +131,7 @@ mod tests {
     fn action(key: u128, created: i64) -> Action {
         let session = Arc::new(Session {
             key: 0,
+            weight: 0,
             t: Telemetry::default(),
             device_id: "d".to_owned(),
             ip: "127.0.0.1".to_owned(),
