@@ -240,7 +240,20 @@ async fn token_lifetime(client: &risk_core::RiskClient, base: &url::Url) -> Resu
         .json()
         .await
         .map_err(|e| Failure::unavailable(format!("token answer: {}", e.without_url())))?;
-    Ok(body["expires_in"].as_u64().unwrap_or(0))
+    // A number or a numeric string, as the client itself accepts.
+    let lifetime = match &body["expires_in"] {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a lifetime in seconds, shown rounded"
+    )]
+    Ok(lifetime
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(0, |s| s.round() as u64))
 }
 
 fn failure_text(failure: &Failure) -> String {

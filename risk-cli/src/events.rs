@@ -103,7 +103,9 @@ pub(crate) async fn run(client: &RiskClient, command: EventsCommand) -> Result<E
     let started = Instant::now();
     let (mut events, mut batches) = (0u64, 0u64);
     let mut idle = Duration::from_millis(500);
-    let stop = tokio::signal::ctrl_c();
+    // Listening from the start: a Ctrl-C during the first collect must not kill the process
+    // with a batch read and not written.
+    let stop = interrupted()?;
     tokio::pin!(stop);
     loop {
         // Not raced with Ctrl-C: a batch read is a batch written.
@@ -141,6 +143,24 @@ pub(crate) async fn run(client: &RiskClient, command: EventsCommand) -> Result<E
     }
     eprintln!("exported {events} events in {batches} batches");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A future that completes on Ctrl-C (SIGINT), listening from the moment it is made.
+fn interrupted() -> Result<impl std::future::Future<Output = ()>, Failure> {
+    #[cfg(unix)]
+    {
+        let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(|e| Failure::internal(format!("cannot listen for Ctrl-C: {e}")))?;
+        Ok(async move {
+            signal.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 /// Whether Ctrl-C has been pressed, without waiting for it.

@@ -136,8 +136,10 @@ pub(crate) async fn run(
             detailed_exitcode,
         } => {
             let wanted = read_file(&file)?;
-            let changes = plan(&wanted, &client.list_rules().await?, prune);
+            let tenant = client.list_rules().await?;
+            let changes = plan(&wanted, &tenant, prune);
             print_plan(&changes, format);
+            check_collisions(&changes, &tenant)?;
             if detailed_exitcode && changes.iter().any(Change::pending) {
                 return Ok(ExitCode::from(CHANGES_PENDING));
             }
@@ -146,6 +148,7 @@ pub(crate) async fn run(
             let wanted = read_file(&file)?;
             let tenant = client.list_rules().await?;
             let changes = plan(&wanted, &tenant, prune);
+            check_collisions(&changes, &tenant)?;
             apply(client, &changes, &tenant).await?;
             print_plan(&changes, format);
         }
@@ -220,6 +223,37 @@ fn plan(wanted: &[Rule], tenant: &[StoredRule], prune: bool) -> Vec<Change> {
         }
     }
     changes
+}
+
+/// Refuses a plan whose created or updated rules want a priority held by a tenant rule that
+/// the file does not manage (kept without `--prune`): applying it would fail half way.
+fn check_collisions(changes: &[Change], tenant: &[StoredRule]) -> Result<(), Failure> {
+    let kept: BTreeMap<i64, &str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Unmanaged { id, name } => tenant
+                .iter()
+                .find(|s| &s.id == id)
+                .map(|s| (s.rule.priority, name.as_str())),
+            _ => None,
+        })
+        .collect();
+    for change in changes {
+        if let Change::Create { name, rule }
+        | Change::Update {
+            name, after: rule, ..
+        } = change
+        {
+            if let Some(holder) = kept.get(&rule.priority) {
+                return Err(Failure::refused(format!(
+                    "rule `{name}` wants priority {}, held by `{holder}`, which is not in the file: \
+                     add it to the file, move it, or apply with --prune",
+                    rule.priority
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deletes first, then moves every rule that changes priority to a free priority, then

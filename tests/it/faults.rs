@@ -235,11 +235,19 @@ async fn run(
     };
     reporter.flush(Duration::from_secs(10)).await.unwrap();
     emu.clear_faults();
+    let results = results_reported(&observer).await;
+    // A repeated result is accepted silently by the API (no second event): the emulator's
+    // count of accepted results shows a duplicate.
+    assert_eq!(
+        emu.stats().responses("result", 201),
+        results as u64,
+        "{fault:?}/{mode:?}/{behaviour:?}: a result delivered twice"
+    );
     Observed {
         status,
         retry_after,
         handler_ran: ran.load(Ordering::SeqCst) == 1,
-        results: results_reported(&observer).await,
+        results,
         breaker: breaker.state(),
     }
 }

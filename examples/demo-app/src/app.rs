@@ -18,6 +18,14 @@ pub const BODY_TOO_LARGE: Failure = Failure {
     message: "body over 16 KiB",
 };
 
+/// The answer to a body that could not be read (malformed chunked encoding, a connection
+/// error...).
+pub const BODY_UNREADABLE: Failure = Failure {
+    status: 400,
+    code: "body_unreadable",
+    message: "the request body could not be read",
+};
+
 /// The answer to a body that did not arrive within the body read timeout.
 pub const BODY_TIMEOUT: Failure = Failure {
     status: 408,

@@ -55,7 +55,18 @@ async fn read_body(State(backend): State<Backend>, request: Request, next: Next)
     let read = tokio::time::timeout(backend.limits.body_read_timeout, to_bytes(body, MAX_BODY));
     let bytes = match read.await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => return failure(app::BODY_TOO_LARGE),
+        Ok(Err(e)) => {
+            let too_large =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                    e.source()
+                })
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            return failure(if too_large {
+                app::BODY_TOO_LARGE
+            } else {
+                app::BODY_UNREADABLE
+            });
+        }
         Err(_) => return failure(app::BODY_TIMEOUT),
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))

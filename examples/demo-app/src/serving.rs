@@ -48,7 +48,8 @@ impl Default for ServerLimits {
 }
 
 /// Serves `router` on `listener` with `limits` until `shutdown` completes, then lets open
-/// connections finish (at most `limits.shutdown_timeout`). Each request carries the socket
+/// connections finish for at most `limits.shutdown_timeout` and returns; connections still
+/// open then end with the runtime (when `main` returns). Each request carries the socket
 /// peer as `ConnectInfo<SocketAddr>`, as `into_make_service_with_connect_info` does.
 pub async fn serve_axum(
     listener: TcpListener,

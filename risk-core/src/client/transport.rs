@@ -22,8 +22,11 @@ const EXCERPT_CHARS: usize = 200;
 /// The largest answer read from a request-path call (trigger-action, recommendation,
 /// evaluate): a recommendation is a few KB.
 pub(crate) const MAX_ASSESSMENT_BODY: usize = 1024 * 1024;
-/// The largest answer read from any other call (event batches, rule lists).
+/// The largest answer read from any other call (rule lists...).
 pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The largest event batch read: `collect` moves the stream's position before it answers,
+/// so a refused batch is lost; 1,000 events of up to 64 KB each fit.
+pub(crate) const MAX_COLLECT_BODY: usize = 64 * 1024 * 1024;
 /// The largest error answer read (it is only quoted in the error).
 const ERROR_BODY: usize = 64 * 1024;
 /// The longest `Retry-After` taken from the API (a longer one is cut to this): it is passed on
@@ -214,9 +217,10 @@ impl Inner {
                     span.record("status", status);
                     attempt_span.record("http.response.status_code", status);
                     if response.status().is_success() {
-                        let cap = match call.priority {
-                            CallPriority::Assessment => MAX_ASSESSMENT_BODY,
-                            CallPriority::Background => MAX_BODY,
+                        let cap = match (call.priority, call.endpoint) {
+                            (CallPriority::Assessment, _) => MAX_ASSESSMENT_BODY,
+                            (_, "collect") => MAX_COLLECT_BODY,
+                            _ => MAX_BODY,
                         };
                         match read_capped(response, cap)
                             .instrument(attempt_span.clone())
@@ -400,8 +404,10 @@ pub(crate) fn status_error(status: u16, message: String, retry_after: Option<Dur
         403 => Error::Forbidden { message },
         404 => Error::NotFound { message },
         409 => Error::Conflict { message },
+        // What reaches the error (and from it the route's `Retry-After`) is cut to
+        // MAX_RETRY_AFTER; the retry policy decides on the server's own value.
         429 => Error::RateLimited {
-            retry_after,
+            retry_after: retry_after.map(|wait| wait.min(MAX_RETRY_AFTER)),
             message,
         },
         463 => Error::BlacklistedToken { message },
@@ -509,14 +515,15 @@ pub(crate) fn decode_withholding_body<T: serde::de::DeserializeOwned>(
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let wait = match value.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => httpdate::parse_http_date(value)
-            .ok()?
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
+    match value.parse::<u64>() {
+        Ok(secs) => Some(Duration::from_secs(secs)),
+        Err(_) => Some(
+            httpdate::parse_http_date(value)
+                .ok()?
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+        ),
+    }
 }
 
 /// A copy of an error (the type is not `Clone`; errors from the shared token fetch arrive
