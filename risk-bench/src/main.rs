@@ -174,7 +174,9 @@ async fn run(args: &Args) -> Result<(), LoadError> {
         None => Arc::clone(&fixture),
     };
     emulator_scenarios(&mut report, &alone, args, &settings).await?;
-    let actions = stats(alone.emulator).await?.requests("trigger_action");
+    let actions = stats(alone.emulator)
+        .await?
+        .responses("trigger_action", 201);
     report.memory = child.as_ref().and_then(ChildEmulator::memory).map(|mut m| {
         m.actions = actions;
         m

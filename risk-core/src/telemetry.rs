@@ -23,7 +23,10 @@
 /// degraded causes) and then reused: a decision costs two atomic updates, not two key
 /// allocations and two registry lookups. The handles belong to the recorder in scope when
 /// they were registered; when another one is in scope (a global recorder installed later, a
-/// local one in a test), a new set is registered for it.
+/// local one in a test), a new set is registered for it. A recorder is told apart by its
+/// address: a global recorder lives for ever, but a local one dropped and replaced by another
+/// at the same address would be mistaken for it (tests that swap local recorders around one
+/// guard should keep each recorder alive while the guard is used).
 pub(crate) struct DecisionMetrics {
     #[cfg(feature = "metrics")]
     action: metrics::SharedString,
