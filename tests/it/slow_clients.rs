@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use risk_demo_app::axum_app;
 use risk_demo_app::backend::Backend;
 use risk_demo_app::serving::{self, ServerLimits};
-use risk_demo_app::{actix_app, axum_app};
 use risk_emulator::{Emulator, EmulatorConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -117,19 +117,10 @@ async fn stalled_connections_hold_axum_no_longer_than_the_header_timeout() {
 
 /// An actix-web example server with `limits` (short: actix-web's clock cannot be paused).
 fn actix_server(backend: Backend) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
-    let limits = backend.limits;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = actix_web::HttpServer::new(move || {
-        let backend = backend.clone();
-        actix_web::App::new().configure(move |cfg| actix_app::configure(cfg, backend))
-    })
-    .workers(1)
-    .client_request_timeout(limits.header_read_timeout)
-    .max_connections(limits.max_connections)
-    .listen(listener)
-    .unwrap()
-    .run();
+    // The example server itself, one worker.
+    let server = serving::actix_server(backend, listener, Some(1)).unwrap();
     let handle = server.handle();
     actix_web::rt::spawn(server);
     (addr, handle)
@@ -148,8 +139,13 @@ async fn actix_ends_a_request_head_that_trickles_past_the_header_timeout() {
     let (addr, handle) = actix_server(backend(short_limits()).await);
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(HEAD_LINE).await.unwrap();
-    // The bound is the test's; the server's 300 ms timeout ends the connection.
+    // The server's 300 ms timeout ends the connection, well before actix-web's 5 s default.
+    let started = std::time::Instant::now();
     let answer = read_until_closed(&mut stream).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "ended by the configured timeout, not the default"
+    );
     assert!(
         answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
         "{answer}"

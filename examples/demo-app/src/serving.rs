@@ -5,8 +5,9 @@
 //! - axum: [`serve_axum`] is `axum::serve` with hyper's `header_read_timeout` and a connection
 //!   limit (axum's own `serve` sets neither); the body limit and body timeout are a middleware
 //!   of the router ([`crate::axum_app::router`]).
-//! - actix-web: `HttpServer::client_request_timeout` (the head), `max_connections`, and the
-//!   same body middleware ([`crate::actix_app::configure`]).
+//! - actix-web: [`actix_server`], `HttpServer` with `client_request_timeout` (the head),
+//!   `max_connections`, `h1_allow_half_closed(false)`, and the same body middleware
+//!   ([`crate::actix_app::configure`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -114,4 +115,30 @@ pub async fn serve_axum(
         tracing::warn!("connections still open after the shutdown timeout");
     }
     Ok(())
+}
+
+/// The actix-web example server on `listener`, with the backend's limits: the head within
+/// the header timeout (408 after), at most `max_connections` per worker, and a client that
+/// leaves ends its request (the check or handler is dropped and the action reported
+/// incomplete, as hyper does by default) instead of running it to the end. `workers`: `None`
+/// for one per core. Run it with `.await` (it handles Ctrl-C itself).
+pub fn actix_server(
+    backend: crate::backend::Backend,
+    listener: std::net::TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let limits = backend.limits;
+    let server = actix_web::HttpServer::new(move || {
+        let backend = backend.clone();
+        actix_web::App::new().configure(move |cfg| crate::actix_app::configure(cfg, backend))
+    })
+    .client_request_timeout(limits.header_read_timeout)
+    .h1_allow_half_closed(false)
+    .max_connections(limits.max_connections)
+    .shutdown_timeout(limits.shutdown_timeout.as_secs());
+    let server = match workers {
+        Some(n) => server.workers(n),
+        None => server,
+    };
+    Ok(server.listen(listener)?.run())
 }
