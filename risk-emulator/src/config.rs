@@ -48,7 +48,7 @@ pub const DEV_CLIENT_SECRET: &str = "dev-secret";
 /// assert_eq!(config.thresholds.deny, 85.0);
 /// assert_eq!(config.rules.len(), 1);
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmulatorConfig {
     /// OAuth clients allowed to get access tokens. Default: the development client.
@@ -246,6 +246,28 @@ impl ClientConfig {
     }
 }
 
+impl fmt::Debug for EmulatorConfig {
+    /// Every field, the admin token redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("clients", &self.clients)
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("action_token_ttl_secs", &self.action_token_ttl_secs)
+            .field("thresholds", &self.thresholds)
+            .field("anonymizer_cidrs", &self.anonymizer_cidrs)
+            .field("hosting_cidrs", &self.hosting_cidrs)
+            .field("country_cidrs", &self.country_cidrs)
+            .field("default_country", &self.default_country)
+            .field("other_resources", &self.other_resources)
+            .field("rules", &self.rules)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
@@ -281,5 +303,22 @@ impl Thresholds {
     /// Thresholds with the given values.
     pub fn new(challenge: f64, deny: f64) -> Self {
         Self { challenge, deny }
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::EmulatorConfig;
+
+    #[test]
+    fn debug_never_shows_the_admin_token_or_client_secrets() {
+        let config = EmulatorConfig {
+            admin_token: Some("admin-token-0123456789".to_owned()),
+            ..EmulatorConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("admin-token-0123456789"), "{shown}");
+        assert!(!shown.contains(crate::config::DEV_CLIENT_SECRET), "{shown}");
+        assert!(shown.contains("<redacted>"));
     }
 }
