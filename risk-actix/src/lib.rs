@@ -342,23 +342,9 @@ impl HeaderLookup for Headers<'_> {
     }
 
     fn get_all(&self, name: &str) -> Vec<&str> {
-        let mut values = Vec::new();
-        for value in self.0.get_all(name) {
-            match std::str::from_utf8(value.as_bytes()) {
-                Ok(text) => values.push(text),
-                // Only the comma-separated parts that are not text become garbage: a proxy
-                // appends the real peer to the client's line, and that hop must still count
-                // (else one bad byte from a client would hide its address).
-                Err(_) => values.extend(
-                    value
-                        .as_bytes()
-                        .split(|b| *b == b',')
-                        .map(|part| std::str::from_utf8(part).unwrap_or("\u{FFFD}")),
-                ),
-            }
-        }
-        values
+        risk_core::header_texts(self.0.get_all(name).map(|v| v.as_bytes()))
     }
+
     fn contains(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }

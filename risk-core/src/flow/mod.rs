@@ -68,8 +68,8 @@ pub use delivery::{Delivered, DeliveryEvent, DeliveryPolicy};
 pub use error_behavior::{ErrorBehavior, ErrorBehaviorKind};
 pub use evaluation::{AssessmentStatus, Degraded, Evaluation, Unavailable, UnavailableCause};
 pub use facts::{
-    ActionDetails, BadInput, ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames, RequestFacts,
-    Token, TokenProblem, MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
+    header_texts, ActionDetails, BadInput, ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames,
+    RequestFacts, Token, TokenProblem, MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
 };
 pub use guard::{Guard, GuardBuilder, DEFAULT_DEADLINE};
 pub use limit::{

@@ -78,25 +78,11 @@ fn secured_session_of(secured: &str) -> Result<(String, String), ApiError> {
 /// when it is bound to the request's action type (403 "Action type mismatch" otherwise).
 fn session_of(req: &TriggerActionRequest) -> Result<String, ApiError> {
     if let Some(secured) = &req.secured_session_token {
-        let malformed = || ApiError::bad_request("malformed secured_session_token");
-        let (hex, session) = secured
-            .expose()
-            .strip_prefix(SECURED_PREFIX)
-            .and_then(|rest| rest.split_once('.'))
-            .ok_or_else(malformed)?;
-        let bound = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(malformed)?;
+        let (session, bound) = secured_session_of(secured.expose())?;
         if !bound.eq_ignore_ascii_case(req.action_type.as_str()) {
             return Err(ApiError::new(403, "Action type mismatch"));
         }
-        return Ok(session.to_owned());
+        return Ok(session);
     }
     req.session_token
         .as_ref()

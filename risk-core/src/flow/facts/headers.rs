@@ -36,6 +36,33 @@ pub trait HeaderLookup {
     }
 }
 
+/// A header's raw values as [`HeaderLookup::get_all`] gives them, for adapters over raw header
+/// maps: a value that is text as it is; one that is not, split on commas, each part that is
+/// not text as `"\u{FFFD}"`. A proxy appends the real peer to the client's line, so that hop
+/// still counts when the client sent bytes that are not text.
+///
+/// ```
+/// let raw: [&[u8]; 2] = [b"203.0.113.9", b"\xff, 198.51.100.7"];
+/// assert_eq!(
+///     risk_core::header_texts(raw),
+///     vec!["203.0.113.9", "\u{FFFD}", " 198.51.100.7"]
+/// );
+/// ```
+pub fn header_texts<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Vec<&'a str> {
+    let mut texts = Vec::new();
+    for value in values {
+        match std::str::from_utf8(value) {
+            Ok(text) => texts.push(text),
+            Err(_) => texts.extend(
+                value
+                    .split(|b| *b == b',')
+                    .map(|part| std::str::from_utf8(part).unwrap_or("\u{FFFD}")),
+            ),
+        }
+    }
+    texts
+}
+
 impl<'a> HeaderLookup for [(&'a str, &'a str)] {
     fn get(&self, name: &str) -> Option<&str> {
         self.iter()

@@ -17,7 +17,7 @@ pub use details::{ActionDetails, ClaimedUser};
 pub use forwarded::ForwardedHeader;
 pub(crate) use forwarded::IpResolver;
 pub(crate) use headers::{generate_correlation_id, valid_request_id, DynLookup};
-pub use headers::{HeaderLookup, HeaderNames, MAX_CORRELATION_ID_LEN};
+pub use headers::{header_texts, HeaderLookup, HeaderNames, MAX_CORRELATION_ID_LEN};
 pub(crate) use token::TokenKinds;
 pub use token::{BadInput, Token, TokenProblem, MAX_TOKEN_LEN};
 
