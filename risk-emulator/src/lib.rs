@@ -40,6 +40,7 @@ mod rules;
 mod server;
 mod state;
 mod telemetry;
+mod websdk;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -220,6 +221,23 @@ impl EmulatorHandle {
             .action_token
             .expose()
             .to_owned())
+    }
+
+    /// The URL of the web SDK stand-in, for a page's `<script src>` (the vendor's path,
+    /// `/platform-websdk/1.x/ts-platform-websdk.js`, under [`base_url`](Self::base_url)).
+    ///
+    /// The script has the SDK's surface (`tsPlatform.initialize`, `drs.getSessionToken`,
+    /// `drs.getSecureSessionToken`, `drs.triggerActionEvent`, `drs.setAuthenticatedUser`,
+    /// `drs.clearUser`) and sends what the page really did (user agent, timezone, languages,
+    /// `navigator.webdriver`, typed or pasted input, pointer movement) to the emulator.
+    pub fn web_sdk_url(&self) -> String {
+        format!("{}{}", self.base_url(), websdk::SDK_PATH)
+    }
+
+    /// The telemetry a browser session is scored on now (what its page reported so far), if
+    /// the session is kept.
+    pub fn session_telemetry(&self, session_token: &str) -> Option<Telemetry> {
+        self.shared.session_telemetry(session_token)
     }
 
     /// The user set on a browser session (by a successful result with a `user_id`), if any.

@@ -2,7 +2,7 @@
 //! the accept loop that can drop a connection without answering.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +30,6 @@ use tower_service::Service;
 use crate::faults::FaultSpec;
 use crate::rules::{from_legacy, to_legacy};
 use crate::state::{ApiError, EmulatorState, STAT_NAMES};
-use crate::telemetry::{SdkTriggerAction, Telemetry};
 
 type S = State<Arc<EmulatorState>>;
 
@@ -43,7 +42,7 @@ struct ConnControl(Arc<Notify>);
 
 /// The peer address of the connection.
 #[derive(Clone, Copy)]
-struct PeerAddr(SocketAddr);
+pub(crate) struct PeerAddr(pub(crate) SocketAddr);
 
 /// The client id of the request's access token, set by the gate.
 #[derive(Clone)]
@@ -61,11 +60,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn message(status: StatusCode, text: impl Into<String>) -> Response {
+pub(crate) fn message(status: StatusCode, text: impl Into<String>) -> Response {
     (status, Json(MessageResponse::new(text))).into_response()
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
 }
 
@@ -97,7 +96,7 @@ fn classify(path: &str) -> (&'static str, bool) {
         "rules"
     } else if path.starts_with("/activities/v1/") {
         "events"
-    } else if path.starts_with("/emulator/v1/") {
+    } else if path.starts_with("/emulator/v1/") || path.starts_with("/platform-websdk/") {
         "emulator"
     } else {
         "other"
@@ -404,41 +403,6 @@ async fn collect(State(s): S, RawQuery(q): RawQuery) -> Response {
 
 // ---- emulator-only ----
 
-async fn create_session(
-    State(s): S,
-    peer: Option<axum::Extension<PeerAddr>>,
-    body: Bytes,
-) -> Response {
-    let telemetry = if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(Telemetry::default())
-    } else {
-        parse_json::<Telemetry>(&body)
-    };
-    let peer_ip: Option<IpAddr> = peer.map(|p| p.0 .0.ip());
-    // `action_type` (not telemetry): also answer a secured session token bound to it.
-    let action_type = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("action_type")?.as_str().map(str::to_owned));
-    match telemetry.and_then(|t| s.create_session(t, peer_ip)) {
-        Ok((token, device_id)) => {
-            let mut body = json!({ "session_token": token, "device_id": device_id });
-            if let Some(action_type) = action_type {
-                body["secured_session_token"] =
-                    json!(crate::state::secured_session_token(&token, &action_type));
-            }
-            (StatusCode::CREATED, Json(body)).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn sdk_trigger(State(s): S, body: Bytes) -> Response {
-    match parse_json::<SdkTriggerAction>(&body).and_then(|b| s.sdk_trigger(b)) {
-        Ok(token) => (StatusCode::CREATED, Json(json!({ "action_token": token }))).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
 /// Lets a caller use the admin endpoints (faults, statistics, reset): a caller on loopback,
 /// or one presenting the configured `admin_token` as a bearer token.
 struct Admin;
@@ -543,8 +507,7 @@ pub(crate) fn router(shared: Arc<EmulatorState>) -> Router {
             put(create_stream).delete(delete_stream),
         )
         .route("/activities/v1/activities/collect", post(collect))
-        .route("/emulator/v1/sessions", post(create_session))
-        .route("/emulator/v1/sdk/trigger-action", post(sdk_trigger))
+        .merge(crate::websdk::routes())
         .route("/emulator/v1/faults", put(set_fault).delete(clear_faults))
         .route("/emulator/v1/stats", get(stats))
         .route("/emulator/v1/reset", post(reset))

@@ -19,7 +19,7 @@ use super::{Action, ApiError, EmulatorState};
 const ACTION_PREFIX: &str = "at_";
 /// The longest user id, claimed user id, correlation id or assignee accepted (400 beyond):
 /// they become history keys and stay in memory.
-const MAX_ID_LEN: usize = 256;
+pub(crate) const MAX_ID_LEN: usize = 256;
 
 /// 400 when an id of the request is longer than [`MAX_ID_LEN`].
 fn check_ids(req: &TriggerActionRequest) -> Result<(), ApiError> {

@@ -52,6 +52,7 @@ use crate::telemetry::Telemetry;
 pub(crate) use self::actions::secured_session_token;
 use self::auth::Auth;
 pub(crate) use self::error::ApiError;
+pub(crate) use self::sessions::Behavior;
 
 /// Names under which statistics are kept, in a fixed order.
 pub(crate) const STAT_NAMES: [&str; 11] = [

@@ -114,3 +114,94 @@ impl EmulatorState {
         Ok((token, device_id))
     }
 }
+
+/// What the web SDK stand-in reports about the page's interaction after the session was
+/// created (`PATCH /emulator/v1/sessions/{session_token}`): each field present replaces the
+/// session's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct Behavior {
+    pub(crate) no_user_interaction: Option<bool>,
+    pub(crate) pasted_input: Option<bool>,
+    pub(crate) typing_velocity: Option<f64>,
+}
+
+impl EmulatorState {
+    /// The key of a session token: 400 when malformed, 404 when no such session is kept.
+    fn live_session_key(&self, token: &str) -> Result<u128, ApiError> {
+        let key = ids::parse_key(token, SESSION_PREFIX)
+            .ok_or_else(|| ApiError::bad_request("malformed session token"))?;
+        if self.sessions.read().map.contains_key(&key) {
+            Ok(key)
+        } else {
+            Err(ApiError::new(404, "unknown session token"))
+        }
+    }
+
+    /// Updates the interaction telemetry of a session: the actions triggered from then on
+    /// are scored on it (actions already triggered keep what they were scored on).
+    pub(crate) fn update_behavior(&self, token: &str, b: Behavior) -> Result<(), ApiError> {
+        let key = self.live_session_key(token)?;
+        let mut sessions = self.sessions.write();
+        let entry = sessions
+            .map
+            .get_mut(&key)
+            .ok_or_else(|| ApiError::new(404, "unknown session token"))?;
+        let mut t = entry.session.t.clone();
+        if let Some(v) = b.no_user_interaction {
+            t.no_user_interaction = v;
+        }
+        if let Some(v) = b.pasted_input {
+            t.pasted_input = v;
+        }
+        if let Some(v) = b.typing_velocity.filter(|v| v.is_finite() && *v >= 0.0) {
+            t.typing_velocity = Some(v);
+        }
+        let s = &entry.session;
+        entry.session = Arc::new(Session {
+            key: s.key,
+            weight: s.weight,
+            t,
+            device_id: s.device_id.clone(),
+            ip: s.ip.clone(),
+            ip_addr: s.ip_addr,
+            country: s.country.clone(),
+            anonymizer: s.anonymizer,
+            hosting: s.hosting,
+        });
+        Ok(())
+    }
+
+    /// Sets (`Some`) or forgets (`None`) the authenticated user of a session, as the web
+    /// SDK's `setAuthenticatedUser(userId)` and `clearUser()` do.
+    pub(crate) fn sdk_set_user(&self, token: &str, user: Option<String>) -> Result<(), ApiError> {
+        if let Some(user) = &user {
+            if user.trim().is_empty() || user.len() > super::actions::MAX_ID_LEN {
+                return Err(ApiError::bad_request(format!(
+                    "user_id must be 1 to {} bytes",
+                    super::actions::MAX_ID_LEN
+                )));
+            }
+        }
+        let key = self.live_session_key(token)?;
+        match self.sessions.write().map.get_mut(&key) {
+            Some(entry) => {
+                entry.user_id = user;
+                Ok(())
+            }
+            None => Err(ApiError::new(404, "unknown session token")),
+        }
+    }
+
+    /// The telemetry a session is scored on now, if the session is kept.
+    pub(crate) fn session_telemetry(&self, token: &str) -> Option<Telemetry> {
+        let key = ids::parse_key(token, SESSION_PREFIX)?;
+        let sessions = self.sessions.read();
+        sessions.map.get(&key).map(|e| e.session.t.clone())
+    }
+
+    /// Whether `client_id` is one of the configured clients.
+    pub(crate) fn knows_client(&self, client_id: &str) -> bool {
+        self.config.clients.iter().any(|c| c.id == client_id)
+    }
+}

@@ -6,6 +6,7 @@
 //!   token, actions (trigger-action, recommendation, result), rules (both shapes), event
 //!   streaming, faults and rate limit;
 //! - `bounds`: request bodies and telemetry within their caps;
+//! - `websdk`: the web SDK stand-in and its session endpoints (CORS, interaction, user);
 //! - `common`: the helpers they share.
 #![expect(
     clippy::unwrap_used,
@@ -26,3 +27,4 @@ mod client_rules;
 mod client_secured;
 mod rules;
 mod streaming_faults;
+mod websdk;
