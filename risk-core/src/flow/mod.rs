@@ -49,6 +49,7 @@ mod delivery;
 mod error_behavior;
 mod evaluation;
 mod facts;
+mod grpc;
 mod guard;
 mod limit;
 mod outcome;
@@ -71,6 +72,7 @@ pub use facts::{
     header_texts, ActionDetails, BadInput, ClaimedUser, ForwardedHeader, HeaderLookup, HeaderNames,
     RequestFacts, Token, TokenProblem, MAX_CORRELATION_ID_LEN, MAX_TOKEN_LEN,
 };
+pub use grpc::{http_status_of_grpc, GrpcResponder};
 pub use guard::{Guard, GuardBuilder, DEFAULT_DEADLINE};
 pub use limit::{
     ClientLimit, WhenLimited, DEFAULT_CLIENT_BURST, DEFAULT_CLIENT_PER_MINUTE, DEFAULT_MAX_CLIENTS,

@@ -82,7 +82,7 @@ impl Outcome {
 pub fn default_result_for_status(status: u16) -> ActionResult {
     match status {
         200..=399 => ActionResult::Success,
-        408 | 429 => ActionResult::Incomplete,
+        408 | 429 | 499 => ActionResult::Incomplete,
         400..=499 => ActionResult::Failure,
         _ => ActionResult::Incomplete,
     }
@@ -94,8 +94,8 @@ pub fn default_result_for_status(status: u16) -> ActionResult {
 /// - 2xx, 3xx → `success` (a redirect after a login form is a success);
 /// - 4xx → `failure`: the application refused the attempt (wrong credentials 401/403,
 ///   rejected input 400/422...);
-/// - except 408 and 429 → `incomplete`: the attempt was not evaluated (timed out, rate
-///   limited), so it says nothing about the user;
+/// - except 408, 429 and 499 → `incomplete`: the attempt was not evaluated (timed out, rate
+///   limited, the client closed the request), so it says nothing about the user;
 /// - 5xx and 1xx → `incomplete`: the server failed, not the user;
 /// - dropped (the client went away, the future was dropped) → `incomplete`.
 ///

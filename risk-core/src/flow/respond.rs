@@ -180,22 +180,27 @@ impl DefaultResponder {
                 ("correlation_id", Some(evaluation.correlation_id())),
             ]),
         );
-        let wait = match (&d.reason, evaluation.status()) {
-            (DenialReason::RateLimited, AssessmentStatus::ClientLimited { retry_after }) => {
-                Some(*retry_after)
-            }
-            (DenialReason::Unavailable | DenialReason::RateLimited, _) => Some(
-                evaluation
-                    .unavailable()
-                    .and_then(|u| u.retry_after)
-                    .unwrap_or(DEFAULT_RETRY_AFTER),
-            ),
-            _ => None,
-        };
-        match wait {
+        match retry_wait(d, evaluation) {
             Some(wait) => spec.with_header("retry-after", retry_after_secs(wait)),
             None => spec,
         }
+    }
+}
+
+/// How long the client is told to wait before retrying a denial: for a client over its limit
+/// and for an unavailable risk API (fail closed, quota); `None` for the other denials.
+pub(crate) fn retry_wait(d: &Denial, evaluation: &Evaluation) -> Option<Duration> {
+    match (&d.reason, evaluation.status()) {
+        (DenialReason::RateLimited, AssessmentStatus::ClientLimited { retry_after }) => {
+            Some(*retry_after)
+        }
+        (DenialReason::Unavailable | DenialReason::RateLimited, _) => Some(
+            evaluation
+                .unavailable()
+                .and_then(|u| u.retry_after)
+                .unwrap_or(DEFAULT_RETRY_AFTER),
+        ),
+        _ => None,
     }
 }
 
