@@ -1,12 +1,14 @@
 //! The response body of [`RiskService`](crate::RiskService).
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
+
+use crate::grpc::GrpcReport;
 
 pin_project! {
     /// The body of a [`RiskService`](crate::RiskService) response: the inner service's body,
@@ -23,7 +25,7 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<B> {
-        Inner { #[pin] body: B },
+        Inner { #[pin] body: B, trailers: Option<GrpcReport> },
         Full { #[pin] body: Full<Bytes> },
     }
 }
@@ -32,7 +34,22 @@ impl<B> ResponseBody<B> {
     /// The inner service's body.
     pub fn inner(body: B) -> Self {
         Self {
-            kind: Kind::Inner { body },
+            kind: Kind::Inner {
+                body,
+                trailers: None,
+            },
+        }
+    }
+
+    /// The inner service's body of a gRPC call whose status comes in the trailers: the
+    /// report completes when they arrive (dropped before them, it reports the action as
+    /// the mapping's dropped result).
+    pub(crate) fn inner_grpc(body: B, report: GrpcReport) -> Self {
+        Self {
+            kind: Kind::Inner {
+                body,
+                trailers: Some(report),
+            },
         }
     }
 
@@ -70,7 +87,20 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match self.project().kind.project() {
-            KindProj::Inner { body } => body.poll_frame(cx),
+            KindProj::Inner { body, trailers } => {
+                let frame = ready!(body.poll_frame(cx));
+                if let Some(report) = trailers.take() {
+                    match &frame {
+                        Some(Ok(frame)) => match frame.trailers_ref() {
+                            Some(map) => report.complete(map),
+                            None => *trailers = Some(report),
+                        },
+                        // Ended without trailers, or failed: no gRPC status, a server error.
+                        None | Some(Err(_)) => report.complete_without_status(),
+                    }
+                }
+                Poll::Ready(frame)
+            }
             KindProj::Full { body } => body
                 .poll_frame(cx)
                 .map(|frame| frame.map(|f| f.map_err(|never| match never {}))),
@@ -79,14 +109,14 @@ where
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Inner { body, .. } => body.is_end_stream(),
             Kind::Full { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Inner { body } => body.size_hint(),
+            Kind::Inner { body, .. } => body.size_hint(),
             Kind::Full { body } => body.size_hint(),
         }
     }

@@ -10,6 +10,7 @@ use risk_core::{Decision, Outcome, PendingReport, ResponseSpec};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
+use crate::grpc::{self, GrpcReport, GrpcStatus};
 use crate::service::CheckFuture;
 
 pin_project! {
@@ -94,18 +95,32 @@ where
                 }
                 StateProj::Inner { future, report } => {
                     let result = ready!(future.poll(cx));
-                    if let Some(report) = report.take() {
-                        match &result {
-                            Ok(response) => report.complete(
-                                response.status().as_u16(),
-                                response.extensions().get::<Outcome>(),
-                            ),
-                            // The inner service failed: a server error, not the user's.
-                            Err(_) => report.complete(500, None),
-                        }
-                    }
+                    let report = report.take();
                     this.state.set(State::Done);
-                    return Poll::Ready(result.map(|r| r.map(ResponseBody::inner)));
+                    let Some(report) = report else {
+                        return Poll::Ready(result.map(|r| r.map(ResponseBody::inner)));
+                    };
+                    let response = match result {
+                        Ok(response) => response,
+                        Err(e) => {
+                            // The inner service failed: a server error, not the user's.
+                            report.complete(500, None);
+                            return Poll::Ready(Err(e));
+                        }
+                    };
+                    let outcome = response.extensions().get::<Outcome>();
+                    let status = match grpc::status_of(&response) {
+                        GrpcStatus::NotGrpc => response.status().as_u16(),
+                        GrpcStatus::Known(status) => status,
+                        GrpcStatus::InTrailers => {
+                            let pending = GrpcReport::new(report, outcome.cloned());
+                            return Poll::Ready(Ok(
+                                response.map(|body| ResponseBody::inner_grpc(body, pending))
+                            ));
+                        }
+                    };
+                    report.complete(status, outcome);
+                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProj::Done => {
                     panic!("`risk_tower::ResponseFuture` polled after completion")

@@ -152,6 +152,7 @@ mod body;
 mod clear_user;
 mod extract;
 mod future;
+mod grpc;
 mod layer;
 mod service;
 

@@ -25,12 +25,14 @@ pub(crate) type CheckFuture = Pin<Box<dyn Future<Output = Decision> + Send + 'st
 ///   extensions (read it with [`RiskAssessment`](crate::RiskAssessment)) and calls the inner
 ///   service; when its response is ready, the response status and the
 ///   [`Outcome`](risk_core::Outcome) the handler put in the *response* extensions, if any,
-///   complete the result report (queued, never awaited);
+///   complete the result report (queued, never awaited). A gRPC answer
+///   (`content-type: application/grpc`) is reported from its `grpc-status` instead, read from
+///   the headers or, when the call succeeded, from the trailers at the end of the body;
 /// - **challenge / deny**: answers with the guard's [`ResponseSpec`](risk_core::ResponseSpec),
 ///   converted 1:1; the inner service is not called.
 ///
-/// The socket peer is taken from axum's `ConnectInfo<SocketAddr>` (feature `axum`) or a plain
-/// [`SocketAddr`] in the request extensions; without either, the client IP comes from
+/// The socket peer is taken from axum's `ConnectInfo<SocketAddr>` (feature `axum`), tonic's
+/// `TcpConnectInfo` (feature `tonic`) or a plain [`SocketAddr`] in the request extensions; without either, the client IP comes from
 /// forwarding headers only if the guard trusts them without a peer.
 ///
 /// `poll_ready` only forwards to the inner service; the response future owns the instance
@@ -122,12 +124,20 @@ impl HeaderLookup for HttpHeaders<'_> {
     }
 }
 
-/// The socket peer: axum's `ConnectInfo<SocketAddr>`, else a bare `SocketAddr`. (IPv4-mapped
+/// The socket peer: axum's `ConnectInfo<SocketAddr>`, tonic's `TcpConnectInfo` (feature
+/// `tonic`), else a bare `SocketAddr`. (IPv4-mapped
 /// IPv6 addresses of dual-stack listeners are made IPv4 by the core's facts.)
 fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     #[cfg(feature = "axum")]
     if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
         return Some(info.0.ip());
+    }
+    #[cfg(feature = "tonic")]
+    if let Some(addr) = extensions
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+    {
+        return Some(addr.ip());
     }
     extensions.get::<SocketAddr>().map(SocketAddr::ip)
 }
