@@ -17,6 +17,7 @@ use crate::demo;
 /// Registers the example server's routes on an actix-web `App` (or scope):
 /// `App::new().configure(|cfg| actix_app::configure(cfg, backend.clone()))`.
 pub fn configure(cfg: &mut web::ServiceConfig, backend: Backend) {
+    let page = crate::page::html(&backend);
     cfg.app_data(web::Data::new(backend.clone()))
         .app_data(web::JsonConfig::default().limit(MAX_BODY))
         .app_data(web::PayloadConfig::new(MAX_BODY))
@@ -43,6 +44,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, backend: Backend) {
                 .wrap(from_fn(action_details))
                 .wrap(from_fn(read_body)),
         )
+        .service(web::resource("/").route(web::get().to(move || {
+            let page = page.clone();
+            async move {
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(page)
+            }
+        })))
         .service(web::resource("/health").route(web::get().to(health)))
         .service(web::resource("/metrics").route(web::get().to(|| async {
             HttpResponse::Ok()

@@ -21,7 +21,9 @@ use crate::demo;
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so that the risk layer
 /// sees the socket peer.
 pub fn router(backend: Backend) -> Router {
+    let page = axum::response::Html(crate::page::html(&backend));
     Router::new()
+        .route("/", get(move || async move { page }))
         .route(
             "/login",
             // Layers added later run first: the body's details, then the risk check.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use risk_core::{
     ActionToken, ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType,
-    ConfigError, DefaultPolicy, ErrorBehavior, Guard, HeaderLookup, Reporter, RiskClient,
-    RiskClientBuilder, ScoreThresholds,
+    ConfigError, DefaultPolicy, ErrorBehavior, GrpcResponder, Guard, HeaderLookup, Reporter,
+    RiskClient, RiskClientBuilder, ScoreThresholds,
 };
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 use risk_redis::{RedisBudget, RedisReports, ReportDelivery};
@@ -33,7 +33,10 @@ pub struct Backend {
     /// `POST /login/step-up`: the challenged login's action token only, the `StepUp` policy,
     /// fail closed; no reporter (the handler reports, with the challenge type).
     pub step_up_guard: Guard,
-    /// The circuit breaker shared by both guards.
+    /// The gRPC `Payments/Transfer` call: action `transaction`, the transfer route's policy,
+    /// fail closed, answers as gRPC statuses ([`risk_core::GrpcResponder`]).
+    pub grpc_guard: Guard,
+    /// The circuit breaker shared by the guards.
     pub breaker: CircuitBreaker,
     /// The in-process emulator, when no `TS_BASE_URL`/`TS_REGION` was given.
     pub emulator: Option<Arc<EmulatorHandle>>,
@@ -279,6 +282,14 @@ impl Backend {
             .circuit_breaker(breaker.clone())
             .reporter(reporter.clone())
             .build()?;
+        let grpc_guard = Guard::builder(ActionType::Transaction, client.clone())
+            .policy(ScoreThresholds::new(40.0, 70.0)?)
+            .on_error(ErrorBehavior::FailClosed)
+            .deadline(Duration::from_secs(3))
+            .responder(GrpcResponder)
+            .circuit_breaker(breaker.clone())
+            .reporter(reporter.clone())
+            .build()?;
         let step_up_guard = Guard::builder(ActionType::Login, client.clone())
             .session_tokens(false)
             .policy(risk_core::StepUp)
@@ -293,6 +304,7 @@ impl Backend {
             login_guard,
             transfer_guard,
             step_up_guard,
+            grpc_guard,
             breaker,
             emulator,
             step_ups: StepUps::default(),

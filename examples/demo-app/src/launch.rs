@@ -104,6 +104,10 @@ mod otlp {
 pub fn print_banner(framework: &str, addr: SocketAddr, backend: &Backend) {
     println!("{framework} example server on http://{addr}");
     println!("risk API: {}", backend.base_url());
+    println!(
+        "open http://{addr}/ in a browser and log in as alice / wonderland; log in again from a \
+         private window (a new device): you are challenged, the code is 000000"
+    );
     let Some(emulator) = &backend.emulator else {
         println!(
             "(create session tokens with the emulator: POST {}emulator/v1/sessions)",

@@ -15,6 +15,8 @@ pub mod app;
 pub mod axum_app;
 pub mod backend;
 pub mod demo;
+pub mod grpc;
 pub mod launch;
+pub mod page;
 pub mod scenarios;
 pub mod serving;
