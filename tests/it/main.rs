@@ -1,15 +1,17 @@
-//! Cross-crate tests, one binary: the permanent fault suite (`faults`), both example servers
+//! Cross-crate tests, one binary: headless Chromium on the demo pages (`browser`), the permanent fault suite (`faults`), both example servers
 //! end to end (`e2e`), both adapters
 //! through one table of cases (`parity`), the quota flood against both example servers
 //! (`quota_attack`), slow and stalled clients against both (`slow_clients`), and the example's
-//! step-up through its guard (`step_up`).
+//! step-up through its guard (`step_up`), gRPC through the same tower layer (`grpc`).
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod browser;
 mod clear_user;
 mod e2e;
 mod evaluate;
 mod faults;
 mod fleet;
+mod grpc;
 mod parity;
 mod quota_attack;
 mod slow_clients;
