@@ -110,6 +110,43 @@
 //!    only queues (the reporter sends in the background): the response is never delayed. A
 //!    response future dropped before that (client gone) reports `incomplete`.
 //!
+//! # gRPC
+//!
+//! tonic's server is a tower stack: `Server::builder().layer(RiskLayer::new(guard))`. The
+//! token comes from the call's metadata (they are HTTP/2 headers). Build the guard with
+//! [`GrpcResponder`](risk_core::GrpcResponder) so that a denial is `PERMISSION_DENIED` and a
+//! challenge `UNAUTHENTICATED` with the action token in the `x-risk-action-token` metadata.
+//! A gRPC answer (`content-type: application/grpc`) is reported from its `grpc-status`: from the
+//! headers of a trailers-only answer (an error), or from the trailers after the reply (the
+//! report then completes when the body yields them). Feature `tonic` reads the client's address
+//! from tonic's `TcpConnectInfo`.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use risk_core::{testing::StaticRecommender, ActionType, Guard, GrpcResponder, RecommendationType};
+//! use risk_tower::RiskLayer;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! let guard = Guard::builder(ActionType::Transaction, StaticRecommender::of_type(RecommendationType::Deny, 95.0))
+//!     .responder(GrpcResponder)
+//!     .build()
+//!     .unwrap();
+//! let service = ServiceBuilder::new()
+//!     .layer(RiskLayer::new(guard))
+//!     .service_fn(|_: http::Request<String>| async move {
+//!         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+//!     });
+//! let call = http::Request::builder()
+//!     .header("content-type", "application/grpc")
+//!     .header("x-risk-session-token", "session-token-from-the-sdk")
+//!     .body(String::new())
+//!     .unwrap();
+//! let response = service.oneshot(call).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers()["grpc-status"], "7"); // PERMISSION_DENIED
+//! # }
+//! ```
+//!
 //! # Layer ordering
 //!
 //! - Use **`route_layer`**, not `layer`, and preferably on the **method router**:
@@ -145,6 +182,7 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | yes | [`RiskAssessment`] as an axum extractor (`FromRequestParts`, `Option<RiskAssessment>` through `OptionalFromRequestParts`), and the socket peer read from axum's `ConnectInfo<SocketAddr>` |
+//! | `tonic` | no | the socket peer of a gRPC call read from tonic's `TcpConnectInfo` |
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
