@@ -145,6 +145,17 @@ pub enum Error {
         /// Whether the request may have reached the server (matters for non-repeatable calls).
         maybe_sent: bool,
     },
+    /// A recommendation answer without a readable decision: not JSON, or no
+    /// `recommendation.type` string. Its own kind (`malformed_answer`), apart from outages: the
+    /// API answered, but with nothing to decide on. (Other fields that do not decode are set
+    /// aside, see [`RecommendationResponse::undecoded`](crate::RecommendationResponse::undecoded).)
+    #[error("malformed answer: {message} (body starts: {excerpt:?})")]
+    MalformedAnswer {
+        /// What is wrong with it.
+        message: String,
+        /// The first characters of the body.
+        excerpt: String,
+    },
     /// The response body did not decode.
     #[error("cannot decode the response: {message} (body starts: {excerpt:?})")]
     Decode {
@@ -173,6 +184,7 @@ impl Error {
             | Self::Timeout { .. }
             | Self::Transport { .. }
             | Self::Decode { .. }
+            | Self::MalformedAnswer { .. }
             | Self::QuotaExhausted { .. } => None,
         }
     }
@@ -222,6 +234,7 @@ impl Error {
             Self::Timeout { .. } => "timeout",
             Self::Transport { .. } => "transport",
             Self::Decode { .. } => "decode",
+            Self::MalformedAnswer { .. } => "malformed_answer",
             Self::QuotaExhausted { .. } => "quota_exhausted",
         }
     }

@@ -37,13 +37,14 @@ pub(crate) struct DecisionMetrics {
 #[cfg(feature = "metrics")]
 const RECOMMENDATIONS: usize = crate::models::RecommendationType::KNOWN.len() + 2;
 #[cfg(feature = "metrics")]
-const DEGRADED: [Option<crate::flow::Degraded>; 4] = {
+const DEGRADED: [Option<crate::flow::Degraded>; 5] = {
     use crate::flow::Degraded;
     [
         None,
         Some(Degraded::Outage),
         Some(Degraded::Quota),
         Some(Degraded::Breaker),
+        Some(Degraded::Malformed),
     ]
 };
 #[cfg(feature = "metrics")]
@@ -208,6 +209,14 @@ fn action_label(action: &crate::models::ActionType) -> metrics::SharedString {
         Some(known) => metrics::SharedString::const_str(known),
         None => metrics::SharedString::from(action.as_str().to_owned()),
     }
+}
+
+/// A field of a recommendation did not decode (set aside; `field` is bounded by the caller).
+pub(crate) fn undecoded_field(field: String) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("risk_answer_fields_undecoded_total", "field" => field).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = field;
 }
 
 /// A new access token was fetched.

@@ -267,6 +267,7 @@ impl Backend {
         };
         let breaker = CircuitBreaker::new(BreakerConfig::default());
         let login_guard = Guard::builder(ActionType::Login, client.clone())
+            .route("POST /login")
             .policy(DefaultPolicy)
             .on_error(ErrorBehavior::FailOpen)
             .deadline(Duration::from_secs(3))
@@ -276,6 +277,7 @@ impl Backend {
             .build()?;
         // Money moves: challenge from a score of 40, deny from 70, and never proceed unassessed.
         let transfer_guard = Guard::builder(ActionType::Transaction, client.clone())
+            .route("POST /transfer")
             .policy(ScoreThresholds::new(40.0, 70.0)?)
             .on_error(ErrorBehavior::FailClosed)
             .deadline(Duration::from_secs(3))
@@ -283,6 +285,7 @@ impl Backend {
             .reporter(reporter.clone())
             .build()?;
         let grpc_guard = Guard::builder(ActionType::Transaction, client.clone())
+            .route("/demo.payments.v1.Payments/Transfer")
             .policy(ScoreThresholds::new(40.0, 70.0)?)
             .on_error(ErrorBehavior::FailClosed)
             .deadline(Duration::from_secs(3))
@@ -291,6 +294,7 @@ impl Backend {
             .reporter(reporter.clone())
             .build()?;
         let step_up_guard = Guard::builder(ActionType::Login, client.clone())
+            .route("POST /login/step-up")
             .session_tokens(false)
             .policy(risk_core::StepUp)
             .on_error(ErrorBehavior::FailClosed)

@@ -4,6 +4,8 @@ mod rules;
 mod token;
 mod transport;
 
+pub(crate) use transport::excerpt;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -327,7 +329,7 @@ impl RiskClient {
         let body = self
             .send("get_recommendation", Method::GET, url, None, Replay::Always)
             .await?;
-        decode(&body)
+        RecommendationResponse::from_slice(&body)
     }
 
     /// Reports how an action ended: `POST /risk/v1/action/result` (201). Safe to repeat for

@@ -583,5 +583,9 @@ pub(crate) fn clone_error(e: &Error) -> Error {
             message: message.clone(),
             excerpt: excerpt.clone(),
         },
+        Error::MalformedAnswer { message, excerpt } => Error::MalformedAnswer {
+            message: message.clone(),
+            excerpt: excerpt.clone(),
+        },
     }
 }

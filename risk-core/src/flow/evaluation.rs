@@ -71,6 +71,10 @@ pub enum UnavailableCause {
     /// The tenant's quota is spent: the API answered 429, or the call budget had nothing
     /// left and the call was not sent. Not an outage: the route's quota behaviour applies.
     Quota,
+    /// The API answered without a readable decision (no `recommendation.type`, or not
+    /// JSON): [`Error::MalformedAnswer`](crate::Error::MalformedAnswer). Not an outage, but
+    /// decided the same way (the error behaviour).
+    Malformed,
     /// The API call failed.
     Api {
         /// [`Error::kind`](crate::Error::kind) of the failure.
@@ -81,12 +85,14 @@ pub enum UnavailableCause {
 }
 
 impl UnavailableCause {
-    /// A short stable name (`timeout`, `circuit_open`, `quota`, or the error kind).
+    /// A short stable name (`timeout`, `circuit_open`, `quota`, `malformed_answer`, or the
+    /// error kind).
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Timeout => "timeout",
             Self::CircuitOpen => "circuit_open",
             Self::Quota => "quota",
+            Self::Malformed => "malformed_answer",
             Self::Api { kind, .. } => kind,
         }
     }
@@ -96,6 +102,7 @@ impl UnavailableCause {
         match self {
             Self::CircuitOpen => Degraded::Breaker,
             Self::Quota => Degraded::Quota,
+            Self::Malformed => Degraded::Malformed,
             Self::Timeout | Self::Api { .. } => Degraded::Outage,
         }
     }
@@ -111,15 +118,20 @@ pub enum Degraded {
     Quota,
     /// The circuit breaker is open: the error behaviour decided without a call.
     Breaker,
+    /// The risk API answered without a readable decision (no `recommendation.type`): the
+    /// error behaviour decided. Its own kind, so a schema change is not mistaken for an
+    /// outage.
+    Malformed,
 }
 
 impl Degraded {
-    /// `outage`, `quota` or `breaker`.
+    /// `outage`, `quota`, `breaker` or `malformed`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Outage => "outage",
             Self::Quota => "quota",
             Self::Breaker => "breaker",
+            Self::Malformed => "malformed",
         }
     }
 }

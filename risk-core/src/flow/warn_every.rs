@@ -1,7 +1,10 @@
 //! A warning written at most once per interval, from any number of threads, without a lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the time a paused test clock says (the system clock otherwise).
+use tokio::time::Instant;
 
 /// Decides when a repeated warning is due: the first time, then at most once per `every`.
 pub(crate) struct WarnEvery {

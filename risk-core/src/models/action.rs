@@ -412,8 +412,15 @@ fn lenient_recommendation<'de, D>(d: D) -> Result<Option<Box<RecommendationRespo
 where
     D: serde::Deserializer<'de>,
 {
+    // A recommendation whose type is unreadable is left out: the client then asks for it
+    // with its own call. Other fields that do not decode are set aside, never a reason to
+    // lose it.
     let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(value.and_then(|v| serde_json::from_value(v).ok().map(Box::new)))
+    Ok(value.and_then(|v| {
+        super::tolerant::recommendation_from_value(v)
+            .ok()
+            .map(Box::new)
+    }))
 }
 
 /// The outcome of an action, reported after it completed.

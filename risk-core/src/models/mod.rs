@@ -13,6 +13,7 @@ mod recommendation;
 mod rules;
 mod signals;
 mod token;
+pub(crate) mod tolerant;
 
 pub use action::{
     ActionResult, ActionResultReport, ActionType, AssigneeRequest, AttributeValue, ChallengeType,

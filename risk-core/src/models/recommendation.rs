@@ -434,6 +434,12 @@ pub struct RecommendationResponse {
     /// Present when a preview-mode rule would have won.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview_rule: Option<PreviewRule>,
+    /// The parts of the answer that did not decode, as raw JSON by path (say
+    /// `risk_signals.device.browser_version`). They never cost the recommendation: each is
+    /// counted (`risk_answer_fields_undecoded_total`) and logged once per field and hour, and
+    /// the rest of the answer is used. Empty for an answer that decoded whole.
+    #[serde(skip)]
+    pub undecoded: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl RecommendationResponse {
@@ -451,7 +457,31 @@ impl RecommendationResponse {
             transaction_data: None,
             custom_attributes: None,
             preview_rule: None,
+            undecoded: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Decodes an answer as the client does: the decision (`recommendation.type`) first, then
+    /// the rest field by field. A field that does not decode (a number where the seed has a
+    /// string, a string where it has a number, an object where it has a list...) is set
+    /// aside in [`undecoded`](Self::undecoded), counted and logged once per field and hour,
+    /// and never costs the recommendation. Only a body that is not JSON, or whose
+    /// `recommendation.type` is missing or not a string, is an error
+    /// ([`Error::MalformedAnswer`](crate::Error::MalformedAnswer)).
+    ///
+    /// ```
+    /// use risk_core::{RecommendationResponse, RecommendationType};
+    /// let body = br#"{"recommendation": {"type": "DENY"}, "risk_score": "87.5",
+    ///     "context": {"browser_version": {"major": 113}}, "new_field": [1]}"#;
+    /// let r = RecommendationResponse::from_slice(body)?;
+    /// assert_eq!(*r.recommendation_type(), RecommendationType::Deny);
+    /// assert_eq!(r.risk_score, Some(87.5));
+    /// assert!(r.undecoded.contains_key("context.browser_version"));
+    /// assert!(RecommendationResponse::from_slice(br#"{"recommendation": {}}"#).is_err());
+    /// # Ok::<(), risk_core::Error>(())
+    /// ```
+    pub fn from_slice(body: &[u8]) -> Result<Self, crate::Error> {
+        super::tolerant::recommendation(body)
     }
 
     /// Shorthand for `self.recommendation.recommendation_type`.

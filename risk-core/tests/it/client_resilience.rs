@@ -408,9 +408,12 @@ async fn malformed_json_is_a_decode_error_with_an_excerpt() {
         .get_recommendation(&ActionToken::new(ACTION_TOKEN))
         .await
         .unwrap_err();
+    // A recommendation without a readable decision is a malformed answer (its own kind).
     match &err {
-        Error::Decode { excerpt, .. } => assert_eq!(excerpt, "<html>gateway says hi</html>"),
-        other => panic!("expected Decode, got {other:?}"),
+        Error::MalformedAnswer { excerpt, .. } => {
+            assert_eq!(excerpt, "<html>gateway says hi</html>");
+        }
+        other => panic!("expected MalformedAnswer, got {other:?}"),
     }
     match client.list_rules().await.unwrap_err() {
         Error::Decode { excerpt, .. } => assert!(excerpt.chars().count() <= 201),

@@ -142,4 +142,93 @@ proptest! {
         let decoded: RecommendationResponse = serde_json::from_value(value).unwrap();
         prop_assert_eq!(decoded.recommendation_type().as_str(), kind.as_str());
     }
+
+    /// Whatever the other fields hold (any JSON type, nulls, nesting, in place of any field of
+    /// the seed's answer or beside them), a readable `recommendation.type` is the
+    /// recommendation: the client's decoder never loses it.
+    #[test]
+    fn a_readable_type_is_the_recommendation_whatever_else_the_answer_holds(
+        replacements in prop::collection::vec((any::<prop::sample::Index>(), arb_json()), 0..8),
+        extra in prop::collection::btree_map("[a-z_]{1,12}", arb_json(), 0..4),
+        beside_type in prop::collection::btree_map("[a-z_]{1,8}", arb_json(), 0..3),
+        kind in prop_oneof![
+            Just("ALLOW".to_owned()),
+            Just("DENY".to_owned()),
+            Just("CHALLENGE".to_owned()),
+            Just("TRUST".to_owned()),
+            "\\PC{0,12}",
+        ],
+    ) {
+        let mut value: serde_json::Value = serde_json::from_str(SEED).unwrap();
+        let paths = pointers(&value);
+        for (index, replacement) in replacements {
+            let path = index.get(&paths);
+            if let Some(slot) = value.pointer_mut(path) {
+                *slot = replacement;
+            }
+        }
+        let object = value.as_object_mut().unwrap();
+        for (key, extra) in extra {
+            object.insert(key, extra);
+        }
+        let mut recommendation = serde_json::Map::new();
+        for (key, value) in beside_type {
+            recommendation.insert(key, value);
+        }
+        recommendation.insert("type".to_owned(), serde_json::json!(kind));
+        object.insert("recommendation".to_owned(), serde_json::Value::Object(recommendation));
+        let body = serde_json::to_vec(&value).unwrap();
+        let decoded = RecommendationResponse::from_slice(&body);
+        prop_assert!(decoded.is_ok(), "{:?}", decoded.err());
+        let decoded = decoded.unwrap();
+        prop_assert_eq!(decoded.recommendation_type().as_str(), kind.as_str());
+    }
+}
+
+/// Any JSON value: scalars, lists and objects, nested a few levels.
+fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
+        "\\PC{0,10}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// The JSON pointer of every node under the root, except the recommendation's type (the
+/// property replaces it on purpose).
+fn pointers(value: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map {
+                    let path = format!("{at}/{key}");
+                    walk(child, path.clone(), out);
+                    out.push(path);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let path = format!("{at}/{i}");
+                    walk(child, path.clone(), out);
+                    out.push(path);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out.retain(|p| !p.starts_with("/recommendation"));
+    out
 }

@@ -38,6 +38,7 @@ pub struct GuardBuilder {
     mapping: ResultMapping,
     responder: Box<dyn Responder>,
     shadow: bool,
+    route: Option<String>,
     tokens: TokenKinds,
     single_call: bool,
     on_quota: ErrorBehavior,
@@ -239,6 +240,13 @@ impl GuardBuilder {
         self
     }
 
+    /// The route this guard protects, as operators know it (say `POST /login`): named in the
+    /// warnings of degraded decisions and in the guard's span. Default: the action type.
+    pub fn route(mut self, route: impl Into<String>) -> Self {
+        self.route = Some(route.into());
+        self
+    }
+
     /// Checks the settings and builds the guard.
     pub fn build(self) -> Result<Guard, ConfigError> {
         if self.deadline.is_zero() {
@@ -257,6 +265,12 @@ impl GuardBuilder {
         Ok(Guard {
             inner: Arc::new(GuardInner {
                 metrics: crate::telemetry::DecisionMetrics::new(&self.action_type),
+                route: self
+                    .route
+                    .unwrap_or_else(|| self.action_type.as_str().to_owned()),
+                degraded_log: super::degraded_log::DegradedLog::new(
+                    super::degraded_log::DEGRADED_WARN_EVERY,
+                ),
                 action_type: self.action_type,
                 recommender: self.recommender,
                 policy: self.policy,
@@ -311,6 +325,7 @@ impl Guard {
             mapping: ResultMapping::default(),
             responder: Box::new(DefaultResponder),
             shadow: false,
+            route: None,
             tokens: TokenKinds {
                 session: true,
                 action: true,

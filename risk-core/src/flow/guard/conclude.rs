@@ -46,14 +46,46 @@ impl GuardInner {
             }
         }
         match degraded.zip(error_behavior) {
-            // Decided without a recommendation: operators must see it, not guess it.
-            Some((degraded, eb)) => tracing::warn!(
-                parent: span,
-                degraded = degraded.as_str(),
-                behavior = eb.as_str(),
-                verdict = verdict.kind().as_str(),
-                "risk check degraded: decided without a recommendation"
-            ),
+            // Decided without a recommendation: operators must see it, not guess it. The
+            // first of each kind at once, then one summary per interval.
+            Some((degraded, eb)) => {
+                let (cause, message) = evaluation
+                    .unavailable()
+                    .map_or(("unknown", ""), |u| (u.cause.as_str(), u.message.as_str()));
+                match self.degraded_log.due(degraded) {
+                    Some(0) => tracing::warn!(
+                        parent: span,
+                        route = %self.route,
+                        degraded = degraded.as_str(),
+                        cause,
+                        message,
+                        behavior = eb.as_str(),
+                        verdict = verdict.kind().as_str(),
+                        "risk check degraded: decided without a recommendation"
+                    ),
+                    Some(more) => tracing::warn!(
+                        parent: span,
+                        route = %self.route,
+                        degraded = degraded.as_str(),
+                        cause,
+                        message,
+                        behavior = eb.as_str(),
+                        verdict = verdict.kind().as_str(),
+                        since_last_warning = more,
+                        "risk check degraded: decided without a recommendation ({more} more \
+                         the same way since the last warning)"
+                    ),
+                    None => tracing::debug!(
+                        parent: span,
+                        route = %self.route,
+                        degraded = degraded.as_str(),
+                        cause,
+                        behavior = eb.as_str(),
+                        verdict = verdict.kind().as_str(),
+                        "risk check degraded (counted for the next warning)"
+                    ),
+                }
+            }
             None => {
                 tracing::debug!(parent: span, verdict = verdict.kind().as_str(), "risk check done")
             }

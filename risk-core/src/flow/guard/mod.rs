@@ -8,6 +8,7 @@
 
 mod builder;
 mod conclude;
+mod degraded_log;
 mod entity;
 mod request;
 mod upstream;
@@ -72,6 +73,10 @@ struct GuardInner {
     entity: Option<entity::EntityCache>,
     /// Decision metrics, handles cached per label combination.
     metrics: crate::telemetry::DecisionMetrics,
+    /// The route's name in logs (default: the action type).
+    route: String,
+    /// Degraded decisions: logged the first time, then summarised per interval.
+    degraded_log: degraded_log::DegradedLog,
 }
 
 /// Protects one route: reads the request facts, asks the risk API (through a
@@ -208,6 +213,7 @@ impl Guard {
         let span = tracing::info_span!(
             "risk.guard",
             action_type = %self.inner.action_type,
+            route = %self.inner.route,
             correlation_id = %facts.correlation_id,
             recommendation = Empty,
             risk_score = Empty,

@@ -225,6 +225,15 @@ impl GuardInner {
                     AssessmentStatus::Unavailable(quota),
                 )
             }
+            // An answer without a readable decision: its own kind, decided as an outage is.
+            Answer::Failed(e @ Error::MalformedAnswer { .. }) => (
+                outcome_of(&e),
+                !from_client,
+                AssessmentStatus::Unavailable(Unavailable::new(
+                    UnavailableCause::Malformed,
+                    e.to_string(),
+                )),
+            ),
             Answer::Failed(e) => {
                 let unavailable = Unavailable::new(
                     UnavailableCause::Api {

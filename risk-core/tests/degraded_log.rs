@@ -1,0 +1,98 @@
+//! Degraded decisions are loud at WARN: the first of each kind with its cause and the route,
+//! then one summary per interval. A malformed answer is its own kind, apart from outages.
+//!
+//! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber (a
+//! thread-local one misses callsites whose interest other tests cached).
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use risk_core::testing::StaticRecommender;
+use risk_core::*;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    /// The WARN lines about degraded decisions.
+    fn warnings(&self) -> Vec<String> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("risk check degraded"))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let guard = Guard::builder(
+        ActionType::Login,
+        StaticRecommender::failing(|| Error::MalformedAnswer {
+            message: "`recommendation.type` is missing".into(),
+            excerpt: "{}".into(),
+        }),
+    )
+    .route("POST /login")
+    .on_error(ErrorBehavior::FailOpen)
+    .without_circuit_breaker()
+    .build()
+    .unwrap();
+    let check = || guard.check(guard.facts(&[("x-risk-session-token", "st-1")][..], None, None));
+
+    for _ in 0..3 {
+        let Decision::Proceed { assessment, .. } = check().await else {
+            panic!("fail open proceeds");
+        };
+        assert_eq!(assessment.degraded(), Some(Degraded::Malformed));
+        assert_eq!(
+            assessment.unavailable().map(|u| u.cause.as_str()),
+            Some("malformed_answer")
+        );
+    }
+    let warnings = buffer.warnings();
+    assert_eq!(warnings.len(), 1, "the first one only: {warnings:#?}");
+    let first = &warnings[0];
+    for part in [
+        "route=POST /login",
+        "degraded=\"malformed\"",
+        "cause=\"malformed_answer\"",
+        "recommendation.type",
+        "behavior=\"fail_open\"",
+    ] {
+        assert!(first.contains(part), "{part} in {first}");
+    }
+
+    // An interval later, the next one says how many went unlogged.
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let _ = check().await;
+    let warnings = buffer.warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(
+        warnings[1].contains("since_last_warning=2"),
+        "{}",
+        warnings[1]
+    );
+}
