@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `serving::actix_server`); actix-web handles Ctrl-C itself (graceful shutdown).
     serving::actix_server(backend.clone(), listener, None)?.await?;
     let _ = backend
-        .reporter
+        .risk
         .shutdown(std::time::Duration::from_secs(5))
         .await;
     Ok(())

@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     // Deliver the results still queued before exiting.
     let _ = backend
-        .reporter
+        .risk
         .shutdown(std::time::Duration::from_secs(5))
         .await;
     Ok(())

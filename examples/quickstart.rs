@@ -61,7 +61,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!();
     for ip in ["203.0.113.9", "198.51.100.7"] {
         let answer = backend
-            .client
+            .risk
+            .client()
             .evaluate(&risk_core::EvaluateRequest::ip(ip))
             .await?;
         let rule = answer
@@ -74,7 +75,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    let stats = backend.reporter.shutdown(Duration::from_secs(5)).await?;
+    let stats = backend.risk.shutdown(Duration::from_secs(5)).await?;
     println!(
         "\nreports: {} sent, {} retried, {} failed, {} dropped · emulator: {} token(s) issued, {} connection(s) · {:.1} s",
         stats.sent,

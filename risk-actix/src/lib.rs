@@ -10,6 +10,10 @@
 //! Everything that decides, maps or builds a body lives in `risk_core`; this crate only
 //! converts between actix-web types and the core's framework-free ones.
 //!
+//! In one line, from a [`Risk`](risk_core::Risk) handle (client, reporter, breaker; see
+//! [`RiskMiddlewareExt`]): `.wrap(risk.middleware(ActionType::Login))`. The longer form, one
+//! guard built by hand:
+//!
 //! ```
 //! use actix_web::{web, App, HttpResponse};
 //! use risk_actix::{RiskAssessment, RiskMiddleware};
@@ -73,6 +77,10 @@
 //! else: it then runs on its own thread. Submitting from actix worker threads is fine.
 
 #![warn(missing_docs)]
+
+mod ext;
+
+pub use ext::RiskMiddlewareExt;
 
 use std::fmt;
 use std::future::{ready, Ready};

@@ -77,6 +77,7 @@ mod error;
 mod flow;
 mod models;
 mod recommender;
+mod risk;
 mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -92,3 +93,4 @@ pub use error::{ConfigError, Error};
 pub use flow::*;
 pub use models::*;
 pub use recommender::{Recommender, ResultSink};
+pub use risk::{Risk, RiskBuilder};

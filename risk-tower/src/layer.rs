@@ -1,6 +1,6 @@
 //! The [`RiskLayer`].
 
-use risk_core::Guard;
+use risk_core::{ActionType, ConfigError, Guard, GuardBuilder, Risk};
 use tower_layer::Layer;
 
 use crate::service::RiskService;
@@ -38,5 +38,50 @@ impl<S> Layer<S> for RiskLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         RiskService::new(inner, self.guard.clone())
+    }
+}
+
+/// `risk.layer(ActionType::Login)`: a [`RiskLayer`] of a guard of the shared [`Risk`] handle
+/// (nothing more than [`RiskLayer::new`] around [`Risk::guard`] or [`Risk::guard_with`]).
+///
+/// ```
+/// use axum::{routing::post, Router};
+/// use risk_core::{ActionType, ErrorBehavior, Risk, RiskClient};
+/// use risk_tower::RiskLayerExt as _;
+///
+/// # fn run() -> Result<(), risk_core::ConfigError> {
+/// # let risk = Risk::new(RiskClient::builder().client_id("id").client_secret("s").build()?);
+/// async fn login() {}
+/// async fn pay() {}
+/// let app: Router = Router::new()
+///     .route("/login", post(login).route_layer(risk.layer(ActionType::Login)))
+///     .route("/pay", post(pay).route_layer(risk.layer_with(ActionType::Transaction, |g| {
+///         g.on_error(ErrorBehavior::FailClosed)
+///     })?));
+/// # Ok(()) }
+/// ```
+pub trait RiskLayerExt {
+    /// The layer of the default guard of `action_type` ([`Risk::guard`]).
+    fn layer(&self, action_type: impl Into<ActionType>) -> RiskLayer;
+
+    /// The layer of a guard configured by `configure` ([`Risk::guard_with`]).
+    fn layer_with(
+        &self,
+        action_type: impl Into<ActionType>,
+        configure: impl FnOnce(GuardBuilder) -> GuardBuilder,
+    ) -> Result<RiskLayer, ConfigError>;
+}
+
+impl RiskLayerExt for Risk {
+    fn layer(&self, action_type: impl Into<ActionType>) -> RiskLayer {
+        RiskLayer::new(self.guard(action_type))
+    }
+
+    fn layer_with(
+        &self,
+        action_type: impl Into<ActionType>,
+        configure: impl FnOnce(GuardBuilder) -> GuardBuilder,
+    ) -> Result<RiskLayer, ConfigError> {
+        self.guard_with(action_type, configure).map(RiskLayer::new)
     }
 }

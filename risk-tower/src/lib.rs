@@ -8,11 +8,24 @@
 //!
 //! # One line
 //!
-//! ```text
-//! .route_layer(RiskLayer::new(guard))
+//! One [`Risk`](risk_core::Risk) handle (client, reporter, breaker) from the environment,
+//! then one layer per route ([`RiskLayerExt`]):
+//!
+//! ```no_run
+//! use axum::{routing::post, Router};
+//! use risk_core::{ActionType, Risk};
+//! use risk_tower::RiskLayerExt as _;
+//!
+//! # async fn login() {}
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let risk = Risk::from_env()?;
+//! let app: Router = Router::new().route("/login", post(login).route_layer(risk.layer(ActionType::Login)));
+//! // ... serve; then deliver the queued results:
+//! risk.shutdown(std::time::Duration::from_secs(5)).await?;
+//! # Ok(()) }
 //! ```
 //!
-//! # Example
+//! # The longer form (full control)
 //!
 //! Each protected route gets its own layer (action type, policy, error behaviour); they share
 //! one client (token cache, connection pool), one circuit breaker and one reporter:
@@ -198,5 +211,5 @@ pub use body::ResponseBody;
 pub use clear_user::{ClearUserLayer, ClearUserService};
 pub use extract::{MissingRiskAssessment, RiskAssessment};
 pub use future::ResponseFuture;
-pub use layer::RiskLayer;
+pub use layer::{RiskLayer, RiskLayerExt};
 pub use service::RiskService;

@@ -82,7 +82,7 @@ impl Site {
 
     /// Starts collecting risk events (to read the reported results back).
     async fn collect_events(&self) {
-        let client = &self.backend.client;
+        let client = self.backend.risk.client();
         client.start_collect(EventType::Risk).await.unwrap();
         client
             .create_stream(EventType::Risk, "browser")
@@ -96,7 +96,8 @@ impl Site {
         while Instant::now() < deadline {
             let events = self
                 .backend
-                .client
+                .risk
+                .client()
                 .collect(EventType::Risk, "browser", 1000)
                 .await
                 .unwrap();
@@ -542,7 +543,8 @@ async fn pasted_password_is_in_the_signals(framework: Framework, test: &'static 
         .await;
     let recommendation = site
         .backend
-        .client
+        .risk
+        .client()
         .get_recommendation(&ActionToken::from(action))
         .await
         .unwrap();

@@ -30,7 +30,7 @@ async fn the_example_server_plays_every_scenario_on_redis() {
     crate::e2e::assert_quickstart(&run);
     let delivery = backend.redis_delivery.clone().unwrap();
     // Every report the local buffer took went through the stream to the API.
-    let queued = backend.reporter.stats().queued;
+    let queued = backend.risk.reporter().stats().queued;
     let delivered = eventually(Duration::from_secs(30), async || {
         delivery.stats().sent == queued
     })

@@ -27,7 +27,7 @@ async fn serve() -> Served {
             .unwrap(),
     );
     let backend = Backend::with_emulator(emulator.clone()).unwrap();
-    let risk = backend.client.clone();
+    let risk = backend.risk.client().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = grpc::url(listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -192,7 +192,7 @@ const NO_CHALLENGE: Failure = Failure::new(
 
 /// `GET /health`: the risk API in use, the circuit breaker, and the reporter's counters.
 pub fn health(backend: &Backend) -> Value {
-    let stats = backend.reporter.stats();
+    let stats = backend.risk.reporter().stats();
     let redis = backend.redis_delivery.as_ref().map(|d| {
         let d = d.stats();
         json!({ "delivered": d.sent, "failed": d.failed, "claimed": d.claimed })
@@ -200,7 +200,7 @@ pub fn health(backend: &Backend) -> Value {
     json!({
         "status": "ok",
         "risk_api": backend.base_url(),
-        "circuit_breaker": backend.breaker.state().as_str(),
+        "circuit_breaker": backend.risk.circuit_breaker().state().as_str(),
         "reports": {
             "queued": stats.queued,
             "sent": stats.sent,
@@ -230,7 +230,7 @@ pub fn risk_summary(risk: &Assessment) -> Value {
 
 fn submit(backend: &Backend, report: ActionResultReport) {
     // A full queue is counted and logged by the reporter; the response never waits for it.
-    let _ = backend.reporter.submit(report);
+    let _ = backend.risk.reporter().submit(report);
 }
 
 /// `GET /metrics`: the process's metrics in the Prometheus text format (risk-core records them

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use risk_core::{
-    ActionToken, ActionType, BreakerConfig, CircuitBreaker, ClaimedUser, ClaimedUserIdType,
-    ConfigError, DefaultPolicy, ErrorBehavior, GrpcResponder, Guard, HeaderLookup, Reporter,
-    RiskClient, RiskClientBuilder, ScoreThresholds,
+    ActionToken, ActionType, ClaimedUser, ClaimedUserIdType, ConfigError, DefaultPolicy,
+    ErrorBehavior, GrpcResponder, Guard, HeaderLookup, Reporter, Risk, RiskClient,
+    RiskClientBuilder, ScoreThresholds,
 };
 use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 use risk_redis::{RedisBudget, RedisReports, ReportDelivery};
@@ -22,10 +22,10 @@ pub const CLAIMED_USER_HEADER: &str = "x-claimed-user";
 /// Everything risk-related an example server needs.
 #[derive(Clone)]
 pub struct Backend {
-    /// The API client (shared by the guards and the reporter: one connection pool).
-    pub client: RiskClient,
-    /// Delivers action results in the background.
-    pub reporter: Reporter,
+    /// The risk handle: one client (one connection pool, one access token, the call budget),
+    /// the reporter delivering action results in the background, and the circuit breaker,
+    /// shared by every guard below.
+    pub risk: Risk,
     /// `POST /login`: action `login`, the default policy, fail open.
     pub login_guard: Guard,
     /// `POST /transfer`: action `transaction`, a stricter score policy, fail closed.
@@ -36,8 +36,6 @@ pub struct Backend {
     /// The gRPC `Payments/Transfer` call: action `transaction`, the transfer route's policy,
     /// fail closed, answers as gRPC statuses ([`risk_core::GrpcResponder`]).
     pub grpc_guard: Guard,
-    /// The circuit breaker shared by the guards.
-    pub breaker: CircuitBreaker,
     /// The in-process emulator, when no `TS_BASE_URL`/`TS_REGION` was given.
     pub emulator: Option<Arc<EmulatorHandle>>,
     /// Challenges being stepped up.
@@ -265,51 +263,46 @@ impl Backend {
             ),
             None => (Reporter::builder(client.clone()).build(), None),
         };
-        let breaker = CircuitBreaker::new(BreakerConfig::default());
-        let login_guard = Guard::builder(ActionType::Login, client.clone())
-            .route("POST /login")
-            .policy(DefaultPolicy)
-            .on_error(ErrorBehavior::FailOpen)
-            .deadline(Duration::from_secs(3))
-            .claimed_user(claimed_user)
-            .circuit_breaker(breaker.clone())
-            .reporter(reporter.clone())
-            .build()?;
+        // One handle: the client, the reporter (on Redis with RISK_REDIS_URL) and one breaker.
+        let risk = Risk::builder(client).reporter(reporter).build();
+        let thresholds = ScoreThresholds::new(40.0, 70.0)?;
+        let login_guard = risk.guard_with(ActionType::Login, |g| {
+            g.route("POST /login")
+                .policy(DefaultPolicy)
+                .on_error(ErrorBehavior::FailOpen)
+                .deadline(Duration::from_secs(3))
+                .claimed_user(claimed_user)
+        })?;
         // Money moves: challenge from a score of 40, deny from 70, and never proceed unassessed.
-        let transfer_guard = Guard::builder(ActionType::Transaction, client.clone())
-            .route("POST /transfer")
-            .policy(ScoreThresholds::new(40.0, 70.0)?)
-            .on_error(ErrorBehavior::FailClosed)
-            .deadline(Duration::from_secs(3))
-            .circuit_breaker(breaker.clone())
-            .reporter(reporter.clone())
-            .build()?;
-        let grpc_guard = Guard::builder(ActionType::Transaction, client.clone())
-            .route("/demo.payments.v1.Payments/Transfer")
-            .policy(ScoreThresholds::new(40.0, 70.0)?)
-            .on_error(ErrorBehavior::FailClosed)
-            .deadline(Duration::from_secs(3))
-            .responder(GrpcResponder)
-            .circuit_breaker(breaker.clone())
-            .reporter(reporter.clone())
-            .build()?;
-        let step_up_guard = Guard::builder(ActionType::Login, client.clone())
+        let transfer_guard = risk.guard_with(ActionType::Transaction, |g| {
+            g.route("POST /transfer")
+                .policy(thresholds)
+                .on_error(ErrorBehavior::FailClosed)
+                .deadline(Duration::from_secs(3))
+        })?;
+        let grpc_guard = risk.guard_with(ActionType::Transaction, |g| {
+            g.route("/demo.payments.v1.Payments/Transfer")
+                .policy(thresholds)
+                .on_error(ErrorBehavior::FailClosed)
+                .deadline(Duration::from_secs(3))
+                .responder(GrpcResponder)
+        })?;
+        // The step-up handler reports itself (with the challenge type): no reporter here.
+        let step_up_guard = Guard::builder(ActionType::Login, risk.client().clone())
             .route("POST /login/step-up")
             .session_tokens(false)
             .policy(risk_core::StepUp)
             .on_error(ErrorBehavior::FailClosed)
             .on_quota_exhausted(ErrorBehavior::FailClosed)
             .deadline(Duration::from_secs(3))
-            .circuit_breaker(breaker.clone())
+            .circuit_breaker(risk.circuit_breaker().clone())
             .build()?;
         Ok(Self {
-            client,
-            reporter,
+            risk,
             login_guard,
             transfer_guard,
             step_up_guard,
             grpc_guard,
-            breaker,
             emulator,
             step_ups: StepUps::default(),
             redis_delivery,
@@ -319,7 +312,7 @@ impl Backend {
 
     /// The base URL of the risk API this backend talks to.
     pub fn base_url(&self) -> &str {
-        self.client.base_url()
+        self.risk.client().base_url()
     }
 }
 

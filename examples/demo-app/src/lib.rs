@@ -20,3 +20,9 @@ pub mod launch;
 pub mod page;
 pub mod scenarios;
 pub mod serving;
+
+/// The README's code blocks, compiled: "Add it to your app" for axum and actix-web (the other
+/// blocks are fragments, marked `ignore`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

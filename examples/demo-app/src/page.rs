@@ -17,7 +17,10 @@ const SDK_PATH: &str = "/platform-websdk/1.x/ts-platform-websdk.js";
 /// The demo page for `backend`: the web SDK of the risk API it talks to (the emulator's
 /// stand-in, or the vendor's SDK for a Transmit Security region) and its client id.
 pub fn html(backend: &Backend) -> String {
-    render(&sdk_url(backend.base_url()), backend.client.client_id())
+    render(
+        &sdk_url(backend.base_url()),
+        backend.risk.client().client_id(),
+    )
 }
 
 /// The SDK to load for a risk API at `base_url`.

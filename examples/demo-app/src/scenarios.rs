@@ -112,7 +112,7 @@ pub mod names {
 /// Creates the rules the scenarios rely on and starts collecting risk events. Call once per
 /// emulator, before [`run`].
 pub async fn prepare(backend: &Backend) -> Result<(), ScenarioError> {
-    let client = &backend.client;
+    let client = backend.risk.client();
     client
         .create_legacy_rule(&LegacyRule::new(
             DENY_RULE,
@@ -162,7 +162,7 @@ pub async fn run(
             .build()?,
         app_url: app_url.trim_end_matches('/').to_owned(),
         emulator: emulator.clone(),
-        reporter: backend.reporter.clone(),
+        reporter: backend.risk.reporter().clone(),
         redis_delivery: backend.redis_delivery.clone(),
         rows: Vec::new(),
     };
@@ -266,7 +266,8 @@ pub async fn run(
     let mut events = Vec::new();
     loop {
         let batch = backend
-            .client
+            .risk
+            .client()
             .collect(EventType::Risk, STREAM_ID, 1000)
             .await?;
         if batch.is_empty() {
@@ -293,7 +294,8 @@ pub async fn run(
 
 async fn flush(backend: &Backend) -> Result<(), ScenarioError> {
     backend
-        .reporter
+        .risk
+        .reporter()
         .flush(Duration::from_secs(10))
         .await
         .map_err(|e| ScenarioError::Flush(e.to_string()))

@@ -262,7 +262,17 @@ impl GuardBuilder {
                 reason: "a route must accept session tokens, action tokens, or both".to_owned(),
             });
         }
-        Ok(Guard {
+        Ok(self.assemble(trusted))
+    }
+
+    /// The guard of settings that need no check: the defaults, with a reporter and a
+    /// breaker (what [`Risk::guard`](crate::Risk::guard) hands out).
+    pub(crate) fn build_default(self) -> Guard {
+        self.assemble(Vec::new())
+    }
+
+    fn assemble(self, trusted: Vec<ipnet::IpNet>) -> Guard {
+        Guard {
             inner: Arc::new(GuardInner {
                 metrics: crate::telemetry::DecisionMetrics::new(&self.action_type),
                 route: self
@@ -297,7 +307,7 @@ impl GuardBuilder {
                     .entity
                     .map(|(ttl, capacity)| super::entity::EntityCache::new(ttl, capacity)),
             }),
-        })
+        }
     }
 }
 
