@@ -30,13 +30,17 @@ async fn post_with(url: &str, session: &str) -> (u16, Value) {
 
 #[actix_web::test]
 async fn the_handle_from_the_environment_protects_axum_and_actix_routes_with_one_of_everything() {
-    let emulator = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
-        .await
+    // The environment first, before the emulator's threads run (this binary's only test).
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
         .unwrap();
-    // Set before anything else runs in this binary (its only test).
-    std::env::set_var("TS_BASE_URL", emulator.base_url());
+    std::env::set_var("TS_BASE_URL", format!("http://{addr}/"));
     std::env::set_var("TS_CLIENT_ID", DEV_CLIENT_ID);
     std::env::set_var("TS_CLIENT_SECRET", DEV_CLIENT_SECRET);
+    let emulator = Emulator::start(EmulatorConfig::default(), addr)
+        .await
+        .unwrap();
     let risk = Risk::from_env().unwrap();
 
     // axum: the route lines of the README.

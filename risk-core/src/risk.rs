@@ -207,3 +207,26 @@ impl RiskBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_guards_settings_pass_the_builders_checks() {
+        // `guard` skips `build`'s checks: the same defaults must pass them.
+        let client = RiskClient::builder()
+            .client_id("id")
+            .client_secret("secret")
+            .build();
+        let Ok(client) = client else {
+            panic!("client");
+        };
+        let risk = Risk::new(client);
+        assert!(risk.guard_with(ActionType::Login, |g| g).is_ok());
+        assert_eq!(
+            risk.guard(ActionType::Login).action_type(),
+            &ActionType::Login
+        );
+    }
+}

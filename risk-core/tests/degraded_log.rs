@@ -52,7 +52,7 @@ async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
         ActionType::Login,
         StaticRecommender::failing(|| Error::MalformedAnswer {
             message: "`recommendation.type` is missing".into(),
-            excerpt: "{}".into(),
+            excerpt: "{\"user_id\": \"usr-excerpt\"}".into(),
         }),
     )
     .route("POST /login")
@@ -90,6 +90,11 @@ async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
     let _ = check().await;
     let warnings = buffer.warnings();
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(first.contains("since_last_warning=0"), "{first}");
+    assert!(
+        !first.contains("usr-excerpt"),
+        "no part of the body is logged: {first}"
+    );
     assert!(
         warnings[1].contains("since_last_warning=2"),
         "{}",

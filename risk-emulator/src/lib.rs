@@ -56,6 +56,7 @@ pub use config::{ClientConfig, EmulatorConfig, Thresholds, DEV_CLIENT_ID, DEV_CL
 pub use error::EmulatorError;
 pub use faults::{EndpointStats, FaultSpec, Stats, FAULT_ENDPOINTS};
 pub use telemetry::{SdkTriggerAction, Telemetry, MAX_TELEMETRY_LANGUAGES, MAX_TELEMETRY_STRING};
+pub use websdk::WEB_SDK_PATH;
 
 use state::EmulatorState;
 
@@ -231,7 +232,11 @@ impl EmulatorHandle {
     /// `drs.clearUser`) and sends what the page really did (user agent, timezone, languages,
     /// `navigator.webdriver`, typed or pasted input, pointer movement) to the emulator.
     pub fn web_sdk_url(&self) -> String {
-        format!("{}{}", self.base_url(), websdk::SDK_PATH)
+        format!(
+            "{}{}",
+            self.base_url().trim_end_matches('/'),
+            websdk::WEB_SDK_PATH
+        )
     }
 
     /// The telemetry a browser session is scored on now (what its page reported so far), if

@@ -26,7 +26,7 @@ use crate::telemetry::{SdkTriggerAction, Telemetry};
 type S = State<Arc<EmulatorState>>;
 
 /// Where the web SDK stand-in is served (the vendor's path, under the emulator's base URL).
-pub(crate) const SDK_PATH: &str = "/platform-websdk/1.x/ts-platform-websdk.js";
+pub const WEB_SDK_PATH: &str = "/platform-websdk/1.x/ts-platform-websdk.js";
 
 /// The web SDK stand-in.
 const SDK_JS: &str = include_str!("websdk/ts-platform-websdk.js");
@@ -45,7 +45,7 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
         .allow_headers([header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(600));
     Router::new()
-        .route(SDK_PATH, get(sdk_script))
+        .route(WEB_SDK_PATH, get(sdk_script))
         .route("/emulator/v1/sessions", post(create_session))
         .route(
             "/emulator/v1/sessions/{session_token}",
@@ -141,8 +141,7 @@ async fn secure_session_token(State(s): S, Path(token): Path<String>, body: Byte
         if b.action_type.trim().is_empty() {
             return Err(ApiError::bad_request("action_type must not be empty"));
         }
-        s.session_telemetry(&token)
-            .ok_or_else(|| ApiError::new(404, "unknown session token"))?;
+        s.check_session(&token)?;
         Ok(secured_session_token(&token, &b.action_type))
     });
     match secured {

@@ -87,12 +87,15 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match self.project().kind.project() {
-            KindProj::Inner { body, trailers } => {
-                let frame = ready!(body.poll_frame(cx));
+            KindProj::Inner { mut body, trailers } => {
+                let frame = ready!(body.as_mut().poll_frame(cx));
                 if let Some(report) = trailers.take() {
                     match &frame {
                         Some(Ok(frame)) => match frame.trailers_ref() {
                             Some(map) => report.complete(map),
+                            // The body says it ended after this frame: no trailers will come
+                            // (a server stops polling such a body).
+                            None if body.is_end_stream() => report.complete_without_status(),
                             None => *trailers = Some(report),
                         },
                         // Ended without trailers, or failed: no gRPC status, a server error.
@@ -109,7 +112,8 @@ where
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Inner { body, .. } => body.is_end_stream(),
+            // A report waiting for the trailers: not ended until they were polled.
+            Kind::Inner { body, trailers } => trailers.is_none() && body.is_end_stream(),
             Kind::Full { body } => body.is_end_stream(),
         }
     }

@@ -26,7 +26,7 @@ pub(crate) fn status_of<B>(response: &Response<B>) -> GrpcStatus {
     let grpc = response
         .headers()
         .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+        .is_some_and(|v| is_grpc(v.as_bytes()));
     if !grpc {
         return GrpcStatus::NotGrpc;
     }
@@ -34,6 +34,14 @@ pub(crate) fn status_of<B>(response: &Response<B>) -> GrpcStatus {
         Some(status) => GrpcStatus::Known(status),
         None => GrpcStatus::InTrailers,
     }
+}
+
+/// `application/grpc`, `application/grpc+proto`, `application/grpc; charset=..`; not
+/// `application/grpc-web*`, whose trailers travel inside the body.
+fn is_grpc(content_type: &[u8]) -> bool {
+    content_type
+        .strip_prefix(b"application/grpc")
+        .is_some_and(|rest| rest.is_empty() || rest[0] == b'+' || rest[0] == b';')
 }
 
 /// The HTTP status the `grpc-status` of `headers` stands for; `None` without one. A value
@@ -69,5 +77,20 @@ impl GrpcReport {
     /// The answer ended (or failed) without a gRPC status: a server error.
     pub(crate) fn complete_without_status(self) {
         self.report.complete(500, self.outcome.as_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_grpc;
+
+    #[test]
+    fn grpc_web_is_not_grpc() {
+        assert!(is_grpc(b"application/grpc"));
+        assert!(is_grpc(b"application/grpc+proto"));
+        assert!(is_grpc(b"application/grpc;charset=utf-8"));
+        assert!(!is_grpc(b"application/grpc-web"));
+        assert!(!is_grpc(b"application/grpc-web-text+proto"));
+        assert!(!is_grpc(b"application/json"));
     }
 }

@@ -125,8 +125,9 @@
 //!
 //! # gRPC
 //!
-//! tonic's server is a tower stack: `Server::builder().layer(RiskLayer::new(guard))`. The
-//! token comes from the call's metadata (they are HTTP/2 headers). Build the guard with
+//! tonic's server is a tower stack: `Server::builder().layer(RiskLayer::new(guard))` guards
+//! every service of that server with the guard's action type (serve health and reflection
+//! from another one). The token comes from the call's metadata (they are HTTP/2 headers). Build the guard with
 //! [`GrpcResponder`](risk_core::GrpcResponder) so that a denial is `PERMISSION_DENIED` and a
 //! challenge `UNAUTHENTICATED` with the action token in the `x-risk-action-token` metadata.
 //! A gRPC answer (`content-type: application/grpc`) is reported from its `grpc-status`: from the

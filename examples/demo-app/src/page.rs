@@ -11,9 +11,6 @@ const TEMPLATE: &str = include_str!("page/index.html");
 pub const VENDOR_SDK_URL: &str =
     "https://platform-websdk.transmitsecurity.io/platform-websdk/1.x/ts-platform-websdk.js";
 
-/// The SDK's path under an emulator's base URL (the emulator serves a stand-in there).
-const SDK_PATH: &str = "/platform-websdk/1.x/ts-platform-websdk.js";
-
 /// The demo page for `backend`: the web SDK of the risk API it talks to (the emulator's
 /// stand-in, or the vendor's SDK for a Transmit Security region) and its client id.
 pub fn html(backend: &Backend) -> String {
@@ -27,24 +24,43 @@ pub fn html(backend: &Backend) -> String {
 pub fn sdk_url(base_url: &str) -> String {
     let vendor = url::Url::parse(base_url)
         .ok()
-        .and_then(|u| u.host_str().map(|h| h.ends_with("transmitsecurity.io")))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h == "transmitsecurity.io" || h.ends_with(".transmitsecurity.io"))
+        })
         .unwrap_or(false);
     if vendor {
         VENDOR_SDK_URL.to_owned()
     } else {
-        format!("{}{SDK_PATH}", base_url.trim_end_matches('/'))
+        // The emulator serves its stand-in at the vendor's path.
+        format!(
+            "{}{}",
+            base_url.trim_end_matches('/'),
+            risk_emulator::WEB_SDK_PATH
+        )
     }
 }
 
-/// The page with its SDK and client id (both HTML-escaped).
+/// The page with its SDK (in an HTML attribute) and client id (in a JS string of a
+/// `<script>`), each escaped for where it goes.
 fn render(sdk_url: &str, client_id: &str) -> String {
     TEMPLATE
-        .replace("{{SDK_URL}}", &escape(sdk_url))
-        .replace("{{CLIENT_ID}}", &escape(client_id))
+        .replace("{{SDK_URL}}", &escape_html(sdk_url))
+        .replace("{{CLIENT_ID}}", &escape_js_string(client_id))
 }
 
-/// Escapes text for an HTML attribute or a JS string inside the page.
-fn escape(text: &str) -> String {
+/// Text for the inside of a double-quoted JS string in a `<script>` element: JSON escaping,
+/// and `<` as `\u003c` so the text cannot end the element.
+fn escape_js_string(text: &str) -> String {
+    let quoted = serde_json::Value::from(text).to_string();
+    quoted
+        .get(1..quoted.len().saturating_sub(1))
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
+}
+
+/// Escapes text for an HTML attribute.
+fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -84,6 +100,12 @@ mod tests {
         ));
         assert!(page.contains(r#"clientId: "dev-client""#));
         assert!(!page.contains("{{"));
-        assert!(render("x", "\"</script>").contains("&quot;&lt;/script&gt;"));
+        // A client id cannot end the string or the script element.
+        let page = render("x", "a\"b\\c\n</script>");
+        assert!(
+            page.contains(r#"clientId: "a\"b\\c\n\u003c/script>""#),
+            "{page}"
+        );
+        assert!(render("\"><x", "id").contains(r#"src="&quot;&gt;&lt;x""#));
     }
 }

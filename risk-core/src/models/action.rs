@@ -416,8 +416,14 @@ where
     // with its own call. Other fields that do not decode are set aside, never a reason to
     // lose it.
     let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(value.and_then(|v| {
+    Ok(value.filter(|v| !v.is_null()).and_then(|v| {
         super::tolerant::recommendation_from_value(v)
+            .map_err(|why| {
+                tracing::debug!(
+                    why,
+                    "trigger-action's recommendation has no readable decision; asking for it"
+                );
+            })
             .ok()
             .map(Box::new)
     }))

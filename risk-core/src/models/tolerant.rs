@@ -7,14 +7,15 @@
 //! JSON, or whose `recommendation.type` is missing or not a string, is malformed
 //! ([`Error::MalformedAnswer`]): without it there is nothing to decide on.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use serde::Deserialize as _;
 use serde_json::Value;
 use serde_path_to_error::Segment;
 
-use super::recommendation::RecommendationResponse;
+use super::recommendation::{Reason, RecommendationResponse, RecommendationType};
 use crate::error::Error;
 
 /// At most this many fields are set aside from one answer (each takes one more pass).
@@ -45,39 +46,77 @@ pub(crate) fn recommendation(body: &[u8]) -> Result<RecommendationResponse, Erro
 pub(crate) fn recommendation_from_value(
     mut value: Value,
 ) -> Result<RecommendationResponse, String> {
-    match value.pointer("/recommendation/type") {
-        Some(Value::String(_)) => {}
+    let kind = match value.pointer("/recommendation/type") {
+        Some(Value::String(kind)) => kind.clone(),
         Some(other) => {
             return Err(format!(
-                "`recommendation.type` is not a string: {}",
+                "`recommendation.type` is not a string but {}",
                 kind_of(other)
             ))
         }
         None => return Err("`recommendation.type` is missing".to_owned()),
+    };
+    if let Ok(response) = RecommendationResponse::deserialize(&value) {
+        return Ok(response);
     }
-    let mut undecoded = std::collections::BTreeMap::new();
-    loop {
-        match serde_path_to_error::deserialize::<_, RecommendationResponse>(&value) {
+    let mut undecoded = BTreeMap::new();
+    for _ in 0..MAX_UNDECODED {
+        let e = match serde_path_to_error::deserialize::<_, RecommendationResponse>(&value) {
             Ok(mut response) => {
                 response.undecoded = undecoded;
                 return Ok(response);
             }
-            Err(e) => {
-                let path: Vec<Segment> = e.path().iter().cloned().collect();
-                let name = field_name(&path);
-                let critical =
-                    name.is_empty() || name == "recommendation" || name == "recommendation.type";
-                if critical || undecoded.len() >= MAX_UNDECODED {
-                    return Err(format!("`{name}`: {}", e.inner()));
-                }
-                let Some(removed) = take(&mut value, &path) else {
-                    return Err(format!("`{name}`: {}", e.inner()));
-                };
-                note(&name, &e.inner().to_string());
-                undecoded.insert(e.path().to_string(), removed);
-            }
+            Err(e) => e,
+        };
+        let path: Vec<Segment> = e.path().iter().cloned().collect();
+        let name = field_name(&path);
+        let removed = match name.as_str() {
+            "" | "recommendation" | "recommendation.type" => None,
+            _ => take(&mut value, &path),
+        };
+        let Some(removed) = removed else {
+            break;
+        };
+        note(&name, kind_of(&removed));
+        // A later element of the same list can have the same path once this one is gone.
+        let mut key = e.path().to_string();
+        while undecoded.contains_key(&key) {
+            key.push('\'');
         }
+        undecoded.insert(key, removed);
     }
+    // Nothing more can be set aside one field at a time: keep what decides, the rest raw.
+    note("(answer)", "an object");
+    Ok(decision_only(&kind, value, undecoded))
+}
+
+/// The decision-critical parts alone (type, score, reasons), each decoded on its own; the
+/// rest of the answer kept raw under `(answer)`.
+fn decision_only(
+    kind: &str,
+    value: Value,
+    mut undecoded: BTreeMap<String, Value>,
+) -> RecommendationResponse {
+    let mut response = RecommendationResponse::new(RecommendationType::from(kind), 0.0);
+    response.risk_score = value.get("risk_score").and_then(|score| match score {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    response.reasons = value
+        .get("reasons")
+        .and_then(Value::as_array)
+        .map(|reasons| {
+            reasons
+                .iter()
+                .filter_map(Value::as_str)
+                .map(Reason::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    undecoded.insert("(answer)".to_owned(), value);
+    response.undecoded = undecoded;
+    response
 }
 
 /// The field's name: the path with list indices left out (`reasons[]`, not `reasons[3]`).
@@ -133,8 +172,9 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// Counts a field that did not decode; logs it the first time, then at most once an hour.
-fn note(name: &str, error: &str) {
+/// Counts a field that did not decode; logs it (its name and the JSON type found, never its
+/// value) the first time, then at most once an hour.
+fn note(name: &str, found: &str) {
     static SEEN: OnceLock<Mutex<HashMap<String, Instant>>> = OnceLock::new();
     let now = Instant::now();
     let (label, due) = {
@@ -162,7 +202,7 @@ fn note(name: &str, error: &str) {
     if due {
         tracing::warn!(
             field = name,
-            error,
+            found,
             "a field of the risk API's recommendation did not decode: kept as raw JSON, the \
              recommendation is used (logged once per field and hour)"
         );
@@ -220,6 +260,21 @@ mod tests {
             recommendation(b"<html>").unwrap_err().kind(),
             "malformed_answer"
         );
+    }
+
+    #[test]
+    fn when_nothing_more_can_be_set_aside_the_decision_is_kept_alone() {
+        let answer = json!({
+            "recommendation": { "type": "CHALLENGE" },
+            "risk_score": " 61.5 ",
+            "reasons": ["DEVICE_NEW", 3, "SOMETHING_NEW"],
+            "context": { "user_id": "u-1" }
+        });
+        let r = decision_only("CHALLENGE", answer.clone(), BTreeMap::new());
+        assert_eq!(*r.recommendation_type(), RecommendationType::Challenge);
+        assert_eq!(r.risk_score, Some(61.5));
+        assert_eq!(r.reasons.len(), 2);
+        assert_eq!(r.undecoded.get("(answer)"), Some(&answer));
     }
 
     #[test]

@@ -70,8 +70,9 @@ pub(crate) const STAT_NAMES: [&str; 11] = [
 ];
 
 /// A browser session created from telemetry, with everything derived from it. Shared
-/// (`Arc`) by the actions triggered in it; what changes later (its user) is kept beside it.
-#[derive(Debug)]
+/// (`Arc`) by the actions triggered in it; what changes later (its user) is kept beside it,
+/// and new interaction telemetry replaces the `Arc` (actions keep what they were scored on).
+#[derive(Debug, Clone)]
 struct Session {
     /// The key of its session token in [`Sessions`].
     key: u128,

@@ -127,12 +127,33 @@ pub(crate) struct Behavior {
 }
 
 impl EmulatorState {
-    /// The key of a session token: 400 when malformed, 404 when no such session is kept.
-    fn live_session_key(&self, token: &str) -> Result<u128, ApiError> {
-        let key = ids::parse_key(token, SESSION_PREFIX)
-            .ok_or_else(|| ApiError::bad_request("malformed session token"))?;
+    /// The key of a session token: 400 when malformed.
+    fn session_key(token: &str) -> Result<u128, ApiError> {
+        ids::parse_key(token, SESSION_PREFIX)
+            .ok_or_else(|| ApiError::bad_request("malformed session token"))
+    }
+
+    /// `f` on the kept session of `token`, under the write lock: 400 when the token is
+    /// malformed, 404 when no such session is kept.
+    fn with_session_entry<R>(
+        &self,
+        token: &str,
+        f: impl FnOnce(&mut SessionEntry) -> R,
+    ) -> Result<R, ApiError> {
+        let key = Self::session_key(token)?;
+        let mut sessions = self.sessions.write();
+        let entry = sessions
+            .map
+            .get_mut(&key)
+            .ok_or_else(|| ApiError::new(404, "unknown session token"))?;
+        Ok(f(entry))
+    }
+
+    /// 400 when `token` is malformed, 404 when no such session is kept.
+    pub(crate) fn check_session(&self, token: &str) -> Result<(), ApiError> {
+        let key = Self::session_key(token)?;
         if self.sessions.read().map.contains_key(&key) {
-            Ok(key)
+            Ok(())
         } else {
             Err(ApiError::new(404, "unknown session token"))
         }
@@ -141,35 +162,19 @@ impl EmulatorState {
     /// Updates the interaction telemetry of a session: the actions triggered from then on
     /// are scored on it (actions already triggered keep what they were scored on).
     pub(crate) fn update_behavior(&self, token: &str, b: Behavior) -> Result<(), ApiError> {
-        let key = self.live_session_key(token)?;
-        let mut sessions = self.sessions.write();
-        let entry = sessions
-            .map
-            .get_mut(&key)
-            .ok_or_else(|| ApiError::new(404, "unknown session token"))?;
-        let mut t = entry.session.t.clone();
-        if let Some(v) = b.no_user_interaction {
-            t.no_user_interaction = v;
-        }
-        if let Some(v) = b.pasted_input {
-            t.pasted_input = v;
-        }
-        if let Some(v) = b.typing_velocity.filter(|v| v.is_finite() && *v >= 0.0) {
-            t.typing_velocity = Some(v);
-        }
-        let s = &entry.session;
-        entry.session = Arc::new(Session {
-            key: s.key,
-            weight: s.weight,
-            t,
-            device_id: s.device_id.clone(),
-            ip: s.ip.clone(),
-            ip_addr: s.ip_addr,
-            country: s.country.clone(),
-            anonymizer: s.anonymizer,
-            hosting: s.hosting,
-        });
-        Ok(())
+        self.with_session_entry(token, |entry| {
+            let mut session = Session::clone(&entry.session);
+            if let Some(v) = b.no_user_interaction {
+                session.t.no_user_interaction = v;
+            }
+            if let Some(v) = b.pasted_input {
+                session.t.pasted_input = v;
+            }
+            if let Some(v) = b.typing_velocity.filter(|v| v.is_finite() && *v >= 0.0) {
+                session.t.typing_velocity = Some(v);
+            }
+            entry.session = Arc::new(session);
+        })
     }
 
     /// Sets (`Some`) or forgets (`None`) the authenticated user of a session, as the web
@@ -183,14 +188,7 @@ impl EmulatorState {
                 )));
             }
         }
-        let key = self.live_session_key(token)?;
-        match self.sessions.write().map.get_mut(&key) {
-            Some(entry) => {
-                entry.user_id = user;
-                Ok(())
-            }
-            None => Err(ApiError::new(404, "unknown session token")),
-        }
+        self.with_session_entry(token, |entry| entry.user_id = user)
     }
 
     /// The telemetry a session is scored on now, if the session is kept.

@@ -88,7 +88,7 @@
   function changed() {
     dirty = true;
     clearTimeout(flushTimer);
-    flushTimer = setTimeout(() => flush().catch(() => {}), FLUSH_DELAY_MS);
+    flushTimer = setTimeout(() => flush().catch(warnNotSent), FLUSH_DELAY_MS);
   }
 
   function onKeyDown(e) {
@@ -156,10 +156,15 @@
 
   // ---- Public API ----------------------------------------------------------------------
 
+  // Telemetry is best effort, as the vendor's SDK: a failed send never fails a token.
+  function warnNotSent(err) {
+    console.warn("tsPlatform: the page's interaction was not sent (retried with the next call)", err);
+  }
+
   async function session() {
     if (!initPromise) throw new Error("tsPlatform: call tsPlatform.initialize() before using drs");
     const s = await initPromise;
-    await flush();
+    await flush().catch(warnNotSent);
     return s.session_token;
   }
 
@@ -176,12 +181,17 @@
     }
   }
 
+  let tracking = false;
+
   function initialize(options) {
     if (initPromise) return initPromise;
     const opts = options || {};
     sessionEnabled = !!(opts.drs && opts.drs.enableSessionToken === true);
-    startTracking();
-    initPromise = (async () => {
+    if (!tracking) {
+      tracking = true;
+      startTracking();
+    }
+    const attempt = (async () => {
       requireString(opts.clientId, "clientId");
       const languages =
         Array.isArray(navigator.languages) && navigator.languages.length
@@ -201,7 +211,12 @@
       }
       return created;
     })();
-    return initPromise;
+    initPromise = attempt;
+    // A failed initialize can be called again.
+    attempt.catch(() => {
+      if (initPromise === attempt) initPromise = null;
+    });
+    return attempt;
   }
 
   const drs = {

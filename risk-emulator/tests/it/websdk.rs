@@ -210,5 +210,9 @@ async fn an_unknown_client_id_is_refused_and_the_page_sets_and_clears_its_user()
         secured["secured_session_token"],
         env.emu.secured_session_token(&session, "login")
     );
-    assert_eq!(secure("st_00".to_owned()).await.unwrap().status(), 404);
+    // Malformed: 400; well-formed but not a kept session: 404.
+    assert_eq!(secure("st_00".to_owned()).await.unwrap().status(), 400);
+    let last = if session.ends_with('0') { '1' } else { '0' };
+    let unknown = format!("{}{last}", &session[..session.len() - 1]);
+    assert_eq!(secure(unknown).await.unwrap().status(), 404);
 }

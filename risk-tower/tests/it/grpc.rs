@@ -2,6 +2,7 @@
 //! or the trailers after the reply), never from the HTTP status, which is always 200.
 
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,7 +10,10 @@ use http::{HeaderMap, Request, Response};
 use http_body_util::combinators::WithTrailers;
 use http_body_util::{BodyExt, Full};
 use risk_core::testing::{RecordingSink, StaticRecommender};
-use risk_core::{ActionResult, ActionType, GrpcResponder, Guard, RecommendationType, Reporter};
+use risk_core::{
+    default_result_for_status, ActionResult, ActionType, GrpcResponder, Guard, RecommendationType,
+    Reporter, ResultMapping,
+};
 use risk_tower::RiskLayer;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 
@@ -49,8 +53,19 @@ fn call() -> Request<String> {
 }
 
 /// Calls a gRPC service answering `status` through the layer; `read` says whether the
-/// client reads the body to its end. Returns the reported result.
-async fn reported(status: Option<&'static str>, in_headers: bool, read: bool) -> ActionResult {
+/// client reads the body to its end. Returns the reported result and the HTTP status the
+/// result mapping was asked about (`None`: the answer was dropped before its status).
+async fn reported(
+    status: Option<&'static str>,
+    in_headers: bool,
+    read: bool,
+) -> (ActionResult, Option<u16>) {
+    let seen = Arc::new(Mutex::new(None));
+    let mapped = seen.clone();
+    let mapping = ResultMapping::new(move |status| {
+        *mapped.lock().unwrap() = Some(status);
+        default_result_for_status(status)
+    });
     let sink = RecordingSink::new();
     let reporter = Reporter::builder(sink.clone()).build();
     let guard = Guard::builder(
@@ -59,6 +74,7 @@ async fn reported(status: Option<&'static str>, in_headers: bool, read: bool) ->
     )
     .responder(GrpcResponder)
     .reporter(reporter.clone())
+    .result_mapping(mapping)
     .build()
     .unwrap();
     let service = ServiceBuilder::new()
@@ -88,36 +104,44 @@ async fn reported(status: Option<&'static str>, in_headers: bool, read: bool) ->
     reporter.flush(WAIT).await.unwrap();
     let reports = sink.reports();
     assert_eq!(reports.len(), 1, "one report per call");
-    reports[0].result
+    let status = *seen.lock().unwrap();
+    (reports[0].result, status)
 }
 
 #[tokio::test]
 async fn grpc_ok_in_the_trailers_is_a_success_once_they_arrive() {
     assert_eq!(
         reported(Some("0"), false, true).await,
-        ActionResult::Success
+        (ActionResult::Success, Some(200))
     );
 }
 
 #[tokio::test]
 async fn grpc_error_in_the_headers_is_mapped_like_its_http_status() {
-    // PERMISSION_DENIED → 403 → failure; UNAVAILABLE → 503 → incomplete.
-    assert_eq!(reported(Some("7"), true, true).await, ActionResult::Failure);
+    assert_eq!(
+        reported(Some("7"), true, true).await,
+        (ActionResult::Failure, Some(403))
+    );
     assert_eq!(
         reported(Some("14"), true, true).await,
-        ActionResult::Incomplete
+        (ActionResult::Incomplete, Some(503))
     );
 }
 
 #[tokio::test]
 async fn grpc_cancelled_or_missing_status_or_unread_body_is_incomplete() {
+    // CANCELLED: 499; no status at all: 500; the body dropped before its trailers: the
+    // mapping's dropped result, without a status.
     assert_eq!(
         reported(Some("1"), false, true).await,
-        ActionResult::Incomplete
+        (ActionResult::Incomplete, Some(499))
     );
-    assert_eq!(reported(None, false, true).await, ActionResult::Incomplete);
+    assert_eq!(
+        reported(None, false, true).await,
+        (ActionResult::Incomplete, Some(500))
+    );
     assert_eq!(
         reported(Some("0"), false, false).await,
-        ActionResult::Incomplete
+        (ActionResult::Incomplete, None)
     );
 }

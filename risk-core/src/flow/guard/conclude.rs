@@ -53,7 +53,9 @@ impl GuardInner {
                     .unavailable()
                     .map_or(("unknown", ""), |u| (u.cause.as_str(), u.message.as_str()));
                 match self.degraded_log.due(degraded) {
-                    Some(0) => tracing::warn!(
+                    // `since_last_warning`: how many were decided the same way, unlogged,
+                    // since the previous warning of this kind (0 for the first).
+                    Some(since_last_warning) => tracing::warn!(
                         parent: span,
                         route = %self.route,
                         degraded = degraded.as_str(),
@@ -61,19 +63,8 @@ impl GuardInner {
                         message,
                         behavior = eb.as_str(),
                         verdict = verdict.kind().as_str(),
+                        since_last_warning,
                         "risk check degraded: decided without a recommendation"
-                    ),
-                    Some(more) => tracing::warn!(
-                        parent: span,
-                        route = %self.route,
-                        degraded = degraded.as_str(),
-                        cause,
-                        message,
-                        behavior = eb.as_str(),
-                        verdict = verdict.kind().as_str(),
-                        since_last_warning = more,
-                        "risk check degraded: decided without a recommendation ({more} more \
-                         the same way since the last warning)"
                     ),
                     None => tracing::debug!(
                         parent: span,

@@ -226,12 +226,13 @@ impl GuardInner {
                 )
             }
             // An answer without a readable decision: its own kind, decided as an outage is.
-            Answer::Failed(e @ Error::MalformedAnswer { .. }) => (
-                outcome_of(&e),
+            // (The body's excerpt stays out of the message, which is logged.)
+            Answer::Failed(ref e @ Error::MalformedAnswer { ref message, .. }) => (
+                outcome_of(e),
                 !from_client,
                 AssessmentStatus::Unavailable(Unavailable::new(
                     UnavailableCause::Malformed,
-                    e.to_string(),
+                    format!("malformed answer: {message}"),
                 )),
             ),
             Answer::Failed(e) => {
