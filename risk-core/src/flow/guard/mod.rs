@@ -284,9 +284,11 @@ impl GuardInner {
             let rendezvous = shadow::evaluate_aside(evaluation, span.clone());
             return self.conclude_shadow(aside, Some(rendezvous), start, &span);
         }
-        let evaluation = self
-            .evaluate(token, correlation_id, details, client_ip, start)
-            .await;
+        // Boxed: the upstream calls' state (answers of 2 KB and more) lives on the heap once,
+        // instead of inside this future, which is moved several times (instrumented, returned,
+        // boxed by the adapter).
+        let evaluation =
+            Box::pin(self.evaluate(token, correlation_id, details, client_ip, start)).await;
         if self.shadow {
             // No runtime to run it aside: evaluated inline, and still never refused.
             return self.conclude_shadow(evaluation, None, start, &span);
