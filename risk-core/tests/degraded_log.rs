@@ -5,36 +5,24 @@
 //! thread-local one misses callsites whose interest other tests cached).
 #![expect(clippy::unwrap_used, reason = "tests")]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use risk_core::testing::StaticRecommender;
 use risk_core::*;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+#[path = "support/log_buffer.rs"]
+mod log_buffer;
 
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
+use log_buffer::Buffer;
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    /// The WARN lines about degraded decisions.
-    fn warnings(&self) -> Vec<String> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains("WARN") && l.contains("risk check degraded"))
-            .map(str::to_owned)
-            .collect()
-    }
+/// The WARN lines about degraded decisions.
+fn degraded_warnings(buffer: &Buffer) -> Vec<String> {
+    buffer
+        .text()
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("risk check degraded"))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -72,7 +60,7 @@ async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
             Some("malformed_answer")
         );
     }
-    let warnings = buffer.warnings();
+    let warnings = degraded_warnings(&buffer);
     assert_eq!(warnings.len(), 1, "the first one only: {warnings:#?}");
     let first = &warnings[0];
     for part in [
@@ -88,7 +76,7 @@ async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
     // An interval later, the next one says how many went unlogged.
     tokio::time::advance(Duration::from_secs(61)).await;
     let _ = check().await;
-    let warnings = buffer.warnings();
+    let warnings = degraded_warnings(&buffer);
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
     assert!(first.contains("since_last_warning=0"), "{first}");
     assert!(

@@ -7,25 +7,15 @@
 //! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber.
 #![expect(clippy::unwrap_used, reason = "tests")]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use risk_core::testing::{RecordingSink, StaticRecommender};
 use risk_core::*;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+#[path = "support/log_buffer.rs"]
+mod log_buffer;
 
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use log_buffer::Buffer;
 
 #[tokio::test]
 async fn one_span_per_request_with_the_decision_and_no_token() {
@@ -62,7 +52,7 @@ async fn one_span_per_request_with_the_decision_and_no_token() {
     drop(d);
     reporter.flush(Duration::from_secs(30)).await.unwrap();
 
-    let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let out = buffer.text();
     assert!(out.contains("risk.guard"), "{out}");
     assert!(out.contains("correlation_id=req-trace-1"), "{out}");
     assert!(out.contains("action_type=login"), "{out}");

@@ -421,13 +421,41 @@ fn state(outcome: &(String, Option<String>)) -> (&str, Option<&str>) {
     (outcome.0.as_str(), outcome.1.as_deref())
 }
 
+/// One browser on the demo page of one example server.
+struct Visit {
+    site: Site,
+    chrome: Chrome,
+    tab: Tab,
+}
+
+impl Visit {
+    async fn start(framework: Framework, driver: Driver, test: &'static str) -> Self {
+        let site = Site::start(framework).await;
+        let chrome = Chrome::launch(driver).await;
+        let tab = chrome.open(&site, test).await;
+        Self { site, chrome, tab }
+    }
+
+    /// What the emulator scores the tab's session on now.
+    async fn telemetry(&self) -> risk_emulator::Telemetry {
+        self.site
+            .emulator
+            .session_telemetry(&self.tab.session_token().await)
+            .unwrap_or_default()
+    }
+
+    async fn end(self) {
+        self.chrome.close().await;
+        self.site.stop().await;
+    }
+}
+
 // ---- the scenarios, each played against both example servers ----
 
 /// A person types their credentials on the page: ALLOW, and the page shows the transfer form.
 async fn typed_login_is_allowed(framework: Framework, test: &'static str) {
-    let site = Site::start(framework).await;
-    let chrome = Chrome::launch(Driver::Person).await;
-    let tab = chrome.open(&site, test).await;
+    let visit = Visit::start(framework, Driver::Person, test).await;
+    let tab = &visit.tab;
     tab.screenshot_for_readme("login.png").await;
     let outcome = tab.log_in("alice", "wonderland").await;
     tab.expect(
@@ -436,10 +464,7 @@ async fn typed_login_is_allowed(framework: Framework, test: &'static str) {
     )
     .await;
     // What the engine scored is what the page did: typed, not pasted, no webdriver.
-    let t = site
-        .emulator
-        .session_telemetry(&tab.session_token().await)
-        .unwrap_or_default();
+    let t = visit.telemetry().await;
     tab.expect(
         !t.webdriver && !t.no_user_interaction && !t.pasted_input && t.typing_velocity.is_some(),
         format!("{t:?}"),
@@ -450,8 +475,7 @@ async fn typed_login_is_allowed(framework: Framework, test: &'static str) {
         format!("{t:?}"),
     )
     .await;
-    chrome.close().await;
-    site.stop().await;
+    visit.end().await;
 }
 
 /// A known user on a new device is challenged; the one-time code passes the step-up, the
@@ -510,27 +534,21 @@ async fn new_device_is_challenged_then_trusted(framework: Framework, test: &'sta
 
 /// An automated browser (`navigator.webdriver`) is denied, whatever it types.
 async fn automated_browser_is_denied(framework: Framework, test: &'static str) {
-    let site = Site::start(framework).await;
-    let chrome = Chrome::launch(Driver::Automation).await;
-    let tab = chrome.open(&site, test).await;
+    let visit = Visit::start(framework, Driver::Automation, test).await;
+    let tab = &visit.tab;
     let outcome = tab.log_in("alice", "wonderland").await;
     tab.expect(outcome.0 == "denied", format!("{outcome:?}"))
         .await;
-    let t = site
-        .emulator
-        .session_telemetry(&tab.session_token().await)
-        .unwrap_or_default();
+    let t = visit.telemetry().await;
     tab.expect(t.webdriver, format!("webdriver reported: {t:?}"))
         .await;
-    chrome.close().await;
-    site.stop().await;
+    visit.end().await;
 }
 
 /// A pasted password shows in the signals of the session's next assessment.
 async fn pasted_password_is_in_the_signals(framework: Framework, test: &'static str) {
-    let site = Site::start(framework).await;
-    let chrome = Chrome::launch(Driver::Person).await;
-    let tab = chrome.open(&site, test).await;
+    let visit = Visit::start(framework, Driver::Person, test).await;
+    let tab = &visit.tab;
     tab.type_into("#username", "bob").await;
     tab.paste_into("#password", "builder").await;
     tab.click("#login-button").await;
@@ -541,7 +559,8 @@ async fn pasted_password_is_in_the_signals(framework: Framework, test: &'static 
     let action: String = tab
         .js("tsPlatform.drs.triggerActionEvent('login').then(r => r.actionToken)")
         .await;
-    let recommendation = site
+    let recommendation = visit
+        .site
         .backend
         .risk
         .client()
@@ -554,20 +573,18 @@ async fn pasted_password_is_in_the_signals(framework: Framework, test: &'static 
         format!("input methods: {methods:?}"),
     )
     .await;
-    chrome.close().await;
-    site.stop().await;
+    visit.end().await;
 }
 
 /// The transfer form triggers its action in the page (`triggerActionEvent`) and sends the
 /// action token: the backend makes one upstream call, the recommendation.
 async fn page_triggered_transfer_makes_one_upstream_call(framework: Framework, test: &'static str) {
-    let site = Site::start(framework).await;
-    let chrome = Chrome::launch(Driver::Person).await;
-    let tab = chrome.open(&site, test).await;
+    let visit = Visit::start(framework, Driver::Person, test).await;
+    let tab = &visit.tab;
     let outcome = tab.log_in("alice", "wonderland").await;
     tab.expect(outcome.0 == "logged_in", format!("{outcome:?}"))
         .await;
-    let before = site.emulator.stats();
+    let before = visit.site.emulator.stats();
     tab.click("#transfer-button").await;
     let outcome = tab.outcome().await;
     tab.expect(
@@ -575,7 +592,7 @@ async fn page_triggered_transfer_makes_one_upstream_call(framework: Framework, t
         format!("{outcome:?}"),
     )
     .await;
-    let after = site.emulator.stats();
+    let after = visit.site.emulator.stats();
     let calls = |name| after.requests(name) - before.requests(name);
     tab.expect(
         (calls("trigger_action"), calls("recommendation")) == (0, 1),
@@ -586,8 +603,7 @@ async fn page_triggered_transfer_makes_one_upstream_call(framework: Framework, t
         ),
     )
     .await;
-    chrome.close().await;
-    site.stop().await;
+    visit.end().await;
 }
 
 macro_rules! on_both_servers {
