@@ -288,15 +288,15 @@ impl Backend {
                 .responder(GrpcResponder)
         })?;
         // The step-up handler reports itself (with the challenge type): no reporter here.
-        let step_up_guard = Guard::builder(ActionType::Login, risk.client().clone())
-            .route("POST /login/step-up")
-            .session_tokens(false)
-            .policy(risk_core::StepUp)
-            .on_error(ErrorBehavior::FailClosed)
-            .on_quota_exhausted(ErrorBehavior::FailClosed)
-            .deadline(Duration::from_secs(3))
-            .circuit_breaker(risk.circuit_breaker().clone())
-            .build()?;
+        let step_up_guard = risk.guard_with(ActionType::Login, |g| {
+            g.route("POST /login/step-up")
+                .without_reporter()
+                .session_tokens(false)
+                .policy(risk_core::StepUp)
+                .on_error(ErrorBehavior::FailClosed)
+                .on_quota_exhausted(ErrorBehavior::FailClosed)
+                .deadline(Duration::from_secs(3))
+        })?;
         Ok(Self {
             risk,
             login_guard,

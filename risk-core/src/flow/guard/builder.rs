@@ -216,6 +216,14 @@ impl GuardBuilder {
         self
     }
 
+    /// No reporter: the route reports its results itself (say, a step-up handler reporting
+    /// with the challenge type). Undoes [`reporter`](Self::reporter), e.g. on a guard of a
+    /// [`Risk`](crate::Risk) handle, which comes with the handle's reporter.
+    pub fn without_reporter(mut self) -> Self {
+        self.reporter = None;
+        self
+    }
+
     /// How the handler's status maps to a result (default [`ResultMapping::default`]).
     pub fn result_mapping(mut self, mapping: ResultMapping) -> Self {
         self.mapping = mapping;
