@@ -231,7 +231,7 @@ fn print_metrics(text: &str) {
     };
     println!("\nmetrics (GET /metrics):");
     println!(
-        "  decisions: {} · degraded (outage, quota, breaker): {degraded}",
+        "  decisions: {} · degraded (outage, quota, breaker, malformed): {degraded}",
         list(&verdicts)
     );
     for (endpoint, (p50, p99)) in &latency {

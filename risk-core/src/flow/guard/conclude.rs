@@ -49,7 +49,7 @@ impl GuardInner {
             // Decided without a recommendation: operators must see it, not guess it. The
             // first of each kind at once, then one summary per interval.
             Some((degraded, eb)) => {
-                let (cause, message) = evaluation
+                let (cause, detail) = evaluation
                     .unavailable()
                     .map_or(("unknown", ""), |u| (u.cause.as_str(), u.message.as_str()));
                 match self.degraded_log.due(degraded) {
@@ -60,7 +60,7 @@ impl GuardInner {
                         route = %self.route,
                         degraded = degraded.as_str(),
                         cause,
-                        message,
+                        detail,
                         behavior = eb.as_str(),
                         verdict = verdict.kind().as_str(),
                         since_last_warning,
