@@ -233,7 +233,8 @@ impl GuardInner {
     async fn check(self: Arc<Self>, facts: RequestFacts, span: tracing::Span) -> Decision {
         let start = Instant::now();
         if let Some(cache) = &self.entity {
-            return self.check_entity(cache, facts, start, &span).await;
+            // Boxed, as `evaluate` below: its state stays out of this future.
+            return Box::pin(self.check_entity(cache, facts, start, &span)).await;
         }
         // Fairness before any upstream call: a client over its share is answered here. Bad
         // input costs no call and is answered first, whatever the limit.
