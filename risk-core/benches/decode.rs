@@ -3,13 +3,26 @@
 #![expect(missing_docs, clippy::unwrap_used, reason = "benchmark code")]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use risk_core::RecommendationResponse;
+use risk_core::{RecommendationResponse, TriggerActionResponse};
 
 const SEED: &[u8] = include_bytes!("../tests/it/fixtures/seed_recommendation.json");
 
 fn bench_decode(c: &mut Criterion) {
     c.bench_function("decode/recommendation", |b| {
         b.iter(|| serde_json::from_slice::<RecommendationResponse>(black_box(SEED)).unwrap());
+    });
+    c.bench_function("decode/recommendation, tolerant (from_slice)", |b| {
+        b.iter(|| RecommendationResponse::from_slice(black_box(SEED)).unwrap());
+    });
+    // What single-call mode (the default) decodes: trigger-action with the recommendation in it.
+    let trigger = format!(
+        r#"{{"action_token": "at_0123456789abcdef", "recommendation": {}}}"#,
+        std::str::from_utf8(SEED).unwrap()
+    );
+    c.bench_function("decode/trigger-action with recommendation", |b| {
+        b.iter(|| {
+            serde_json::from_slice::<TriggerActionResponse>(black_box(trigger.as_bytes())).unwrap()
+        });
     });
     c.bench_function("decode/json_value (lower bound)", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(SEED)).unwrap());

@@ -414,11 +414,16 @@ where
 {
     // A recommendation whose type is unreadable is left out: the client then asks for it
     // with its own call. Other fields that do not decode are set aside, never a reason to
-    // lose it.
-    let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(value.filter(|v| !v.is_null()).and_then(|v| {
-        super::tolerant::recommendation_from_value(v)
-            .map_err(|why| {
+    // lose it. Kept raw first (no `Value` tree), so that an answer that decodes whole is
+    // decoded once, straight into the model.
+    let raw = Option::<Box<serde_json::value::RawValue>>::deserialize(d)?;
+    Ok(raw.and_then(|raw| {
+        RecommendationResponse::from_slice(raw.get().as_bytes())
+            .map_err(|e| {
+                let why = match &e {
+                    crate::Error::MalformedAnswer { message, .. } => message.as_str(),
+                    other => other.kind(),
+                };
                 tracing::debug!(
                     why,
                     "trigger-action's recommendation has no readable decision; asking for it"

@@ -278,6 +278,32 @@ mod tests {
     }
 
     #[test]
+    fn trigger_actions_recommendation_is_decoded_tolerantly_or_left_for_a_get() {
+        use crate::models::TriggerActionResponse;
+        let decode = |recommendation: serde_json::Value| {
+            let body = json!({ "action_token": "at_1", "recommendation": recommendation });
+            serde_json::from_value::<TriggerActionResponse>(body)
+                .unwrap()
+                .recommendation
+        };
+        let kept = decode(json!({ "recommendation": { "type": "DENY" }, "context": { "ip": [] } }));
+        let kept = kept.unwrap();
+        assert_eq!(*kept.recommendation_type(), RecommendationType::Deny);
+        assert!(
+            kept.undecoded.contains_key("context.ip"),
+            "{:?}",
+            kept.undecoded
+        );
+        assert!(decode(serde_json::Value::Null).is_none());
+        assert!(decode(json!({ "recommendation": { "type": 1 } })).is_none());
+        let from_bytes = serde_json::from_slice::<TriggerActionResponse>(
+            br#"{"action_token": "at_1", "recommendation": {"recommendation": {"type": "ALLOW"}}}"#,
+        )
+        .unwrap();
+        assert!(from_bytes.recommendation.is_some());
+    }
+
+    #[test]
     fn field_names_leave_out_list_indices() {
         let path = [
             Segment::Map {
