@@ -239,3 +239,16 @@ impl Error {
         }
     }
 }
+
+/// How many characters of a body an error may quote.
+const EXCERPT_CHARS: usize = 200;
+
+/// The first characters of a body, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}

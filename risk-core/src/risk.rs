@@ -37,10 +37,11 @@ use crate::models::ActionType;
 /// breaker.
 #[derive(Clone)]
 pub struct Risk {
-    shared: Arc<Shared>,
+    shared: Arc<RiskParts>,
 }
 
-struct Shared {
+/// What every clone of a [`Risk`] handle shares.
+struct RiskParts {
     client: RiskClient,
     reporter: Reporter,
     breaker: CircuitBreaker,
@@ -198,7 +199,7 @@ impl RiskBuilder {
             .breaker
             .unwrap_or_else(|| CircuitBreaker::new(BreakerConfig::default()));
         Risk {
-            shared: Arc::new(Shared {
+            shared: Arc::new(RiskParts {
                 client: self.client,
                 reporter,
                 breaker,

@@ -315,9 +315,6 @@ pub struct RecordingSink {
     inner: Arc<SinkInner>,
 }
 
-/// Former name of [`RecordingSink`].
-pub type MemorySink = RecordingSink;
-
 impl Default for RecordingSink {
     fn default() -> Self {
         Self::new()

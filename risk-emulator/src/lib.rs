@@ -218,7 +218,12 @@ impl EmulatorHandle {
         let request_bytes = serde_json::to_vec(&request).map_or(0, |body| body.len());
         Ok(self
             .shared
-            .trigger(request, request_bytes, Some(client_id), false)?
+            .trigger(
+                request,
+                request_bytes,
+                Some(client_id),
+                state::TriggerAnswer::TokenOnly,
+            )?
             .action_token
             .expose()
             .to_owned())

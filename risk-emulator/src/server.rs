@@ -29,7 +29,7 @@ use tower_service::Service;
 
 use crate::faults::FaultSpec;
 use crate::rules::{from_legacy, to_legacy};
-use crate::state::{ApiError, EmulatorState, STAT_NAMES};
+use crate::state::{ApiError, EmulatorState, TriggerAnswer, STAT_NAMES};
 
 type S = State<Arc<EmulatorState>>;
 
@@ -188,11 +188,16 @@ async fn token(State(s): S, body: Bytes) -> Response {
 
 async fn trigger(State(s): S, client: Client, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let query = parse_query(q.as_deref());
-    let with_rec = query
+    let answer = if query
         .get("get_recommendation")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    {
+        TriggerAnswer::WithRecommendation
+    } else {
+        TriggerAnswer::TokenOnly
+    };
     let result = parse_json::<TriggerActionRequest>(&body)
-        .and_then(|req| s.trigger(req, body.len(), Some(&client_of(client)), with_rec));
+        .and_then(|req| s.trigger(req, body.len(), Some(&client_of(client)), answer));
     match result {
         Ok(r) => (StatusCode::CREATED, Json(r)).into_response(),
         Err(e) => e.into_response(),

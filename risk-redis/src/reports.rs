@@ -48,10 +48,11 @@ const READ_BLOCK_MS: usize = 200;
 ///   outage of the API you want to ride out.
 #[derive(Clone)]
 pub struct RedisReports {
-    inner: Arc<Shared>,
+    inner: Arc<StreamTarget>,
 }
 
-struct Shared {
+/// The stream and consumer group the reports go to, and the connection to it.
+struct StreamTarget {
     conn: ConnectionManager,
     stream: String,
     group: String,
@@ -94,7 +95,7 @@ impl RedisReportsBuilder {
     /// Checks the settings; the connection is made on first use.
     pub fn build(self) -> Result<RedisReports, SetupError> {
         Ok(RedisReports {
-            inner: Arc::new(Shared {
+            inner: Arc::new(StreamTarget {
                 conn: connect(&self.url)?,
                 stream: key(&self.prefix, "reports"),
                 group: format!("{}-delivery", self.prefix),
@@ -155,7 +156,7 @@ impl RedisReports {
 /// failure is a retryable transport error, so the reporter keeps the report and tries again.
 #[derive(Clone)]
 pub struct RedisStreamSink {
-    inner: Arc<Shared>,
+    inner: Arc<StreamTarget>,
 }
 
 impl fmt::Debug for RedisStreamSink {
@@ -219,7 +220,7 @@ struct Counters {
 /// Builds a [`ReportDelivery`]. See [`RedisReports::delivery`].
 #[must_use]
 pub struct ReportDeliveryBuilder {
-    shared: Arc<Shared>,
+    shared: Arc<StreamTarget>,
     api: Arc<dyn ResultSink>,
     consumer: String,
     policy: DeliveryPolicy,
@@ -344,7 +345,7 @@ impl Drop for ReportDelivery {
 }
 
 struct Consumer {
-    shared: Arc<Shared>,
+    shared: Arc<StreamTarget>,
     api: Arc<dyn ResultSink>,
     consumer: String,
     policy: DeliveryPolicy,

@@ -6,12 +6,12 @@ use std::task::{ready, Context, Poll};
 
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use risk_core::{Decision, Outcome, PendingReport, ResponseSpec};
+use risk_core::{Outcome, PendingReport, ResponseSpec};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::grpc::{self, GrpcReport, GrpcStatus};
-use crate::service::CheckFuture;
+use crate::service::{CheckFuture, Checked};
 
 pin_project! {
     /// The response future of [`RiskService`](crate::RiskService): first the risk check,
@@ -34,8 +34,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F, ReqBody> {
         Checking {
-            check: CheckFuture,
-            request: Option<Request<ReqBody>>,
+            check: CheckFuture<ReqBody>,
         },
         Inner {
             #[pin]
@@ -50,12 +49,9 @@ impl<S, ReqBody> ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(crate) fn new(check: CheckFuture, request: Request<ReqBody>, service: S) -> Self {
+    pub(crate) fn new(check: CheckFuture<ReqBody>, service: S) -> Self {
         Self {
-            state: State::Checking {
-                check,
-                request: Some(request),
-            },
+            state: State::Checking { check },
             service,
         }
     }
@@ -71,28 +67,19 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Checking { check, request } => {
-                    let decision = ready!(check.as_mut().poll(cx));
-                    match (decision, request.take()) {
-                        (Decision::Proceed { assessment, report }, Some(mut request)) => {
-                            request.extensions_mut().insert(assessment);
-                            let future = this.service.call(request);
-                            this.state.set(State::Inner {
-                                future,
-                                report: Some(report),
-                            });
-                        }
-                        (Decision::Respond { response, .. }, _) => {
-                            this.state.set(State::Done);
-                            return Poll::Ready(Ok(to_http(response)));
-                        }
-                        (Decision::Proceed { .. }, None) => {
-                            unreachable!(
-                                "the request is taken once, and the state changes right after"
-                            )
-                        }
+                StateProj::Checking { check } => match ready!(check.as_mut().poll(cx)) {
+                    Ok(Checked { request, report }) => {
+                        let future = this.service.call(request);
+                        this.state.set(State::Inner {
+                            future,
+                            report: Some(report),
+                        });
                     }
-                }
+                    Err(response) => {
+                        this.state.set(State::Done);
+                        return Poll::Ready(Ok(to_http(response)));
+                    }
+                },
                 StateProj::Inner { future, report } => {
                     let result = ready!(future.poll(cx));
                     let report = report.take();

@@ -6,14 +6,23 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{HeaderMap, Request, Response};
-use risk_core::{ActionDetails, Decision, Guard, HeaderLookup};
+use risk_core::{ActionDetails, Decision, Guard, HeaderLookup, PendingReport, ResponseSpec};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
 use crate::layer::RiskLayer;
 
-/// The boxed check a [`ResponseFuture`] waits on first.
-pub(crate) type CheckFuture = Pin<Box<dyn Future<Output = Decision> + Send + 'static>>;
+/// The boxed check a [`ResponseFuture`] waits on first. It owns the request, the shape of
+/// tower-http's `async_require_authorization`: the request to pass on (the assessment in its
+/// extensions) with its pending report, or the response to answer with.
+pub(crate) type CheckFuture<ReqBody> =
+    Pin<Box<dyn Future<Output = Result<Checked<ReqBody>, ResponseSpec>> + Send + 'static>>;
+
+/// A request the guard let through, and the report its response completes.
+pub(crate) struct Checked<ReqBody> {
+    pub(crate) request: Request<ReqBody>,
+    pub(crate) report: PendingReport,
+}
 
 /// Middleware that asks the risk API before calling the inner service. Built by
 /// [`RiskLayer`].
@@ -78,6 +87,7 @@ impl<S> RiskService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RiskService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: Send + 'static,
 {
     type Response = Response<crate::ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -95,13 +105,23 @@ where
             peer_ip(req.extensions()),
             req.extensions().get::<ActionDetails>(),
         );
-        // `check` owns what it needs (no borrow of the guard): box it as it is.
-        let check: CheckFuture = Box::pin(self.guard.check(facts));
+        // `check` owns what it needs (no borrow of the guard); the request goes with it.
+        let check = self.guard.check(facts);
+        let check: CheckFuture<ReqBody> = Box::pin(async move {
+            match check.await {
+                Decision::Proceed { assessment, report } => {
+                    let mut request = req;
+                    request.extensions_mut().insert(assessment);
+                    Ok(Checked { request, report })
+                }
+                Decision::Respond { response, .. } => Err(response),
+            }
+        });
         // The instance driven to readiness goes with the request; a fresh clone stays
         // (https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services).
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(check, req, inner)
+        ResponseFuture::new(check, inner)
     }
 }
 

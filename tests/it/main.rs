@@ -1,4 +1,5 @@
-//! Cross-crate tests, one binary: headless Chromium on the demo pages (`browser`), the permanent fault suite (`faults`), both example servers
+//! Cross-crate tests, one binary: the one-line `Risk` handle from the environment (`adopt`),
+//! headless Chromium on the demo pages (`browser`), the permanent fault suite (`faults`), both example servers
 //! end to end (`e2e`), both adapters
 //! through one table of cases (`parity`), the quota flood against both example servers
 //! (`quota_attack`), slow and stalled clients against both (`slow_clients`), and the example's
@@ -6,6 +7,7 @@
 //! shapes through both example servers (`vendor_shapes`).
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod adopt;
 mod browser;
 mod clear_user;
 mod e2e;

@@ -4,8 +4,6 @@ mod rules;
 mod token;
 mod transport;
 
-pub(crate) use transport::excerpt;
-
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

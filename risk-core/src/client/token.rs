@@ -15,7 +15,7 @@ use url::Url;
 
 use super::transport::{
     clone_error, deadline_after, error_message, read_capped, retry_after, retry_wait, status_error,
-    transport_error, Failure,
+    transport_error, FailedWhile, Failure,
 };
 
 /// The largest token answer read.
@@ -244,7 +244,7 @@ impl TokenSource {
                     ("resource", RISK_RESOURCE),
                 ]);
             let failure = match request.send().await {
-                Err(e) => Failure::from(transport_error(e, after, false)),
+                Err(e) => Failure::from(transport_error(e, after, FailedWhile::Sending)),
                 Ok(response) => {
                     let status = response.status().as_u16();
                     span.record("status", status);

@@ -14,11 +14,9 @@ use url::Url;
 use super::Inner;
 use crate::budget::{CallPriority, DEFAULT_QUOTA_PAUSE, MAX_QUOTA_PAUSE};
 use crate::config::{RetryPolicy, MAX_TIMEOUT};
-use crate::error::Error;
+use crate::error::{excerpt, Error};
 use crate::models::MessageResponse;
 
-/// How many characters of a body an error may quote.
-const EXCERPT_CHARS: usize = 200;
 /// The largest answer read from a request-path call (trigger-action, recommendation,
 /// evaluate): a recommendation is a few KB.
 pub(crate) const MAX_ASSESSMENT_BODY: usize = 1024 * 1024;
@@ -69,7 +67,7 @@ impl BodyError {
                 message: format!("the answer is larger than {cap} bytes"),
                 excerpt: String::new(),
             },
-            Self::Read(e) => transport_error(e, after, true),
+            Self::Read(e) => transport_error(e, after, FailedWhile::ReadingBody),
         }
     }
 }
@@ -208,7 +206,7 @@ impl Inner {
             );
             let failure = match request.send().instrument(attempt_span.clone()).await {
                 Err(e) => {
-                    let error = transport_error(e, self.timeout, false);
+                    let error = transport_error(e, self.timeout, FailedWhile::Sending);
                     attempt_span.record("error.type", error.kind());
                     Failure::from(error)
                 }
@@ -376,8 +374,17 @@ pub(crate) fn retry_wait(
     Ok(wait)
 }
 
+/// Where in a call a transport failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailedWhile {
+    /// Sending the request (or waiting for the answer's head): it may not have left.
+    Sending,
+    /// Reading the answer's body: the request was sent.
+    ReadingBody,
+}
+
 /// Maps a transport failure. `after` is the deadline the request ran under.
-pub(crate) fn transport_error(e: reqwest::Error, after: Duration, reading_body: bool) -> Error {
+pub(crate) fn transport_error(e: reqwest::Error, after: Duration, failed: FailedWhile) -> Error {
     if e.is_timeout() {
         return Error::Timeout { after };
     }
@@ -392,7 +399,7 @@ pub(crate) fn transport_error(e: reqwest::Error, after: Duration, reading_body: 
     }
     Error::Transport {
         message,
-        maybe_sent: reading_body || !e.is_connect(),
+        maybe_sent: failed == FailedWhile::ReadingBody || !e.is_connect(),
     }
 }
 
@@ -475,16 +482,6 @@ pub(crate) fn error_message(body: &[u8], secret: &str) -> String {
         message = "(no message)".to_owned();
     }
     message
-}
-
-/// The first characters of a body, for error messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
-    if text.chars().nth(EXCERPT_CHARS).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 /// Decodes a 2xx body. With `sensitive` (the body carries a token), neither the body nor

@@ -52,6 +52,7 @@ mod facts;
 mod grpc;
 mod guard;
 mod limit;
+mod metrics;
 mod outcome;
 mod policy;
 mod report;

@@ -33,11 +33,11 @@ pub(crate) fn recommendation(body: &[u8]) -> Result<RecommendationResponse, Erro
     }
     let value = serde_json::from_slice::<Value>(body).map_err(|e| Error::MalformedAnswer {
         message: format!("not JSON: {e}"),
-        excerpt: crate::client::excerpt(body),
+        excerpt: crate::error::excerpt(body),
     })?;
     recommendation_from_value(value).map_err(|message| Error::MalformedAnswer {
         message,
-        excerpt: crate::client::excerpt(body),
+        excerpt: crate::error::excerpt(body),
     })
 }
 

@@ -90,6 +90,16 @@ fn session_of(req: &TriggerActionRequest) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::bad_request("session_token or secured_session_token is required"))
 }
 
+/// What trigger-action answers: the action token alone, or with the recommendation
+/// (`get_recommendation=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TriggerAnswer {
+    /// `{"action_token": ...}`.
+    TokenOnly,
+    /// The action token and the recommendation, in one answer.
+    WithRecommendation,
+}
+
 impl EmulatorState {
     /// trigger-action, from the back end (`client` = the token's client) or the SDK (`None`);
     /// `request_bytes` is the request's size, counted against the bound of kept actions.
@@ -100,7 +110,7 @@ impl EmulatorState {
         req: TriggerActionRequest,
         request_bytes: usize,
         client: Option<&str>,
-        with_recommendation: bool,
+        answer: TriggerAnswer,
     ) -> Result<TriggerActionResponse, ApiError> {
         check_action_type(&req)?;
         check_ids(&req)?;
@@ -128,7 +138,7 @@ impl EmulatorState {
             result: None,
             assignee: None,
         };
-        let (response, events) = self.trigger_response(&action, client, with_recommendation);
+        let (response, events) = self.trigger_response(&action, client, answer);
         // The action keeps its session alive: count it too (an upper bound, as the session is
         // shared), so the byte bound holds even after the session store forgot it.
         let bytes = request_bytes.saturating_add(action.session.weight);
@@ -160,7 +170,7 @@ impl EmulatorState {
         &self,
         action: &Action,
         client: Option<&str>,
-        with_recommendation: bool,
+        answer: TriggerAnswer,
     ) -> (TriggerActionResponse, Vec<ActivityEvent>) {
         let now = action.created;
         let collecting = self.risk_collecting.load(Ordering::Relaxed);
@@ -170,7 +180,7 @@ impl EmulatorState {
         }
         let token = ids::format_key(ACTION_PREFIX, action.key);
         let mut response = TriggerActionResponse::new(ActionToken::new(token));
-        if with_recommendation {
+        if answer == TriggerAnswer::WithRecommendation {
             let ids = self.recommendation_ids(action.key);
             response.recommendation = Some(Box::new(action.response(ids)));
             if collecting {
@@ -194,7 +204,7 @@ impl EmulatorState {
         req.correlation_id = body.correlation_id;
         req.claimed_user_id = body.claimed_user_id;
         Ok(self
-            .trigger(req, request_bytes, None, false)?
+            .trigger(req, request_bytes, None, TriggerAnswer::TokenOnly)?
             .action_token
             .expose()
             .to_owned())

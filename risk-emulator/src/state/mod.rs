@@ -49,7 +49,7 @@ use crate::ids::IdGen;
 use crate::rules::RuleStore;
 use crate::telemetry::Telemetry;
 
-pub(crate) use self::actions::secured_session_token;
+pub(crate) use self::actions::{secured_session_token, TriggerAnswer};
 use self::auth::Auth;
 pub(crate) use self::error::ApiError;
 pub(crate) use self::sessions::Behavior;

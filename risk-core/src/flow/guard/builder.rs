@@ -282,7 +282,7 @@ impl GuardBuilder {
     fn assemble(self, trusted: Vec<ipnet::IpNet>) -> Guard {
         Guard {
             inner: Arc::new(GuardInner {
-                metrics: crate::telemetry::DecisionMetrics::new(&self.action_type),
+                metrics: crate::flow::metrics::DecisionMetrics::new(&self.action_type),
                 route: self
                     .route
                     .unwrap_or_else(|| self.action_type.as_str().to_owned()),

@@ -92,7 +92,7 @@ impl GuardInner {
         start: Instant,
         span: &tracing::Span,
     ) -> Decision {
-        crate::telemetry::limited(&self.action_type);
+        crate::flow::metrics::limited(&self.action_type);
         let verdict = match limit.answer() {
             WhenLimited::Challenge => Verdict::challenge(None),
             _ => Verdict::deny(DenialReason::RateLimited),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::upstream::Answer;
+use super::upstream::{Answer, AskedWith};
 use super::GuardInner;
 use crate::flow::evaluation::{AssessmentStatus, Evaluation};
 use crate::models::{EvaluateRequest, RecommendationResponse};
@@ -87,7 +87,7 @@ impl GuardInner {
             }
         };
         let answer = self.within_deadline(start, call).await;
-        let (outcome, _, status) = self.map_answer(answer, false, false);
+        let (outcome, _, status) = self.map_answer(answer, AskedWith::ClientIp);
         if let Some(p) = permit {
             p.record(outcome, start);
         }

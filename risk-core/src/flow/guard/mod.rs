@@ -72,7 +72,7 @@ struct GuardInner {
     /// Entity mode: the client's IP is evaluated (no token), the answers cached.
     entity: Option<entity::EntityCache>,
     /// Decision metrics, handles cached per label combination.
-    metrics: crate::telemetry::DecisionMetrics,
+    metrics: crate::flow::metrics::DecisionMetrics,
     /// The route's name in logs (default: the action type).
     route: String,
     /// Degraded decisions: logged the first time, then summarised per interval.

@@ -46,6 +46,19 @@ impl Drop for HeldToken<'_> {
     }
 }
 
+/// What the guard asked the API with: it decides how the answer is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AskedWith {
+    /// A session token: trigger-action created the action.
+    SessionToken,
+    /// A secured session token, bound to one action type: a 403 is its mismatch.
+    SecuredSessionToken,
+    /// The client's action token: its recommendation must name this route's action.
+    ActionToken,
+    /// The client IP alone (entity evaluation): no token, no action.
+    ClientIp,
+}
+
 impl GuardInner {
     /// Asks the risk API (breaker and deadline included).
     pub(super) async fn evaluate(
@@ -69,8 +82,12 @@ impl GuardInner {
                 )
             }
         };
-        let from_client = matches!(token, Token::Action(_));
-        let secured = matches!(token, Token::SecuredSession(_));
+        let asked = match token {
+            Token::Session(_) => AskedWith::SessionToken,
+            Token::SecuredSession(_) => AskedWith::SecuredSessionToken,
+            Token::Action(_) => AskedWith::ActionToken,
+        };
+        let from_client = asked == AskedWith::ActionToken;
         let mut held = HeldToken {
             token: None,
             created: !from_client,
@@ -81,7 +98,7 @@ impl GuardInner {
             .await;
         // Only a token the API vouched for is kept: one trigger-action created, or the
         // client's once its recommendation matched this route.
-        let (outcome, vouched, status) = self.map_answer(answer, from_client, secured);
+        let (outcome, vouched, status) = self.map_answer(answer, asked);
         let held = held.token.take();
         let action_token = if vouched { held } else { None };
         if let Some(p) = permit {
@@ -176,9 +193,10 @@ impl GuardInner {
     pub(super) fn map_answer(
         &self,
         answer: Answer,
-        from_client: bool,
-        secured: bool,
+        asked: AskedWith,
     ) -> (CallOutcome, bool, AssessmentStatus) {
+        let secured = asked == AskedWith::SecuredSessionToken;
+        let from_client = asked == AskedWith::ActionToken;
         match answer {
             // A secured session token bound to another action type ("Action type mismatch"):
             // bad input, never an outage.

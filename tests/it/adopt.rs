@@ -2,8 +2,8 @@
 //! protects an axum route and an actix-web route against the emulator, and every guard it
 //! hands out shares one client (one access token), one reporter queue and one circuit breaker.
 //!
-//! A binary of its own: it sets the process's environment variables.
-#![expect(clippy::unwrap_used, reason = "tests")]
+//! The environment is the process's: the test runs itself again as a child process with the
+//! variables set (never `set_var` beside the other tests' threads).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -28,16 +28,49 @@ async fn post_with(url: &str, session: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Set in the child process that runs the test with its environment.
+const CHILD: &str = "RISK_ADOPT_CHILD";
+
 #[actix_web::test]
 async fn the_handle_from_the_environment_protects_axum_and_actix_routes_with_one_of_everything() {
-    // The environment first, before the emulator's threads run (this binary's only test).
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
+    let Some(base_url) = std::env::var_os(CHILD) else {
+        // The parent: a free loopback address for the child's emulator, the variables a
+        // deployment would set, and this very test run again with them.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "adopt::the_handle_from_the_environment_protects_axum_and_actix_routes_with_one_of_everything",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, format!("http://{addr}/"))
+            .env("TS_BASE_URL", format!("http://{addr}/"))
+            .env("TS_CLIENT_ID", DEV_CLIENT_ID)
+            .env("TS_CLIENT_SECRET", DEV_CLIENT_SECRET)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "the child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran the test: {stdout}"
+        );
+        return;
+    };
+    // The child: its emulator listens where TS_BASE_URL points.
+    let addr: SocketAddr = base_url
+        .to_str()
+        .and_then(|url| url.strip_prefix("http://"))
+        .and_then(|rest| rest.trim_end_matches('/').parse().ok())
         .unwrap();
-    std::env::set_var("TS_BASE_URL", format!("http://{addr}/"));
-    std::env::set_var("TS_CLIENT_ID", DEV_CLIENT_ID);
-    std::env::set_var("TS_CLIENT_SECRET", DEV_CLIENT_SECRET);
     let emulator = Emulator::start(EmulatorConfig::default(), addr)
         .await
         .unwrap();

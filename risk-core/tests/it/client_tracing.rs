@@ -1,54 +1,20 @@
 //! Captures all tracing output (and `log` records) of a whole token + trigger + recommendation
 //! + result exchange at TRACE level, and checks that no secret or whole token leaks.
 //!
-//! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber.
-#![expect(clippy::unwrap_used, reason = "tests")]
+//! The capture is this thread's (see `capture`): the client's spawned tasks run here too.
 
-#[path = "it/client_support/mod.rs"]
-#[expect(
-    dead_code,
-    reason = "this binary uses only some of the shared client helpers"
-)]
-mod client_support;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use client_support::*;
+use crate::capture::capture;
+use crate::client_support::*;
 use risk_core::{ActionResult, ActionResultReport, ActionType, RiskClient, TriggerActionRequest};
 use serde_json::json;
-use tracing_subscriber::fmt::format::FmtSpan;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_or_whole_token_in_traces_or_debug() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    // Global (this binary has one test), so spans of spawned tasks and `log` records of the
-    // HTTP stack are captured too.
-    tracing_subscriber::fmt()
-        // Everything at TRACE, except the mock server's own request dumps (the test's
-        // server side, which prints the headers it received).
-        .with_env_filter("trace,wiremock=off")
-        .with_span_events(FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .try_init()
-        .unwrap();
+    // Everything at TRACE, spans included (the mock server's own request dumps, which
+    // print the headers it received, are left out).
+    let capture = capture(tracing::Level::TRACE);
 
     let server = MockServer::start().await;
     mount_token(&server, ACCESS_TOKEN, 3600, 2).await;
@@ -124,7 +90,7 @@ async fn no_secret_or_whole_token_in_traces_or_debug() {
         format!("{recommendation:?}"),
     ]
     .join("\n");
-    let traces = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let traces = capture.buffer().text();
 
     // The capture works and carries the call fields.
     for expected in [

@@ -1,32 +1,15 @@
-//! The guard's `risk.guard` span, captured by a GLOBAL subscriber.
-//!
-//! Alone in its own test binary, with a single test: a thread-local (`set_default`)
-//! subscriber misses callsites whose interest was already cached by tests running
-//! concurrently in the same binary, so its output depended on test order.
-//!
-//! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber.
-#![expect(clippy::unwrap_used, reason = "tests")]
+//! The guard's `risk.guard` span, captured (see `capture`).
 
 use std::time::Duration;
 
 use risk_core::testing::{RecordingSink, StaticRecommender};
 use risk_core::*;
 
-#[path = "support/log_buffer.rs"]
-mod log_buffer;
-
-use log_buffer::Buffer;
+use crate::capture::capture;
 
 #[tokio::test]
 async fn one_span_per_request_with_the_decision_and_no_token() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let capture = capture(tracing::Level::DEBUG);
 
     let sink = RecordingSink::new();
     let reporter = Reporter::builder(sink.clone()).build();
@@ -52,7 +35,7 @@ async fn one_span_per_request_with_the_decision_and_no_token() {
     drop(d);
     reporter.flush(Duration::from_secs(30)).await.unwrap();
 
-    let out = buffer.text();
+    let out = capture.buffer().text();
     assert!(out.contains("risk.guard"), "{out}");
     assert!(out.contains("correlation_id=req-trace-1"), "{out}");
     assert!(out.contains("action_type=login"), "{out}");

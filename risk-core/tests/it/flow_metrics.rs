@@ -1,9 +1,9 @@
 //! The metrics, read with a debugging recorder: decisions (allow, deny, challenge, fail-open
 //! during an outage), the breaker opening and closing, a retried and a dropped report.
 //!
-//! A binary of its own (not a module of `it`): it installs the GLOBAL recorder.
-#![cfg(feature = "metrics")]
-#![expect(clippy::unwrap_used, reason = "tests")]
+//! The recorder is this thread's (`set_default_local_recorder`): the test's runtime runs the
+//! guard, the breaker and the reporter's worker on this thread, and the other tests of this
+//! binary record elsewhere.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -89,7 +89,7 @@ async fn decisions_breaker_and_reports_are_measured() {
         counters: Mutex::default(),
         gauges: Mutex::default(),
     };
-    recorder.install().unwrap();
+    let _local = metrics::set_default_local_recorder(&recorder);
     let decided = |verdict, recommendation, degraded| {
         seen.counter(
             "risk_decisions_total",

@@ -1,19 +1,13 @@
 //! Degraded decisions are loud at WARN: the first of each kind with its cause and the route,
 //! then one summary per interval. A malformed answer is its own kind, apart from outages.
-//!
-//! A binary of its own (not a module of `it`): it installs the GLOBAL subscriber (a
-//! thread-local one misses callsites whose interest other tests cached).
-#![expect(clippy::unwrap_used, reason = "tests")]
+//! Captured with `capture`.
 
 use std::time::Duration;
 
 use risk_core::testing::StaticRecommender;
 use risk_core::*;
 
-#[path = "support/log_buffer.rs"]
-mod log_buffer;
-
-use log_buffer::Buffer;
+use crate::capture::{capture, Buffer};
 
 /// The WARN lines about degraded decisions.
 fn degraded_warnings(buffer: &Buffer) -> Vec<String> {
@@ -27,14 +21,8 @@ fn degraded_warnings(buffer: &Buffer) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let capture = capture(tracing::Level::INFO);
+    let buffer = capture.buffer();
 
     let guard = Guard::builder(
         ActionType::Login,
@@ -60,7 +48,7 @@ async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
             Some("malformed_answer")
         );
     }
-    let warnings = degraded_warnings(&buffer);
+    let warnings = degraded_warnings(buffer);
     assert_eq!(warnings.len(), 1, "the first one only: {warnings:#?}");
     let first = &warnings[0];
     for part in [
@@ -76,7 +64,7 @@ async fn a_malformed_answer_is_its_own_kind_warned_once_then_summarised() {
     // An interval later, the next one says how many went unlogged.
     tokio::time::advance(Duration::from_secs(61)).await;
     let _ = check().await;
-    let warnings = degraded_warnings(&buffer);
+    let warnings = degraded_warnings(buffer);
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
     assert!(first.contains("since_last_warning=0"), "{first}");
     assert!(
