@@ -11,7 +11,7 @@ use redis::Script;
 use risk_core::{Budget, CallPriority, LocalBudget, DEFAULT_QUOTA_PER_MINUTE};
 use tokio::time::Instant;
 
-use crate::connection::{connect, key};
+use crate::connection::{connect, key, redacted};
 use crate::{SetupError, DEFAULT_KEY_PREFIX};
 
 /// After a failed Redis call, the local share is used without trying Redis for this long.
@@ -93,7 +93,7 @@ impl fmt::Debug for RedisBudget {
 }
 
 /// Builds a [`RedisBudget`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct RedisBudgetBuilder {
     url: String,
@@ -101,6 +101,18 @@ pub struct RedisBudgetBuilder {
     per_minute: u32,
     burst: Option<(u32, u32)>,
     local_share: Option<u32>,
+}
+
+impl fmt::Debug for RedisBudgetBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBudgetBuilder")
+            .field("url", &redacted(&self.url))
+            .field("prefix", &self.prefix)
+            .field("per_minute", &self.per_minute)
+            .field("burst", &self.burst)
+            .field("local_share", &self.local_share)
+            .finish()
+    }
 }
 
 impl RedisBudget {
@@ -115,11 +127,15 @@ impl RedisBudget {
         }
     }
 
-    /// Whether the local share is in use (Redis failed within the last second).
+    /// Whether this instance is on its local share: Redis failed, and has not answered since.
     pub fn on_local_share(&self) -> bool {
         self.inner.warned.load(Ordering::Relaxed)
     }
 
+    /// Whether to use the local share. Once [`RETRY_REDIS_AFTER`] has passed since Redis
+    /// failed, one caller tries Redis again while the others stay on the local share until
+    /// it answers: a dead Redis costs one request a connection timeout each time, not all
+    /// the requests of that moment.
     fn use_local(&self) -> bool {
         let mut until = self
             .inner
@@ -129,7 +145,8 @@ impl RedisBudget {
         match *until {
             Some(t) if Instant::now() < t => true,
             Some(_) => {
-                *until = None;
+                // This caller probes; its failure (or success) sets the next state.
+                *until = Some(Instant::now() + RETRY_REDIS_AFTER);
                 false
             }
             None => false,
@@ -151,7 +168,13 @@ impl RedisBudget {
     }
 
     fn redis_answered(&self) {
+        // Only after a failure is there a local share to leave (one atomic read otherwise).
         if self.inner.warned.swap(false, Ordering::Relaxed) {
+            *self
+                .inner
+                .local_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = None;
             tracing::info!("Redis is back: the call budget is shared again");
         }
     }

@@ -29,3 +29,42 @@ pub(crate) fn connect(url: &str) -> Result<ConnectionManager, SetupError> {
 pub(crate) fn key(prefix: &str, name: &str) -> String {
     format!("{prefix}:{name}")
 }
+
+/// `url` without its credentials, for `Debug`: the user and password of
+/// `redis://user:password@host` and a query (`redis+unix:///path?pass=...`) are replaced.
+pub(crate) fn redacted(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, _)) => (base, "?[REDACTED]"),
+        None => (url, ""),
+    };
+    match (base.find("://"), base.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!(
+            "{}://[REDACTED]@{}{query}",
+            &base[..scheme_end],
+            &base[at + 1..]
+        ),
+        _ => format!("{base}{query}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn credentials_are_left_out() {
+        assert_eq!(
+            redacted("redis://:s3cret@10.0.0.5:6379/2"),
+            "redis://[REDACTED]@10.0.0.5:6379/2"
+        );
+        assert_eq!(
+            redacted("rediss://app:s3cret@cache.internal/0"),
+            "rediss://[REDACTED]@cache.internal/0"
+        );
+        assert_eq!(
+            redacted("redis+unix:///run/redis.sock?db=1&pass=s3cret"),
+            "redis+unix:///run/redis.sock?[REDACTED]"
+        );
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

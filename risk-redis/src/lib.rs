@@ -47,7 +47,7 @@ pub mod testing;
 pub use budget::{RedisBudget, RedisBudgetBuilder};
 pub use reports::{
     DeliveryStats, RedisReports, RedisReportsBuilder, RedisStreamSink, ReportDelivery,
-    ReportDeliveryBuilder,
+    ReportDeliveryBuilder, StopError,
 };
 
 /// The default prefix of every key.

@@ -19,7 +19,7 @@ use risk_core::{ActionResultReport, DeliveryPolicy, Error, Reporter, ResultSink}
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::connection::{connect, key};
+use crate::connection::{connect, key, redacted};
 use crate::{SetupError, DEFAULT_KEY_PREFIX};
 
 /// The field of a stream entry holding the report (JSON).
@@ -57,6 +57,8 @@ struct StreamTarget {
     stream: String,
     group: String,
     max_len: usize,
+    /// The capacity of the local reporter in front of the stream.
+    local_capacity: usize,
 }
 
 impl fmt::Debug for RedisReports {
@@ -70,12 +72,24 @@ impl fmt::Debug for RedisReports {
 }
 
 /// Builds [`RedisReports`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct RedisReportsBuilder {
     url: String,
     prefix: String,
     max_len: usize,
+    local_capacity: usize,
+}
+
+impl fmt::Debug for RedisReportsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisReportsBuilder")
+            .field("url", &redacted(&self.url))
+            .field("prefix", &self.prefix)
+            .field("max_len", &self.max_len)
+            .field("local_capacity", &self.local_capacity)
+            .finish()
+    }
 }
 
 impl RedisReportsBuilder {
@@ -92,6 +106,15 @@ impl RedisReportsBuilder {
         self
     }
 
+    /// How many reports this instance's [local buffer](RedisReports::local_reporter) holds
+    /// while they wait for Redis (default 1,000, at least 1). Once it is full (Redis down
+    /// long enough), further reports are dropped and counted (`ReporterStats::dropped`), never
+    /// queued without bound.
+    pub fn local_capacity(mut self, capacity: usize) -> Self {
+        self.local_capacity = capacity.max(1);
+        self
+    }
+
     /// Checks the settings; the connection is made on first use.
     pub fn build(self) -> Result<RedisReports, SetupError> {
         Ok(RedisReports {
@@ -100,6 +123,7 @@ impl RedisReportsBuilder {
                 stream: key(&self.prefix, "reports"),
                 group: format!("{}-delivery", self.prefix),
                 max_len: self.max_len,
+                local_capacity: self.local_capacity,
             }),
         })
     }
@@ -112,6 +136,7 @@ impl RedisReports {
             url: url.into(),
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             max_len: 100_000,
+            local_capacity: 1_000,
         }
     }
 
@@ -123,11 +148,13 @@ impl RedisReports {
     }
 
     /// This instance's local buffer: a [`Reporter`] onto [`sink`](Self::sink) holding up to
-    /// 1,000 reports, retrying without end (every 100 ms to 5 s) while Redis is unreachable.
-    /// Build it within the runtime that lives as long as the application.
+    /// [`local_capacity`](RedisReportsBuilder::local_capacity) reports (1,000 by default),
+    /// retrying without end (every 100 ms to 5 s) while Redis is unreachable; a report that
+    /// finds it full is dropped and counted. Build it within the runtime that lives as long as
+    /// the application.
     pub fn local_reporter(&self) -> Reporter {
         Reporter::builder(self.sink())
-            .capacity(1_000)
+            .capacity(self.inner.local_capacity)
             .max_attempts(u32::MAX)
             .backoff(Duration::from_millis(100), Duration::from_secs(5))
             .attempt_timeout(Duration::from_secs(2))
@@ -193,6 +220,19 @@ impl ResultSink for RedisStreamSink {
             .map_err(|e| transport("XADD", &e))?;
         Ok(())
     }
+}
+
+/// How [`ReportDelivery::stop`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StopError {
+    /// The delivery was still finishing its entries after this long; it was left to finish
+    /// (what it did not acknowledge stays pending, for another instance to claim).
+    #[error("report delivery did not stop within {0:?}")]
+    TimedOut(Duration),
+    /// The delivery panicked (a bug): its entries stay pending, for another instance.
+    #[error("report delivery panicked: {0}")]
+    Panicked(String),
 }
 
 /// Counters of a [`ReportDelivery`].
@@ -311,16 +351,29 @@ impl ReportDelivery {
     }
 
     /// Stops taking entries, finishes the ones being delivered (within `within`), and stops.
-    pub async fn stop(&self, within: Duration) {
+    /// Says how the delivery ended: a panic in it (a bug) is an error, logged and returned,
+    /// not swallowed.
+    pub async fn stop(&self, within: Duration) -> Result<(), StopError> {
         let _ = self.stop.send(true);
         let task = self
             .task
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(task) = task {
-            if tokio::time::timeout(within, task).await.is_err() {
+        let Some(task) = task else {
+            return Ok(());
+        };
+        match tokio::time::timeout(within, task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) if e.is_panic() => {
+                tracing::error!("report delivery panicked: {e}");
+                Err(StopError::Panicked(e.to_string()))
+            }
+            // Aborted (by `abort`, or its runtime shutting down): stopped.
+            Ok(Err(_)) => Ok(()),
+            Err(_) => {
                 tracing::warn!("report delivery did not stop within {within:?}; left to finish");
+                Err(StopError::TimedOut(within))
             }
         }
     }

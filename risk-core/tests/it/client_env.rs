@@ -1,44 +1,137 @@
-//! `RiskClient::from_env` (alone in its test binary: it sets process environment variables).
+//! The `TS_*` variables: read through `RiskClientBuilder::from_vars` (the lookup `from_env`
+//! uses), and once through the real environment of a child process (this binary's other tests
+//! run on other threads, so nothing here calls `set_var`).
 
-use risk_core::{ConfigError, RiskClient, RiskClientBuilder};
+use std::collections::HashMap;
+
+use risk_core::{ActionType, ConfigError, RiskClient, RiskClientBuilder, TriggerActionRequest};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::client_support::{mount_token, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, SESSION_TOKEN};
+
+/// A builder from `vars` alone.
+fn from(vars: &[(&'static str, &str)]) -> Result<RiskClientBuilder, ConfigError> {
+    let vars: HashMap<&str, String> = vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    RiskClientBuilder::from_vars(|var| Ok(vars.get(var).cloned()))
+}
 
 #[test]
-fn from_env_reads_the_ts_variables() {
-    std::env::set_var("TS_CLIENT_ID", "env-client");
-    std::env::set_var("TS_CLIENT_SECRET", "env-secret-value-123");
-    std::env::remove_var("TS_BASE_URL");
-    std::env::set_var("TS_REGION", "CA");
-    let client = RiskClient::from_env().unwrap();
+fn from_vars_reads_the_ts_variables() {
+    let client = from(&[
+        ("TS_CLIENT_ID", "env-client"),
+        ("TS_CLIENT_SECRET", "env-secret-value-123"),
+        ("TS_REGION", "CA"),
+    ])
+    .unwrap()
+    .build()
+    .unwrap();
     assert_eq!(client.client_id(), "env-client");
     assert_eq!(client.base_url(), "https://api.ca.transmitsecurity.io/");
     assert!(!format!("{client:?}").contains("env-secret-value-123"));
 
     // TS_BASE_URL wins over TS_REGION; setters override the environment.
-    std::env::set_var("TS_BASE_URL", "http://127.0.0.1:9/prefix");
-    let client = RiskClientBuilder::from_env()
-        .unwrap()
-        .client_id("override")
-        .build()
-        .unwrap();
+    let client = from(&[
+        ("TS_CLIENT_ID", "env-client"),
+        ("TS_CLIENT_SECRET", "env-secret-value-123"),
+        ("TS_REGION", "CA"),
+        ("TS_BASE_URL", "http://127.0.0.1:9/prefix"),
+    ])
+    .unwrap()
+    .client_id("override")
+    .build()
+    .unwrap();
     assert_eq!(client.base_url(), "http://127.0.0.1:9/prefix/");
     assert_eq!(client.client_id(), "override");
 
-    std::env::set_var("TS_REGION", "mars");
     assert_eq!(
-        RiskClientBuilder::from_env().unwrap_err(),
+        from(&[("TS_REGION", "mars")]).unwrap_err(),
         ConfigError::UnknownRegion("mars".into())
     );
-
-    std::env::remove_var("TS_REGION");
-    std::env::remove_var("TS_BASE_URL");
-    std::env::remove_var("TS_CLIENT_SECRET");
     assert_eq!(
-        RiskClient::from_env().unwrap_err(),
+        from(&[("TS_CLIENT_ID", "env-client")])
+            .unwrap()
+            .build()
+            .unwrap_err(),
         ConfigError::MissingClientSecret
     );
-    std::env::remove_var("TS_CLIENT_ID");
+    // An empty (or blank) variable is an unset one.
     assert_eq!(
-        RiskClient::from_env().unwrap_err(),
+        from(&[("TS_CLIENT_ID", "  "), ("TS_CLIENT_SECRET", "s")])
+            .unwrap()
+            .build()
+            .unwrap_err(),
         ConfigError::MissingClientId
+    );
+}
+
+#[tokio::test]
+async fn ts_quota_per_minute_sizes_the_clients_budget() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/risk/v1/action/trigger-action"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"action_token": "at-1"})))
+        .expect(6)
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    // 60 calls a minute: a burst of 6 (a tenth), refilled at about one call a second.
+    let client = from(&[
+        ("TS_CLIENT_ID", CLIENT_ID),
+        ("TS_CLIENT_SECRET", CLIENT_SECRET),
+        ("TS_BASE_URL", &uri),
+        ("TS_QUOTA_PER_MINUTE", " 60 "),
+    ])
+    .unwrap()
+    .build()
+    .unwrap();
+    let request = TriggerActionRequest::new(SESSION_TOKEN, ActionType::Login);
+    for _ in 0..6 {
+        client.trigger_action(&request).await.unwrap();
+    }
+    let spent = client.trigger_action(&request).await.unwrap_err();
+    assert!(spent.is_quota(), "{spent:?}");
+    // The mock's `expect(6)`: the seventh was refused without a call.
+
+    let Err(ConfigError::Env { var, reason }) = from(&[("TS_QUOTA_PER_MINUTE", "lots")]) else {
+        panic!("a quota that is not a number is refused");
+    };
+    assert_eq!(var, "TS_QUOTA_PER_MINUTE");
+    assert!(reason.contains("lots"), "{reason}");
+}
+
+/// Set in the child process that runs [`from_env_reads_the_process_environment`] with its
+/// variables.
+const CHILD: &str = "RISK_CORE_ENV_CHILD";
+
+#[test]
+fn from_env_reads_the_process_environment() {
+    if std::env::var_os(CHILD).is_some() {
+        let client = RiskClient::from_env().unwrap();
+        assert_eq!(client.client_id(), "env-client");
+        assert_eq!(client.base_url(), "https://api.sbx.transmitsecurity.io/");
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "client_env::from_env_reads_the_process_environment",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("TS_CLIENT_ID", "env-client")
+        .env("TS_CLIENT_SECRET", "env-secret-value-123")
+        .env("TS_REGION", "sandbox")
+        .env_remove("TS_BASE_URL")
+        .env_remove("TS_QUOTA_PER_MINUTE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -102,8 +102,14 @@ async fn reports_of_a_killed_instance_are_delivered_by_another_exactly_once() {
     assert!(taken, "instance A took the reports");
     a.abort();
 
-    // Instance B takes them over once they have been idle, and delivers them.
-    let b = reports
+    // Instance B, a process of its own (its own connection and handle on the stream), takes
+    // them over once they have been idle, and delivers them.
+    let b_reports = RedisReports::builder(redis.url())
+        .key_prefix("killed")
+        .build()
+        .unwrap();
+    drop(reports);
+    let b = b_reports
         .delivery(client(&emu), "instance-b")
         .claim_idle(Duration::from_secs(1))
         .start();
@@ -126,7 +132,7 @@ async fn reports_of_a_killed_instance_are_delivered_by_another_exactly_once() {
     })
     .await;
     assert!(acked, "every entry acknowledged");
-    b.stop(WAIT).await;
+    b.stop(WAIT).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,5 +205,7 @@ async fn with_redis_gone_requests_are_answered_and_reports_arrive_once_it_is_bac
     assert!(arrived, "{:?} {:?}", reporter.stats(), delivery.stats());
     assert_eq!(tokens.len(), 20);
     assert_eq!(reporter.stats().failed, 0);
-    delivery.stop(WAIT).await;
+    // Nothing panicked: the delivery (like the reporter, whose reports all arrived) ended
+    // cleanly.
+    assert_eq!(delivery.stop(WAIT).await, Ok(()));
 }
