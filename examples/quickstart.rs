@@ -2,7 +2,8 @@
 //! (action `login`, default policy, fail open) and `POST /transfer` (action `transaction`, a
 //! stricter score policy, fail closed), and the scenarios of `risk_demo_app::scenarios` played
 //! through real HTTP. Prints what happened, the risk events read back through the
-//! event-streaming API, and two addresses evaluated against the tenant's rules.
+//! event-streaming API, the tenant's rules (created in the current shape) and two addresses
+//! evaluated against them: one DENYed by the production rule, one allowed.
 //!
 //! ```sh
 //! cargo run --example quickstart
@@ -57,8 +58,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     print_table(&run);
     print_events(&run);
 
-    // Entity evaluation (routes with no browser session): addresses against the tenant's rules.
+    // The tenant's rules, in the current shape (`{op, value}` conditions), then entity
+    // evaluation (routes with no browser session): addresses against those rules.
     println!();
+    for stored in backend.risk.client().list_rules().await? {
+        let rule = &stored.rule;
+        println!(
+            "rule \"{}\": {} {}{} when {}",
+            rule.name.as_deref().unwrap_or(&stored.id),
+            rule.mode,
+            rule.recommendation,
+            if rule.enabled { "" } else { " (disabled)" },
+            serde_json::to_string(&rule.matchers)?
+        );
+    }
     for ip in ["203.0.113.9", "198.51.100.7"] {
         let answer = backend
             .risk

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use risk_core::{ActivityEvent, EventType, RiskClient};
+use risk_core::{ActivityEvent, EventType, RiskClient, StreamOptions};
 
 use crate::exit::Failure;
 
@@ -33,6 +33,9 @@ pub(crate) struct ExportArgs {
     /// fine).
     #[arg(long)]
     create: bool,
+    /// With `--create`: the new stream's events carry private data (`enrichment=true`).
+    #[arg(long, requires = "create")]
+    enrichment: bool,
     /// Events per `collect` (1..=1000).
     #[arg(long, default_value_t = 1000)]
     batch: u16,
@@ -87,7 +90,12 @@ pub(crate) async fn run(client: &RiskClient, command: EventsCommand) -> Result<E
             other => other,
         };
         exists(client.start_collect(args.event_type).await)?;
-        exists(client.create_stream(args.event_type, &args.stream).await)?;
+        let options = StreamOptions::new().enrichment(args.enrichment);
+        exists(
+            client
+                .create_stream(args.event_type, &args.stream, &options)
+                .await,
+        )?;
     }
     let mut sink = match &args.out {
         Some(path) => Sink::File(std::io::BufWriter::new(

@@ -303,7 +303,11 @@ async fn observer(emu: &EmulatorHandle) -> risk_core::RiskClient {
         .await
         .unwrap();
     client
-        .create_stream(risk_core::EventType::Risk, "test-observer")
+        .create_stream(
+            risk_core::EventType::Risk,
+            "test-observer",
+            &risk_core::StreamOptions::default(),
+        )
         .await
         .unwrap();
     client
@@ -326,10 +330,25 @@ async fn export_writes_each_recorded_event_once_across_runs() {
     let out = risk(
         &base,
         DEV_CLIENT_SECRET,
-        &["events", "export", "--stream", "siem", "--create"],
+        &[
+            "events",
+            "export",
+            "--stream",
+            "siem",
+            "--create",
+            "--enrichment",
+        ],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        emu.stream_enrichment(risk_core::EventType::Risk, "siem"),
+        Some(true)
+    );
+    assert_eq!(
+        emu.stream_enrichment(risk_core::EventType::Risk, "test-observer"),
+        Some(false)
+    );
     let file = std::env::temp_dir().join(format!("risk-cli-{}-export.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&file);
     let path = file.to_str().unwrap();

@@ -11,6 +11,7 @@ use crate::budget::{Budget, LocalBudget, DEFAULT_QUOTA_PER_MINUTE};
 use url::Url;
 
 use crate::error::ConfigError;
+use crate::models::RISK_RESOURCE;
 
 /// The user agent sent when none is configured.
 pub const DEFAULT_USER_AGENT: &str = concat!("risk-core/", env!("CARGO_PKG_VERSION"));
@@ -283,6 +284,7 @@ pub struct RiskClientBuilder {
     user_agent: String,
     token_refresh_margin: Duration,
     quota: QuotaSetting,
+    activities_resource: Option<String>,
 }
 
 /// How the client's calls are metered.
@@ -325,6 +327,7 @@ impl fmt::Debug for RiskClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("token_refresh_margin", &self.token_refresh_margin)
             .field("quota", &self.quota)
+            .field("activities_resource", &self.activities_resource)
             .finish()
     }
 }
@@ -340,11 +343,13 @@ pub(crate) struct ClientConfig {
     pub(crate) user_agent: String,
     pub(crate) token_refresh_margin: Duration,
     pub(crate) budget: Option<Arc<dyn Budget>>,
+    pub(crate) activities_resource: Option<String>,
 }
 
 impl RiskClientBuilder {
     /// A builder with the defaults: US region, 10 s deadline per call, [`RetryPolicy::default`],
-    /// a 60 s token refresh margin. Client id and secret must be set.
+    /// a 60 s token refresh margin, the activities calls' token asked for the risk resource.
+    /// Client id and secret must be set.
     pub fn new() -> Self {
         Self {
             client_id: None,
@@ -357,12 +362,16 @@ impl RiskClientBuilder {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
             quota: QuotaSetting::PerMinute(DEFAULT_QUOTA_PER_MINUTE),
+            activities_resource: Some(RISK_RESOURCE.to_owned()),
         }
     }
 
     /// A builder filled from the environment: `TS_CLIENT_ID`, `TS_CLIENT_SECRET`, and
-    /// `TS_BASE_URL` (wins when set) or `TS_REGION` (`us`, `eu`, `ca`, `au`, `sandbox`).
-    /// Unset variables leave the defaults; setters called afterwards override.
+    /// `TS_BASE_URL` (wins when set) or `TS_REGION` (`us`, `eu`, `ca`, `au`, `sandbox`);
+    /// `TS_QUOTA_PER_MINUTE` ([`quota_per_minute`](Self::quota_per_minute)) and
+    /// `TS_ACTIVITIES_RESOURCE` ([`activities_resource`](Self::activities_resource): set and
+    /// empty means no resource). Unset variables leave the defaults; setters called afterwards
+    /// override.
     ///
     /// Fails when a variable is not valid Unicode or `TS_REGION` is unknown.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -375,7 +384,8 @@ impl RiskClientBuilder {
 
     /// Like [`from_env`](Self::from_env), reading the same variable names through `lookup`
     /// (a configuration map, a secret store, a test). `lookup` returns `Ok(None)` for an unset
-    /// variable and `Err(reason)` for one that cannot be read. Empty values count as unset.
+    /// variable and `Err(reason)` for one that cannot be read. Empty values count as unset,
+    /// except for `TS_ACTIVITIES_RESOURCE`, where an empty value asks for no resource.
     ///
     /// ```
     /// use std::collections::HashMap;
@@ -388,10 +398,13 @@ impl RiskClientBuilder {
     pub fn from_vars(
         mut lookup: impl FnMut(&'static str) -> Result<Option<String>, String>,
     ) -> Result<Self, ConfigError> {
+        let mut read_raw = |var: &'static str| -> Result<Option<String>, ConfigError> {
+            lookup(var).map_err(|reason| ConfigError::Env { var, reason })
+        };
+        // Set and empty is a choice here (no resource), not the same as unset.
+        let activities_resource = read_raw("TS_ACTIVITIES_RESOURCE")?;
         let mut read = |var: &'static str| -> Result<Option<String>, ConfigError> {
-            lookup(var)
-                .map(|v| v.filter(|s| !s.trim().is_empty()))
-                .map_err(|reason| ConfigError::Env { var, reason })
+            read_raw(var).map(|v| v.filter(|s| !s.trim().is_empty()))
         };
         let mut builder = Self::new();
         if let Some(id) = read("TS_CLIENT_ID")? {
@@ -416,7 +429,35 @@ impl RiskClientBuilder {
             })?;
             builder = builder.quota_per_minute(per_minute);
         }
+        if let Some(resource) = activities_resource {
+            let resource = resource.trim();
+            builder =
+                builder.activities_resource((!resource.is_empty()).then(|| resource.to_owned()));
+        }
         Ok(builder)
+    }
+
+    /// The resource the event-streaming calls' (`/activities/v1/...`) access token is asked
+    /// for: `Some(resource)`, or `None` for a token asked for without `resource`. Default: the
+    /// risk resource ([`RISK_RESOURCE`](crate::RISK_RESOURCE)), so that one token serves every
+    /// call. The vendor does not document which resource these endpoints need; set this when
+    /// your tenant wants another (`TS_ACTIVITIES_RESOURCE`). The risk endpoints always use the
+    /// risk resource; each resource has its own cached token, fetched once for its
+    /// concurrent callers.
+    ///
+    /// ```
+    /// use risk_core::RiskClient;
+    /// let client = RiskClient::builder()
+    ///     .client_id("id")
+    ///     .client_secret("secret")
+    ///     .activities_resource(None)
+    ///     .build()?;
+    /// assert_eq!(client.activities_resource(), None);
+    /// # Ok::<(), risk_core::ConfigError>(())
+    /// ```
+    pub fn activities_resource(mut self, resource: Option<String>) -> Self {
+        self.activities_resource = resource;
+        self
     }
 
     /// The tenant's quota in calls per minute (default [`DEFAULT_QUOTA_PER_MINUTE`], the
@@ -436,7 +477,9 @@ impl RiskClientBuilder {
     }
 
     /// No budget: every call is sent, and a 429 is the API's to give (for a local emulator
-    /// or a load test).
+    /// or a load test). The 429 cool-down lives in the budget, so without one a 429 still
+    /// applies the route's quota behaviour (and leaves the breaker alone) but pauses nothing:
+    /// the next assessments are sent upstream again.
     pub fn unmetered(mut self) -> Self {
         self.quota = QuotaSetting::Unmetered;
         self
@@ -560,8 +603,19 @@ impl RiskClientBuilder {
                 reason: "must be non-empty printable ASCII".into(),
             });
         }
+        if self
+            .activities_resource
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
+            return Err(ConfigError::InvalidValue {
+                setting: "activities_resource",
+                reason: "must not be blank: use None to ask for a token without a resource".into(),
+            });
+        }
         Ok(ClientConfig {
             client_id,
+            activities_resource: self.activities_resource,
             client_secret,
             base_url,
             timeout: self.timeout,

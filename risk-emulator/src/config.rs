@@ -42,7 +42,7 @@ pub const DEV_CLIENT_SECRET: &str = "dev-secret";
 ///     recommendation = "deny"
 ///     mode = "production"
 ///     enabled = true
-///     matchers = [{ ip_cidrs = ["203.0.113.0/24"] }]
+///     matchers = [{ ip_cidrs = { op = "ip_in", value = ["203.0.113.0/24"] } }]
 /// "#).unwrap();
 /// assert_eq!(config.clients[0].id, "shop-backend");
 /// assert_eq!(config.thresholds.deny, 85.0);
@@ -68,8 +68,9 @@ pub struct EmulatorConfig {
     pub country_cidrs: BTreeMap<String, Vec<String>>,
     /// Country of IPs in no configured range. Default `US`.
     pub default_country: String,
-    /// Resources other than the risk resource for which tokens may be issued (such tokens
-    /// are refused by every endpoint with 403). Default: the admin, CIS and verify resources.
+    /// Resources other than the risk resource for which tokens may be issued. The risk
+    /// endpoints refuse such tokens with 403; the activities endpoints accept them (which
+    /// resource those need is not documented). Default: the admin, CIS and verify resources.
     pub other_resources: Vec<String>,
     /// Rules present at start (and after a reset), in the current shape.
     pub rules: Vec<Rule>,

@@ -24,8 +24,17 @@ struct TypeLog {
     /// Sequence number of `events[0]`.
     base: u64,
     events: VecDeque<ActivityEvent>,
-    /// Stream id → sequence number of the next event to read.
-    streams: HashMap<String, u64>,
+    streams: HashMap<String, Stream>,
+}
+
+/// A named stream: its read position and its settings.
+#[derive(Debug)]
+struct Stream {
+    /// Sequence number of the next event to read.
+    next: u64,
+    /// `enrichment` as created (recorded and told back; the emulator's events carry the same
+    /// fields either way).
+    enrichment: bool,
 }
 
 impl TypeLog {
@@ -70,16 +79,27 @@ impl EventLog {
     }
 
     /// A new stream reads from the oldest buffered event.
-    pub(crate) fn create_stream(&mut self, t: EventType, id: &str) -> Result<(), EventsError> {
+    pub(crate) fn create_stream(
+        &mut self,
+        t: EventType,
+        id: &str,
+        enrichment: bool,
+    ) -> Result<(), EventsError> {
         let log = self.types.entry(t).or_default();
         if log.streams.contains_key(id) {
             return Err(EventsError::Conflict(format!(
                 "stream `{id}` already exists for `{t}`"
             )));
         }
-        let base = log.base;
-        log.streams.insert(id.to_owned(), base);
+        let next = log.base;
+        log.streams
+            .insert(id.to_owned(), Stream { next, enrichment });
         Ok(())
+    }
+
+    /// The `enrichment` a stream was created with, if it exists.
+    pub(crate) fn stream_enrichment(&self, t: EventType, id: &str) -> Option<bool> {
+        Some(self.types.get(&t)?.streams.get(id)?.enrichment)
     }
 
     pub(crate) fn delete_stream(&mut self, t: EventType, id: &str) -> Result<(), EventsError> {
@@ -102,10 +122,11 @@ impl EventLog {
             .get_mut(&t)
             .ok_or_else(|| EventsError::NotFound(format!("no stream `{id}` for `{t}`")))?;
         let (base, end) = (log.base, log.end());
-        let pos = log
+        let pos = &mut log
             .streams
             .get_mut(id)
-            .ok_or_else(|| EventsError::NotFound(format!("no stream `{id}` for `{t}`")))?;
+            .ok_or_else(|| EventsError::NotFound(format!("no stream `{id}` for `{t}`")))?
+            .next;
         let from = (*pos).max(base);
         let to = end.min(from.saturating_add(u64::try_from(batch).unwrap_or(u64::MAX)));
         *pos = to;
@@ -149,15 +170,18 @@ mod tests {
         log.record(t, ev(0)); // not collecting: dropped
         log.start(t).unwrap();
         assert!(matches!(log.start(t), Err(EventsError::Conflict(_))));
-        log.create_stream(t, "a").unwrap();
+        log.create_stream(t, "a", false).unwrap();
         assert!(matches!(
-            log.create_stream(t, "a"),
+            log.create_stream(t, "a", true),
             Err(EventsError::Conflict(_))
         ));
         for i in 1..=5 {
             log.record(t, ev(i));
         }
-        log.create_stream(t, "b").unwrap();
+        log.create_stream(t, "b", true).unwrap();
+        assert_eq!(log.stream_enrichment(t, "a"), Some(false));
+        assert_eq!(log.stream_enrichment(t, "b"), Some(true));
+        assert_eq!(log.stream_enrichment(t, "c"), None);
         let a1 = log.collect(t, "a", 3).unwrap();
         assert_eq!(
             a1.iter().map(|e| e.timestamp.unwrap()).collect::<Vec<_>>(),

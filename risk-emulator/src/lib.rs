@@ -271,4 +271,15 @@ impl EmulatorHandle {
     pub fn rules(&self) -> Vec<StoredRule> {
         self.shared.list_rules()
     }
+
+    /// The `enrichment` a stream was created with (`PUT /activities/v1/activities/stream`),
+    /// if the stream exists.
+    pub fn stream_enrichment(
+        &self,
+        event_type: risk_core::EventType,
+        stream_id: &str,
+    ) -> Option<bool> {
+        self.shared
+            .with_events(|log| log.stream_enrichment(event_type, stream_id))
+    }
 }

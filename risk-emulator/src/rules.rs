@@ -4,8 +4,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use risk_core::{
-    LegacyRule, LegacyRuleMode, LegacyRuleWithId, Matcher, RecommendationType, Rule, RuleCondition,
-    RuleMatcher, RuleMode, RuleOperator, RuleRecommendation, StoredRule,
+    LegacyRecommendation, LegacyRule, LegacyRuleMode, LegacyRuleWithId, Matcher,
+    RecommendationType, Rule, RuleCondition, RuleMatcher, RuleMode, RuleOperator,
+    RuleRecommendation, StoredRule,
 };
 
 /// Parses a CIDR, or a single address as a /32 (/128).
@@ -29,6 +30,20 @@ pub(crate) fn validate_rule(rule: &Rule) -> Result<(), String> {
     }
     if rule.matchers.is_empty() || rule.matchers.iter().any(|m| m.conditions.is_empty()) {
         return Err("`matchers` needs at least one matcher, each with a condition".to_owned());
+    }
+    // The client keeps unknown values of a listed rule; a rule the emulator stores and
+    // evaluates must have a mode and recommendation it knows.
+    if !rule.mode.is_known() {
+        return Err(format!(
+            "unknown mode `{}`: expected preview or production",
+            rule.mode
+        ));
+    }
+    if !rule.recommendation.is_known() {
+        return Err(format!(
+            "unknown recommendation `{}`: expected challenge, deny, trust or allow",
+            rule.recommendation
+        ));
     }
     compile(&rule.matchers).map(|_| ())
 }
@@ -354,25 +369,23 @@ impl RuleStore {
             }
             let hit = RuleHit {
                 name: e.stored.rule.name.clone().unwrap_or_default(),
-                recommendation: e.stored.rule.recommendation.into(),
+                recommendation: e.stored.rule.recommendation.clone().into(),
             };
-            match e.stored.rule.mode {
-                RuleMode::Production => {
-                    outcome.production = Some(hit);
-                    break;
-                }
-                RuleMode::Preview => {
-                    if outcome.preview.is_none() {
-                        outcome.preview = Some(hit);
-                    }
-                }
+            if e.stored.rule.mode == RuleMode::Production {
+                outcome.production = Some(hit);
+                break;
+            }
+            // Preview (stored rules have a known mode: see `validate_rule`).
+            if outcome.preview.is_none() {
+                outcome.preview = Some(hit);
             }
         }
         outcome
     }
 }
 
-/// A seed-shape rule in the current shape.
+/// A seed-shape rule in the current shape; the message says why one cannot be (400). The
+/// deprecated API has no `ALLOW`; a rule sent without a name is named when it is stored.
 pub(crate) fn from_legacy(rule: LegacyRule) -> Result<Rule, String> {
     if let Matcher::Other { kind, .. } = &rule.matcher {
         return Err(format!(
@@ -380,33 +393,47 @@ pub(crate) fn from_legacy(rule: LegacyRule) -> Result<Rule, String> {
         ));
     }
     let recommendation = match rule.recommendation {
-        RecommendationType::Challenge => RuleRecommendation::Challenge,
-        RecommendationType::Deny => RuleRecommendation::Deny,
-        RecommendationType::Trust => RuleRecommendation::Trust,
-        RecommendationType::Allow => RuleRecommendation::Allow,
+        LegacyRecommendation::Challenge => RuleRecommendation::Challenge,
+        LegacyRecommendation::Deny => RuleRecommendation::Deny,
+        LegacyRecommendation::Trust => RuleRecommendation::Trust,
         other => {
             return Err(format!(
-                "unknown recommendation `{other}`: expected CHALLENGE, DENY, TRUST or ALLOW"
+                "unknown recommendation `{other}`: expected CHALLENGE, DENY or TRUST (this deprecated API has no ALLOW)"
             ))
         }
     };
     let mode = match rule.mode {
         LegacyRuleMode::Preview => RuleMode::Preview,
         LegacyRuleMode::Production => RuleMode::Production,
+        other => {
+            return Err(format!(
+                "unknown mode `{other}`: expected PREVIEW or PRODUCTION"
+            ))
+        }
     };
-    Ok(Rule::new(rule.name, rule.priority, recommendation)
+    let mut current = Rule::new("", rule.priority, recommendation)
         .with_matcher(rule.matcher)
         .with_mode(mode)
-        .enabled(rule.enabled))
+        .enabled(rule.enabled);
+    current.name = rule.name;
+    Ok(current)
 }
 
 /// A stored rule in the seed shape (a bare list of one field). A rule whose first matcher is
-/// not one `in`/`ip_in` condition shows that condition's field with its values.
+/// not one `in`/`ip_in` condition shows that condition's field with its values; an `allow`
+/// rule (which the deprecated API cannot express) shows as `ALLOW`.
 pub(crate) fn to_legacy(stored: &StoredRule) -> LegacyRuleWithId {
     let r = &stored.rule;
     let mode = match r.mode {
         RuleMode::Preview => LegacyRuleMode::Preview,
         RuleMode::Production => LegacyRuleMode::Production,
+        ref other => LegacyRuleMode::Other(other.as_str().to_ascii_uppercase()),
+    };
+    let recommendation = match r.recommendation {
+        RuleRecommendation::Challenge => LegacyRecommendation::Challenge,
+        RuleRecommendation::Deny => LegacyRecommendation::Deny,
+        RuleRecommendation::Trust => LegacyRecommendation::Trust,
+        ref other => LegacyRecommendation::Other(other.as_str().to_ascii_uppercase()),
     };
     let matcher = r
         .matchers
@@ -421,7 +448,7 @@ pub(crate) fn to_legacy(stored: &StoredRule) -> LegacyRuleWithId {
             .unwrap_or_else(|| format!("rule-{}", stored.id)),
         r.priority,
         matcher,
-        r.recommendation.into(),
+        recommendation,
         mode,
     );
     legacy.enabled = r.enabled;
@@ -665,15 +692,64 @@ mod tests {
             "r",
             5,
             Matcher::CountryCodes(vec!["FR".into()]),
-            RecommendationType::Deny,
+            LegacyRecommendation::Deny,
             LegacyRuleMode::Production,
         );
         let rule = from_legacy(legacy.clone()).unwrap();
         assert_eq!(rule.recommendation, RuleRecommendation::Deny);
         let back = to_legacy(&StoredRule::new("id", rule));
         assert_eq!(back.rule, legacy);
-        let mut bad = legacy;
-        bad.recommendation = RecommendationType::Other("MAYBE".into());
-        assert!(from_legacy(bad).is_err());
+        for bad in ["MAYBE", "ALLOW", "allow"] {
+            let mut bad_rule = legacy.clone();
+            bad_rule.recommendation = LegacyRecommendation::from(bad);
+            let why = from_legacy(bad_rule).unwrap_err();
+            assert!(why.contains("no ALLOW"), "{why}");
+        }
+        let mut bad_mode = legacy.clone();
+        bad_mode.mode = LegacyRuleMode::from("SHADOW");
+        assert!(from_legacy(bad_mode).is_err());
+        // No name: none until it is stored (the store names it).
+        let unnamed = LegacyRule::unnamed(
+            6,
+            Matcher::UserIds(vec!["u".into()]),
+            LegacyRecommendation::Trust,
+            LegacyRuleMode::Preview,
+        );
+        assert_eq!(from_legacy(unnamed).unwrap().name, None);
+        // An allow rule of the current API shows as ALLOW through the deprecated one.
+        let allow = Rule::new("a", 7, RuleRecommendation::Allow)
+            .with_matcher(Matcher::UserIds(vec!["u".into()]));
+        assert_eq!(
+            to_legacy(&StoredRule::new("id", allow)).rule.recommendation,
+            LegacyRecommendation::Other("ALLOW".into())
+        );
+    }
+
+    #[test]
+    fn a_rule_with_an_unknown_mode_or_recommendation_is_not_stored() {
+        let mut s = RuleStore::default();
+        let m = || Matcher::UserIds(vec!["u".into()]);
+        let shadow = rule(
+            "a",
+            1,
+            RuleRecommendation::Deny,
+            RuleMode::from("shadow"),
+            m(),
+        );
+        assert!(matches!(
+            s.put("1".into(), shadow, false),
+            Err(RuleError::Invalid(_))
+        ));
+        let odd = rule(
+            "b",
+            2,
+            RuleRecommendation::from("quarantine"),
+            RuleMode::Production,
+            m(),
+        );
+        assert!(matches!(
+            s.put("2".into(), odd, false),
+            Err(RuleError::Invalid(_))
+        ));
     }
 }

@@ -362,14 +362,34 @@ async fn stop_collect(State(s): S, RawQuery(q): RawQuery) -> Response {
     }
 }
 
+/// `enrichment` of `PUT stream`: `true` or `false` (any case, or `1`/`0`); absent is `false`.
+fn enrichment(q: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match q.get("enrichment").map(|v| v.trim()) {
+        None | Some("") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => Ok(false),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "`enrichment` must be true or false, got `{v}`"
+        ))),
+    }
+}
+
 async fn create_stream(State(s): S, RawQuery(q): RawQuery) -> Response {
     let q = parse_query(q.as_deref());
     let r = event_type(&q).and_then(|t| {
         let id = stream_id(&q)?;
-        Ok(s.with_events(|l| l.create_stream(t, &id))?)
+        let enrichment = enrichment(&q)?;
+        s.with_events(|l| l.create_stream(t, &id, enrichment))?;
+        Ok((t, id, enrichment))
     });
     match r {
-        Ok(()) => message(StatusCode::OK, "stream created"),
+        Ok((t, id, enrichment)) => Json(json!({
+            "message": "stream created",
+            "type": t,
+            "stream_id": id,
+            "enrichment": enrichment,
+        }))
+        .into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -54,11 +54,20 @@ pub struct Telemetry {
     pub os_version: Option<String>,
     /// `desktop`, `mobile`, `tablet`...
     pub device_platform: Option<String>,
+    /// The page's URL (`location.href`); answered as `context.location` and matched by a
+    /// rule's `location` condition.
+    pub location: Option<String>,
+    /// The version of the SDK that sent the telemetry (`context.sdk_version`).
+    pub sdk_version: Option<String>,
+    /// The addresses of the session request's `X-Forwarded-For`, in order
+    /// (`risk_signals.network.x_forwarded_for`). When absent, the web SDK's session endpoint
+    /// reads them from the request's header.
+    pub x_forwarded_for: Vec<String>,
 }
 
 /// The longest telemetry string kept (bytes; longer ones are cut at a character boundary).
 pub const MAX_TELEMETRY_STRING: usize = 256;
-/// The most languages kept.
+/// The most languages kept, and the most `X-Forwarded-For` addresses.
 pub const MAX_TELEMETRY_LANGUAGES: usize = 16;
 
 /// `s` cut to at most `max` bytes, at a character boundary.
@@ -102,6 +111,8 @@ impl Telemetry {
             &mut self.os_name,
             &mut self.os_version,
             &mut self.device_platform,
+            &mut self.location,
+            &mut self.sdk_version,
         ]
         .into_iter()
         .flatten()
@@ -109,8 +120,9 @@ impl Telemetry {
             cap(field, MAX_TELEMETRY_STRING);
         }
         self.languages.truncate(MAX_TELEMETRY_LANGUAGES);
-        for language in &mut self.languages {
-            cap(language, MAX_TELEMETRY_STRING);
+        self.x_forwarded_for.truncate(MAX_TELEMETRY_LANGUAGES);
+        for item in self.languages.iter_mut().chain(&mut self.x_forwarded_for) {
+            cap(item, MAX_TELEMETRY_STRING);
         }
         self
     }
@@ -147,6 +159,23 @@ impl Telemetry {
     #[must_use]
     pub fn with_user_agent(mut self, ua: impl Into<String>) -> Self {
         self.user_agent = Some(ua.into());
+        self
+    }
+
+    /// Sets the page's URL.
+    #[must_use]
+    pub fn with_location(mut self, url: impl Into<String>) -> Self {
+        self.location = Some(url.into());
+        self
+    }
+
+    /// Sets the browser's languages, most preferred first.
+    #[must_use]
+    pub fn with_languages(
+        mut self,
+        languages: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.languages = languages.into_iter().map(Into::into).collect();
         self
     }
 

@@ -77,10 +77,12 @@ async fn sdk_script() -> Response {
 /// `POST /emulator/v1/sessions`: a session from telemetry. Beside the [`Telemetry`] fields,
 /// the body may hold `client_id` (the SDK's `initialize({clientId})`: 400 unless it is a
 /// configured client) and `action_type` (the answer then also has a secured session token
-/// bound to it).
+/// bound to it). Telemetry without `x_forwarded_for` takes the request's `X-Forwarded-For`
+/// header (a proxy in front of the emulator), if any.
 async fn create_session(
     State(s): S,
     peer: Option<axum::Extension<PeerAddr>>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let peer_ip: Option<IpAddr> = peer.map(|p| p.0 .0.ip());
@@ -94,8 +96,11 @@ async fn create_session(
             }
         }
         let action_type = text("action_type");
-        let telemetry = serde_json::from_value::<Telemetry>(value)
+        let mut telemetry = serde_json::from_value::<Telemetry>(value)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+        if telemetry.x_forwarded_for.is_empty() {
+            telemetry.x_forwarded_for = forwarded_for(&headers);
+        }
         let (token, device_id) = s.create_session(telemetry, peer_ip)?;
         let mut body = json!({ "session_token": token, "device_id": device_id });
         if let Some(action_type) = action_type {
@@ -107,6 +112,19 @@ async fn create_session(
         Ok(body) => (StatusCode::CREATED, Json(body)).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The addresses of every `X-Forwarded-For` header of a request, in order.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Vec<String> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// An empty body is an empty object.

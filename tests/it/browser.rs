@@ -85,7 +85,11 @@ impl Site {
         let client = self.backend.risk.client();
         client.start_collect(EventType::Risk).await.unwrap();
         client
-            .create_stream(EventType::Risk, "browser")
+            .create_stream(
+                EventType::Risk,
+                "browser",
+                &risk_core::StreamOptions::default(),
+            )
             .await
             .unwrap();
     }

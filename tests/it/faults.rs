@@ -187,7 +187,11 @@ async fn run(
     let observer = client(&emu.base_url());
     observer.start_collect(EventType::Risk).await.unwrap();
     observer
-        .create_stream(EventType::Risk, "suite")
+        .create_stream(
+            EventType::Risk,
+            "suite",
+            &risk_core::StreamOptions::default(),
+        )
         .await
         .unwrap();
 

@@ -3,7 +3,8 @@
 //! end to end (`e2e`), both adapters
 //! through one table of cases (`parity`), the quota flood against both example servers
 //! (`quota_attack`), slow and stalled clients against both (`slow_clients`), and the example's
-//! step-up through its guard (`step_up`), gRPC through the same tower layer (`grpc`), and a recommendation in the vendor's current
+//! step-up through its guard (`step_up`), gRPC through the same tower layer (`grpc`), secured
+//! session tokens through both adapters (`secured`), and a recommendation in the vendor's current
 //! shapes through both example servers (`vendor_shapes`).
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -17,6 +18,7 @@ mod fleet;
 mod grpc;
 mod parity;
 mod quota_attack;
+mod secured;
 mod slow_clients;
 mod step_up;
 mod vendor_shapes;

@@ -203,7 +203,11 @@ async fn disconnect_setup() -> Disconnect {
         .await
         .unwrap();
     client
-        .create_stream(risk_core::EventType::Risk, "leavers")
+        .create_stream(
+            risk_core::EventType::Risk,
+            "leavers",
+            &risk_core::StreamOptions::default(),
+        )
         .await
         .unwrap();
     let observer = client.clone();

@@ -67,7 +67,8 @@ pub fn action_details_from_json(body: &[u8]) -> Option<risk_core::ActionDetails>
     let currency = value.get("currency").and_then(|v| v.as_str());
     if let (Some(amount), Some(currency)) = (amount, currency) {
         details = details.with_transaction_data(
-            risk_core::TransactionData::new(amount, currency).with_type("transfer"),
+            risk_core::TransactionData::new(amount, currency)
+                .with_type(risk_core::TransactionType::MoneyTransfer),
         );
     }
     Some(details)

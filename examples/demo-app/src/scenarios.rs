@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use risk_core::{
-    ActivityEvent, EventType, LegacyRule, LegacyRuleMode, Matcher, RecommendationType, Rule,
-    RuleCondition, RuleMatcher, RuleMode, RuleOperator, RuleRecommendation,
+    ActivityEvent, EventType, Rule, RuleCondition, RuleMatcher, RuleMode, RuleOperator,
+    RuleRecommendation, StreamOptions,
 };
 use risk_emulator::{EmulatorHandle, FaultSpec, Telemetry};
 use serde_json::{json, Value};
@@ -17,7 +17,8 @@ use crate::backend::Backend;
 
 /// The IP range the production DENY rule blocks.
 pub const BLOCKED_RANGE: &str = "203.0.113.0/24";
-/// Name of the production DENY rule (created through the seed-shape rules API).
+/// Name of the production DENY rule (created through the current rules API: one `ip_in`
+/// condition).
 pub const DENY_RULE: &str = "Block a known-bad range";
 /// Name of the preview rule (created through the current rules API).
 pub const PREVIEW_RULE: &str = "Preview: challenge Firefox";
@@ -114,13 +115,16 @@ pub mod names {
 pub async fn prepare(backend: &Backend) -> Result<(), ScenarioError> {
     let client = backend.risk.client();
     client
-        .create_legacy_rule(&LegacyRule::new(
-            DENY_RULE,
-            10,
-            Matcher::IpCidrs(vec![BLOCKED_RANGE.to_owned()]),
-            RecommendationType::Deny,
-            LegacyRuleMode::Production,
-        ))
+        .create_rule(
+            // The current shape: a matcher of `{op, value}` conditions.
+            &Rule::new(DENY_RULE, 10, RuleRecommendation::Deny)
+                .with_matcher(RuleMatcher::new().with(
+                    "ip_cidrs",
+                    RuleCondition::new(RuleOperator::IpIn, [BLOCKED_RANGE]),
+                ))
+                .with_mode(RuleMode::Production)
+                .enabled(true),
+        )
         .await?;
     client
         .create_rule(
@@ -145,7 +149,9 @@ pub async fn prepare(backend: &Backend) -> Result<(), ScenarioError> {
         )
         .await?;
     client.start_collect(EventType::Risk).await?;
-    client.create_stream(EventType::Risk, STREAM_ID).await?;
+    client
+        .create_stream(EventType::Risk, STREAM_ID, &StreamOptions::default())
+        .await?;
     Ok(())
 }
 

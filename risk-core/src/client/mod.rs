@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use url::Url;
 
-use self::token::TokenCache;
+use self::token::{Resource, TokenCache};
 use self::transport::{decode, decode_withholding_body, Call, Replay};
 use crate::budget::{Budget, CallPriority};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
@@ -20,7 +20,7 @@ use crate::error::{ConfigError, Error};
 use crate::models::{
     ActionResultReport, ActionToken, ActivityEvent, AssigneeRequest, ClearUserRequest,
     EvaluateRequest, EvaluateResponse, EventType, MessageResponse, RecommendationResponse,
-    TriggerActionRequest, TriggerActionResponse,
+    StreamOptions, TriggerActionRequest, TriggerActionResponse, RISK_RESOURCE,
 };
 use crate::recommender::{Recommender, ResultSink};
 
@@ -39,6 +39,11 @@ pub const MAX_COLLECT_BATCH: u16 = 1000;
 /// [`token_refresh_margin`](RiskClientBuilder::token_refresh_margin) before `expires_in` runs out.
 /// A 401 from a risk endpoint drops the cached token, fetches a new one and resends that call
 /// once. A 400 or 401 from the token endpoint is [`Error::TokenRejected`].
+///
+/// The event-streaming calls (`/activities/v1/...`) use a token of their own, asked for the
+/// [`activities_resource`](RiskClientBuilder::activities_resource) (by default the risk
+/// resource too, then the two share one token; `None` asks for a token without `resource`).
+/// Each resource's token is cached and fetched once for its concurrent callers, as above.
 ///
 /// # Deadline
 /// Each call has one total deadline ([`timeout`](RiskClientBuilder::timeout)): token fetch,
@@ -108,6 +113,10 @@ pub(crate) struct Inner {
     token_refresh_margin: Duration,
     tokens: TokenCache,
     token_source: Arc<token::TokenSource>,
+    /// The token resource of the risk endpoints (the risk resource).
+    risk_resource: Resource,
+    /// The token resource of the activities endpoints.
+    activities_resource: Resource,
     budget: Option<Arc<dyn Budget>>,
 }
 
@@ -123,6 +132,7 @@ impl fmt::Debug for RiskClient {
             .field("retry_policy", &i.retry)
             .field("user_agent", &i.user_agent)
             .field("token_refresh_margin", &i.token_refresh_margin)
+            .field("activities_resource", &i.activities_resource.as_deref())
             .finish_non_exhaustive()
     }
 }
@@ -179,6 +189,8 @@ impl RiskClient {
                 tokens: token::new_cache(),
                 budget: config.budget,
                 token_source,
+                risk_resource: Some(Arc::from(RISK_RESOURCE)),
+                activities_resource: config.activities_resource.map(Arc::from),
             }),
         })
     }
@@ -203,7 +215,12 @@ impl RiskClient {
         &self.inner.retry
     }
 
-    /// Drops the cached access token: the next call fetches a new one.
+    /// The resource the activities calls' access token is asked for (`None`: none asked).
+    pub fn activities_resource(&self) -> Option<&str> {
+        self.inner.activities_resource.as_deref()
+    }
+
+    /// Drops the cached access tokens: the next call fetches a new one.
     pub async fn clear_token_cache(&self) {
         self.inner.tokens.invalidate_all();
         self.inner.tokens.run_pending_tasks().await;
@@ -241,6 +258,13 @@ impl RiskClient {
             | "evaluate" => CallPriority::Assessment,
             _ => CallPriority::Background,
         };
+        // The activities endpoints may need a token for another resource (or none).
+        let resource = match endpoint {
+            "start_collect" | "create_stream" | "collect" | "delete_stream" | "stop_collect" => {
+                self.inner.activities_resource.clone()
+            }
+            _ => self.inner.risk_resource.clone(),
+        };
         self.inner
             .execute(Call {
                 endpoint,
@@ -249,6 +273,7 @@ impl RiskClient {
                 body,
                 replay,
                 priority,
+                resource,
             })
             .await
     }
@@ -420,14 +445,30 @@ impl RiskClient {
         Ok(())
     }
 
-    /// Creates a named stream: `PUT /activities/v1/activities/stream?type=&stream_id=`.
-    /// Stream ids must be non-empty and contain no whitespace (checked before sending).
-    pub async fn create_stream(&self, event_type: EventType, stream_id: &str) -> Result<(), Error> {
-        let url = self.events_url(
+    /// Creates a named stream:
+    /// `PUT /activities/v1/activities/stream?type=&stream_id=&enrichment=`. Stream ids must be
+    /// non-empty and contain no whitespace (checked before sending). `options` carries the
+    /// stream's settings ([`StreamOptions::enrichment`]: add private data to its events),
+    /// always sent explicitly.
+    ///
+    /// ```no_run
+    /// use risk_core::{EventType, RiskClient, StreamOptions};
+    /// # async fn run(client: RiskClient) -> Result<(), risk_core::Error> {
+    /// client.create_stream(EventType::Risk, "siem", &StreamOptions::new().enrichment(true)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_stream(
+        &self,
+        event_type: EventType,
+        stream_id: &str,
+        options: &StreamOptions,
+    ) -> Result<(), Error> {
+        let mut url = self.events_url(
             "activities/v1/activities/stream",
             event_type,
             Some(stream_id),
         )?;
+        options.append_to(&mut url.query_pairs_mut());
         self.send("create_stream", Method::PUT, url, None, Replay::Always)
             .await?;
         Ok(())
@@ -437,6 +478,12 @@ impl RiskClient {
     /// `POST /activities/v1/activities/collect?type=&stream_id=&batch_size=`.
     /// `batch_size` must be `1..=1000` (checked before sending). Not retried once sent: it
     /// advances the stream's read position.
+    ///
+    /// A 200 never loses an event: each element of the batch is read on its own (see
+    /// [`ActivityEvent`]; one that is not an event is kept in [`ActivityEvent::raw`]). A 200
+    /// whose body is not a JSON array is not an error either: it comes back as one element
+    /// kept raw (the JSON value, or the body as text when it is not JSON), logged at `WARN`;
+    /// an empty body is an empty batch.
     pub async fn collect(
         &self,
         event_type: EventType,
@@ -459,10 +506,7 @@ impl RiskClient {
         let body = self
             .send("collect", Method::POST, url, None, Replay::UnsentOnly)
             .await?;
-        // Each event on its own: the stream's read position has moved, so one unreadable
-        // event must not cost the batch (it is kept as raw JSON).
-        let batch: Vec<serde_json::Value> = decode(&body)?;
-        Ok(batch.into_iter().map(ActivityEvent::from_json).collect())
+        Ok(collected(&body))
     }
 
     /// Deletes a stream: `DELETE /activities/v1/activities/stream?type=&stream_id=`.
@@ -533,6 +577,46 @@ fn invalid(setting: &'static str, reason: &str) -> Error {
         setting,
         reason: reason.to_owned(),
     })
+}
+
+/// The events of a `collect` answer. The stream's read position has moved, so nothing in it
+/// may be lost: each event is read on its own (an unreadable one is kept as raw JSON), and a
+/// body that is not a JSON array is kept whole as one raw element.
+fn collected(body: &[u8]) -> Vec<ActivityEvent> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Vec::new();
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Array(batch)) => {
+            batch.into_iter().map(ActivityEvent::from_json).collect()
+        }
+        Ok(other) => {
+            tracing::warn!(
+                found = json_kind(&other),
+                "a collect answer is not a JSON array; kept whole as one raw element"
+            );
+            vec![ActivityEvent::unreadable(other)]
+        }
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "a collect answer is not JSON; kept whole, as text, as one raw element"
+            );
+            let text = String::from_utf8_lossy(body).into_owned();
+            vec![ActivityEvent::unreadable(serde_json::Value::String(text))]
+        }
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 fn validate_stream_id(stream_id: &str) -> Result<(), Error> {

@@ -1,6 +1,9 @@
-//! The access token: fetched with client credentials, shared through a moka cache so that
-//! concurrent callers cause one request, expired ahead of `expires_in`.
+//! Access tokens: fetched with client credentials, one per resource (the risk resource for
+//! the risk endpoints, the configured one for the activities endpoints), shared through a moka
+//! cache so that concurrent callers cause one request per resource, expired ahead of
+//! `expires_in`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -23,7 +26,6 @@ const TOKEN_BODY: usize = 64 * 1024;
 use super::Inner;
 use crate::config::RetryPolicy;
 use crate::error::Error;
-use crate::models::RISK_RESOURCE;
 
 /// Lifetime assumed when the token response has no usable `expires_in`: the token endpoint's
 /// documented default (one hour).
@@ -52,13 +54,17 @@ impl fmt::Debug for AccessToken {
     }
 }
 
+/// The resource a token is asked for (`resource=`), `None` for a token asked for without one.
+/// The key of the token cache: each resource has its own token.
+pub(crate) type Resource = Option<Arc<str>>;
+
 /// Per-entry expiry: each token lives for its own `ttl`.
 pub(crate) struct TokenExpiry;
 
-impl moka::Expiry<(), AccessToken> for TokenExpiry {
+impl moka::Expiry<Resource, AccessToken> for TokenExpiry {
     fn expire_after_create(
         &self,
-        _key: &(),
+        _key: &Resource,
         value: &AccessToken,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
@@ -66,11 +72,13 @@ impl moka::Expiry<(), AccessToken> for TokenExpiry {
     }
 }
 
-pub(crate) type TokenCache = moka::future::Cache<(), AccessToken>;
+pub(crate) type TokenCache = moka::future::Cache<Resource, AccessToken>;
 
+/// A cache for the client's tokens: one per resource it uses (at most two today, the risk
+/// resource and the activities one).
 pub(crate) fn new_cache() -> TokenCache {
     moka::future::Cache::builder()
-        .max_capacity(1)
+        .max_capacity(4)
         .expire_after(TokenExpiry)
         .build()
 }
@@ -83,21 +91,22 @@ struct TokenResponse {
 }
 
 impl Inner {
-    /// The current access token: from the cache, or fetched once for all concurrent callers
-    /// (see [`TokenSource::shared_fetch`]). The caller's own deadline is applied around the
-    /// whole call by [`Inner::execute`].
-    pub(crate) async fn access_token(&self) -> Result<AccessToken, Error> {
+    /// The current access token for `resource`: from the cache, or fetched once for all
+    /// concurrent callers of that resource (see [`TokenSource::shared_fetch`]). The caller's
+    /// own deadline is applied around the whole call by [`Inner::execute`].
+    pub(crate) async fn access_token(&self, resource: &Resource) -> Result<AccessToken, Error> {
         self.tokens
-            .try_get_with((), self.token_source.shared_fetch())
+            .try_get_with_by_ref(resource, self.token_source.shared_fetch(resource))
             .await
             .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| clone_error(&e)))
     }
 
-    /// Drops `used` from the cache, unless another caller already replaced it.
-    pub(crate) async fn invalidate_token(&self, used: &AccessToken) {
-        if let Some(current) = self.tokens.get(&()).await {
+    /// Drops `used` (the token of `resource`) from the cache, unless another caller already
+    /// replaced it.
+    pub(crate) async fn invalidate_token(&self, resource: &Resource, used: &AccessToken) {
+        if let Some(current) = self.tokens.get(resource).await {
             if Arc::ptr_eq(&current.value, &used.value) {
-                self.tokens.invalidate(&()).await;
+                self.tokens.invalidate(resource).await;
             }
         }
     }
@@ -114,8 +123,9 @@ pub(crate) struct TokenSource {
     /// The deadline of one shared fetch (`token_timeout`, else the client's `timeout`).
     pub(crate) fetch_timeout: Duration,
     pub(crate) token_refresh_margin: Duration,
-    /// The fetch in flight, if any, shared by every caller that waits for a token.
-    inflight: Mutex<Option<InflightFetch>>,
+    /// The fetch in flight for each resource, if any, shared by every caller that waits for
+    /// a token of that resource.
+    inflight: Mutex<HashMap<Resource, InflightFetch>>,
 }
 
 type SharedFetch = Shared<BoxFuture<'static, Result<AccessToken, Arc<Error>>>>;
@@ -143,7 +153,7 @@ impl TokenSource {
             retry,
             fetch_timeout,
             token_refresh_margin,
-            inflight: Mutex::new(None),
+            inflight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -160,56 +170,77 @@ impl TokenSource {
         )
     }
 
-    /// Joins the fetch in flight, or starts one with its own deadline (`fetch_timeout` from
-    /// now), independent of any caller's remaining budget. A caller that gives up (its own
-    /// call deadline passed) drops only its wait: the next waiter keeps driving the same fetch.
-    async fn shared_fetch(self: &Arc<Self>) -> Result<AccessToken, Error> {
+    /// Joins the fetch in flight for `resource`, or starts one with its own deadline
+    /// (`fetch_timeout` from now), independent of any caller's remaining budget. A caller that
+    /// gives up (its own call deadline passed) drops only its wait: the next waiter keeps
+    /// driving the same fetch.
+    async fn shared_fetch(self: &Arc<Self>, resource: &Resource) -> Result<AccessToken, Error> {
         let fetch = {
-            let mut slot = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut slots = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
-            match slot.as_ref() {
+            match slots.get(resource) {
                 Some(f) if f.deadline > now && f.fetch.peek().is_none() => f.fetch.clone(),
                 _ => {
                     let deadline = deadline_after(now, self.fetch_timeout);
-                    // The future owns a copy without the in-flight slot: capturing `self`
-                    // would make a cycle (self → slot → future → self) that leaks the client
+                    // The future owns a copy without the in-flight slots: capturing `self`
+                    // would make a cycle (self → slots → future → self) that leaks the client
                     // when every caller gives up on an unfinished fetch.
                     let source = self.detached();
-                    let fetch = async move { source.fetch_token(deadline).await.map_err(Arc::new) }
-                        .boxed()
-                        .shared();
-                    *slot = Some(InflightFetch {
-                        deadline,
-                        fetch: fetch.clone(),
-                    });
+                    let for_resource = resource.clone();
+                    let fetch = async move {
+                        source
+                            .fetch_token(deadline, for_resource.as_deref())
+                            .await
+                            .map_err(Arc::new)
+                    }
+                    .boxed()
+                    .shared();
+                    slots.insert(
+                        resource.clone(),
+                        InflightFetch {
+                            deadline,
+                            fetch: fetch.clone(),
+                        },
+                    );
                     fetch
                 }
             }
         };
         let result = fetch.await;
         {
-            let mut slot = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
-            if slot.as_ref().is_some_and(|f| f.fetch.peek().is_some()) {
-                *slot = None;
+            let mut slots = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+            if slots
+                .get(resource)
+                .is_some_and(|f| f.fetch.peek().is_some())
+            {
+                slots.remove(resource);
             }
         }
         result.map_err(|e| Arc::try_unwrap(e).unwrap_or_else(|e| clone_error(&e)))
     }
 
-    async fn fetch_token(&self, deadline: Instant) -> Result<AccessToken, Error> {
+    async fn fetch_token(
+        &self,
+        deadline: Instant,
+        resource: Option<&str>,
+    ) -> Result<AccessToken, Error> {
         let span = tracing::info_span!(
             "risk.token",
             endpoint = "token",
+            resource = resource.unwrap_or(""),
             method = "POST",
             status = Empty,
             attempt = Empty,
             error = Empty,
         );
         let after = self.fetch_timeout;
-        let result = tokio::time::timeout_at(deadline, self.token_attempts(deadline, after, &span))
-            .instrument(span.clone())
-            .await
-            .unwrap_or(Err(Error::Timeout { after }));
+        let result = tokio::time::timeout_at(
+            deadline,
+            self.token_attempts(deadline, after, resource, &span),
+        )
+        .instrument(span.clone())
+        .await
+        .unwrap_or(Err(Error::Timeout { after }));
         match &result {
             Ok(_) => crate::telemetry::token_refresh(),
             Err(e) => {
@@ -224,6 +255,7 @@ impl TokenSource {
         &self,
         deadline: Instant,
         after: Duration,
+        resource: Option<&str>,
         span: &tracing::Span,
     ) -> Result<AccessToken, Error> {
         let secret = self.client_secret.expose_secret();
@@ -232,17 +264,20 @@ impl TokenSource {
             attempt += 1;
             span.record("attempt", attempt);
             let remaining = deadline.saturating_duration_since(Instant::now());
+            let mut form = vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", secret),
+            ];
+            if let Some(resource) = resource {
+                form.push(("resource", resource));
+            }
             let request = self
                 .http
                 .post(self.token_url.clone())
                 .timeout(remaining)
                 .header(ACCEPT, "application/json")
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", self.client_id.as_str()),
-                    ("client_secret", secret),
-                    ("resource", RISK_RESOURCE),
-                ]);
+                .form(&form);
             let failure = match request.send().await {
                 Err(e) => Failure::from(transport_error(e, after, FailedWhile::Sending)),
                 Ok(response) => {

@@ -66,21 +66,69 @@ where
     }))
 }
 
-/// An epoch-milliseconds timestamp that may arrive as a number or a string.
+/// An integer (an epoch-milliseconds timestamp, a screen width...) that may arrive as a number
+/// or a string. A fractional value is cut to its integer part.
 pub(crate) fn opt_i64_lenient<'de, D>(d: D) -> Result<Option<i64>, D::Error>
 where
     D: Deserializer<'de>,
 {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a float cast saturates; fractions are cut on purpose"
+    )]
+    let whole = |f: f64| f.is_finite().then_some(f as i64);
     Ok(match Option::<NumOrStr>::deserialize(d)? {
         None | Some(NumOrStr::Bool(_)) => None,
-        Some(NumOrStr::Num(n)) => n.as_i64().or_else(|| {
-            #[expect(
-                clippy::cast_possible_truncation,
-                reason = "checked to fit before the cast"
-            )]
-            n.as_f64().map(|f| f as i64)
-        }),
-        Some(NumOrStr::Str(s)) => s.trim().parse::<i64>().ok(),
+        Some(NumOrStr::Num(n)) => n.as_i64().or_else(|| n.as_f64().and_then(whole)),
+        Some(NumOrStr::Str(s)) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().and_then(whole))
+        }
+    })
+}
+
+/// An open enum (any `From<String>` type) that may arrive as a number or a boolean: the value
+/// is read as its text, so `"action_type": 7` is `Other("7")`, never a failed field.
+pub(crate) fn opt_text_lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    Ok(opt_string_lenient(d)?.map(T::from))
+}
+
+/// A list of strings whose elements may be numbers or booleans (read as their text); `null`
+/// and other elements are skipped. A single string is a list of one, split at commas (the
+/// form of an `X-Forwarded-For` header); `null` or an absent field is an empty list.
+pub(crate) fn vec_string_lenient<'de, D>(d: D) -> Result<Vec<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<serde_json::Value>),
+        One(NumOrStr),
+    }
+    let text = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::Many(items)) => items.into_iter().filter_map(text).collect(),
+        Some(OneOrMany::One(NumOrStr::Str(s))) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(OneOrMany::One(NumOrStr::Num(n))) => vec![n.to_string()],
+        Some(OneOrMany::One(NumOrStr::Bool(b))) => vec![b.to_string()],
     })
 }
 
@@ -115,21 +163,6 @@ where
         .filter(|v| !v.is_null())
         .filter_map(|v| T::deserialize(v).ok())
         .collect())
-}
-
-/// An echoed value that is not needed to decide: one that does not decode is `None` (logged at
-/// DEBUG), never a reason to lose the answer around it.
-pub(crate) fn opt_or_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(value.filter(|v| !v.is_null()).and_then(|v| {
-        serde_json::from_value(v)
-            .map_err(|e| tracing::debug!(error = %e, "an echoed field did not decode; left out"))
-            .ok()
-    }))
 }
 
 /// Echoed custom attributes: entries whose value is not a string, number or boolean
@@ -192,31 +225,38 @@ where
         .collect())
 }
 
-/// Decodes a string enum case-insensitively: `$name` has unit variants matched against
-/// `$wire` names ignoring ASCII case.
-macro_rules! case_insensitive_enum {
-    ($name:ident { $( $variant:ident => $wire:literal ),+ $(,)? }) => {
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                const VARIANTS: &[&str] = &[$( $wire ),+];
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                let s = s.trim();
-                $( if s.eq_ignore_ascii_case($wire) { return Ok(Self::$variant); } )+
-                Err(<D::Error as serde::de::Error>::unknown_variant(s, VARIANTS))
-            }
-        }
-    };
-}
-
-pub(crate) use case_insensitive_enum;
-
 /// Defines an "open" string enum: known variants plus `Other(String)` for values this
 /// version does not know yet. Decoding never fails on an unknown value, and
 /// `Other` round-trips the original string.
+///
+/// With a leading `case_insensitive:`, a known value is recognised in any ASCII case and with
+/// surrounding blanks (`"PREVIEW"`, `" preview"`); it is written back in its documented case.
 macro_rules! open_enum {
+    (
+        case_insensitive:
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
+        }
+    ) => {
+        open_enum!(@define ci; $(#[$meta])* $name { $( $(#[$vmeta])* $variant => $wire, )+ });
+    };
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
+        }
+    ) => {
+        open_enum!(@define exact; $(#[$meta])* $name { $( $(#[$vmeta])* $variant => $wire, )+ });
+    };
+    (@known exact; $s:expr) => { $s };
+    (@known ci; $s:expr) => { $s.trim() };
+    (@eq exact; $s:expr, $wire:literal) => { $s == $wire };
+    (@eq ci; $s:expr, $wire:literal) => { $s.eq_ignore_ascii_case($wire) };
+    (
+        @define $mode:ident;
+        $(#[$meta:meta])*
+        $name:ident {
             $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
         }
     ) => {
@@ -254,23 +294,24 @@ macro_rules! open_enum {
             pub fn is_known(&self) -> bool {
                 !matches!(self, Self::Other(_))
             }
+
+            /// The known variant written `s`, if any.
+            fn known(s: &str) -> Option<Self> {
+                let key = open_enum!(@known $mode; s);
+                $( if open_enum!(@eq $mode; key, $wire) { return Some(Self::$variant); } )+
+                None
+            }
         }
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                match s {
-                    $( $wire => Self::$variant, )+
-                    other => Self::Other(other.to_owned()),
-                }
+                Self::known(s).unwrap_or_else(|| Self::Other(s.to_owned()))
             }
         }
 
         impl From<String> for $name {
             fn from(s: String) -> Self {
-                match s.as_str() {
-                    $( $wire => Self::$variant, )+
-                    _ => Self::Other(s),
-                }
+                Self::known(&s).unwrap_or(Self::Other(s))
             }
         }
 

@@ -134,17 +134,61 @@ pub struct ActivityEvent {
     pub raw: Option<serde_json::Value>,
 }
 
+/// Settings of a new event stream ([`RiskClient::create_stream`](crate::RiskClient::create_stream)).
+/// Start from [`StreamOptions::new`] (or `default()`) and chain the setters; every setting is
+/// sent explicitly in the query.
+///
+/// ```
+/// use risk_core::StreamOptions;
+/// let options = StreamOptions::new().enrichment(true);
+/// assert!(options.enrichment);
+/// assert!(!StreamOptions::default().enrichment);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub struct StreamOptions {
+    /// Add private data to the stream's events (`enrichment=true`). Default `false`.
+    pub enrichment: bool,
+}
+
+impl StreamOptions {
+    /// The defaults: no enrichment.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the stream's events carry private data (`enrichment`).
+    pub fn enrichment(mut self, enrichment: bool) -> Self {
+        self.enrichment = enrichment;
+        self
+    }
+
+    /// Appends the settings to a request's query.
+    pub(crate) fn append_to(
+        &self,
+        query: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>,
+    ) {
+        query.append_pair("enrichment", if self.enrichment { "true" } else { "false" });
+    }
+}
+
 impl ActivityEvent {
+    /// An element kept whole, as received, because it cannot be read as an event.
+    pub(crate) fn unreadable(value: serde_json::Value) -> Self {
+        Self {
+            raw: Some(value),
+            ..Self::default()
+        }
+    }
+
     /// Reads one element of a `collect` batch: never fails (see the type's docs).
     pub fn from_json(value: serde_json::Value) -> Self {
         match serde_json::from_value::<Self>(value.clone()) {
             Ok(event) => event,
             Err(e) => {
                 tracing::warn!(error = %e, "an event could not be read; kept as raw JSON");
-                Self {
-                    raw: Some(value),
-                    ..Self::default()
-                }
+                Self::unreadable(value)
             }
         }
     }

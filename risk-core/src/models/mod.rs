@@ -16,20 +16,22 @@ mod token;
 pub(crate) mod tolerant;
 
 pub use action::{
-    ActionResult, ActionResultReport, ActionType, AssigneeRequest, AttributeValue, ChallengeType,
-    ClaimedUserIdType, ClearUserRequest, CustomAttributes, MessageResponse, TransactionData,
-    TransactionParty, TriggerActionRequest, TriggerActionResponse,
+    ActionResult, ActionResultReport, ActionType, AddressVerification, AssigneeRequest,
+    AttributeValue, ChallengeType, ClaimedUserIdType, ClearUserRequest, CustomAttributes,
+    MessageResponse, PaymentCard, Purchase, PurchasedProduct, TransactionAddress, TransactionData,
+    TransactionMethod, TransactionParty, TransactionType, TriggerActionRequest,
+    TriggerActionResponse,
 };
 pub use evaluate::{EvaluateRequest, EvaluateResponse};
-pub use events::{ActivityEvent, EventType};
+pub use events::{ActivityEvent, EventType, StreamOptions};
 pub use recommendation::{
     PreviewRule, Reason, Recommendation, RecommendationContext, RecommendationResponse,
     RecommendationType,
 };
 pub use rules::{
-    CreateLegacyRuleResponse, CreateRuleResponse, LegacyRule, LegacyRuleEnvelope, LegacyRuleList,
-    LegacyRuleMode, LegacyRuleWithId, Matcher, Rule, RuleCondition, RuleList, RuleMatcher,
-    RuleMode, RuleOperator, RuleRecommendation, StoredRule,
+    CreateLegacyRuleResponse, CreateRuleResponse, LegacyRecommendation, LegacyRule,
+    LegacyRuleEnvelope, LegacyRuleList, LegacyRuleMode, LegacyRuleWithId, Matcher, Rule,
+    RuleCondition, RuleList, RuleMatcher, RuleMode, RuleOperator, RuleRecommendation, StoredRule,
 };
 pub use signals::{BehaviorSignals, DeviceSignals, HistorySignals, NetworkSignals, RiskSignals};
 pub use token::{redact, ActionToken, SessionToken};

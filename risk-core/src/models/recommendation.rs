@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::action::{ActionType, ChallengeType, CustomAttributes, TransactionData};
 use super::de::{
     null_default, open_enum, opt_attributes_lenient, opt_f64_lenient, opt_i64_lenient,
-    opt_string_lenient, vec_skip_invalid,
+    opt_string_lenient, opt_text_lenient, vec_skip_invalid,
 };
 use super::signals::RiskSignals;
 
@@ -65,10 +65,18 @@ pub struct Recommendation {
     #[serde(rename = "type")]
     pub recommendation_type: RecommendationType,
     /// An optional result string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub result: Option<String>,
     /// The challenge the service suggests, with CHALLENGE.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_text_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub challenge_type: Option<ChallengeType>,
 }
 
@@ -94,7 +102,12 @@ pub struct RecommendationContext {
         skip_serializing_if = "Option::is_none"
     )]
     pub action_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A number here is read as its text (a custom action type named `7`).
+    #[serde(
+        default,
+        deserialize_with = "opt_text_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub action_type: Option<ActionType>,
     /// Epoch milliseconds.
     #[serde(
@@ -302,10 +315,11 @@ pub struct RecommendationContext {
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_domain: Option<String>,
-    /// The browser's languages, most preferred first.
+    /// The browser's languages, most preferred first (numbers read as text, `null`s skipped,
+    /// a single string split at commas).
     #[serde(
         default,
-        deserialize_with = "super::de::vec_skip_invalid",
+        deserialize_with = "super::de::vec_string_lenient",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub device_languages: Vec<String>,
@@ -362,10 +376,18 @@ impl RecommendationContext {
 #[non_exhaustive]
 pub struct PreviewRule {
     /// Name of the rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rule_name: Option<String>,
     /// What it would have recommended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_text_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recommendation: Option<RecommendationType>,
     /// The score it would have given.
     #[serde(
@@ -415,12 +437,11 @@ pub struct RecommendationResponse {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub threats: Vec<String>,
-    /// The action's transaction data, echoed (left out when it does not decode).
-    #[serde(
-        default,
-        deserialize_with = "super::de::opt_or_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// The action's transaction data, echoed. Read as leniently as the context (numbers and
+    /// strings either way, `null`s, unknown fields kept in its `extra` maps); a field of it that
+    /// still does not decode is set aside on its own in [`undecoded`](Self::undecoded) (say
+    /// `transaction_data.payer.card`), and the rest of the transaction data is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_data: Option<TransactionData>,
     /// The action's custom attributes, echoed. Decoding is lenient (requests stay strict):
     /// an attribute whose value is not a string, number or boolean (`null`, an object, a

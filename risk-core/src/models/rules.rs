@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::de::{case_insensitive_enum, null_default, open_enum, vec_skip_undecodable};
+use super::de::{null_default, open_enum, vec_skip_undecodable};
 use super::recommendation::RecommendationType;
 
 /// What a rule matches on. On the wire a matcher is an object with exactly one key,
@@ -119,42 +119,83 @@ impl<'de> Deserialize<'de> for Matcher {
     }
 }
 
-/// Mode of a seed-shape rule: `PREVIEW` or `PRODUCTION` (decoded in any case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum LegacyRuleMode {
-    /// Evaluated and reported as `preview_rule`, without changing the recommendation.
-    Preview,
-    /// Sets the recommendation when it matches.
-    Production,
+open_enum! {
+    case_insensitive:
+    /// Mode of a seed-shape rule: `PREVIEW` or `PRODUCTION` (decoded in any case; a mode this
+    /// version does not know is kept as [`Other`](Self::Other), never a reason to lose the rule).
+    pub enum LegacyRuleMode {
+        /// Evaluated and reported as `preview_rule`, without changing the recommendation.
+        Preview => "PREVIEW",
+        /// Sets the recommendation when it matches.
+        Production => "PRODUCTION",
+    }
 }
 
-case_insensitive_enum!(LegacyRuleMode {
-    Preview => "PREVIEW",
-    Production => "PRODUCTION",
-});
+open_enum! {
+    case_insensitive:
+    /// Recommendation of a seed-shape rule: `CHALLENGE`, `DENY` or `TRUST` (the deprecated API
+    /// has no `ALLOW`). Decoded in any case; a value this version does not know is kept as
+    /// [`Other`](Self::Other).
+    ///
+    /// ```
+    /// use risk_core::{LegacyRecommendation, RecommendationType};
+    /// assert_eq!(LegacyRecommendation::from("deny"), LegacyRecommendation::Deny);
+    /// assert_eq!(RecommendationType::from(LegacyRecommendation::Trust), RecommendationType::Trust);
+    /// assert!(!LegacyRecommendation::from("ALLOW").is_known());
+    /// ```
+    pub enum LegacyRecommendation {
+        /// `CHALLENGE`
+        Challenge => "CHALLENGE",
+        /// `DENY`
+        Deny => "DENY",
+        /// `TRUST`
+        Trust => "TRUST",
+    }
+}
 
-/// A rule in the seed's shape (`/risk/v1/recommendation/rules`).
+impl From<LegacyRecommendation> for RecommendationType {
+    /// The recommendation a matching rule gives; an unknown value is kept as sent.
+    fn from(r: LegacyRecommendation) -> Self {
+        match r {
+            LegacyRecommendation::Challenge => Self::Challenge,
+            LegacyRecommendation::Deny => Self::Deny,
+            LegacyRecommendation::Trust => Self::Trust,
+            LegacyRecommendation::Other(s) => Self::from(s),
+        }
+    }
+}
+
+/// A rule in the seed's shape (`/risk/v1/recommendation/rules`, deprecated upstream).
 ///
 /// ```
-/// use risk_core::{LegacyRule, LegacyRuleMode, Matcher, RecommendationType};
+/// use risk_core::{LegacyRecommendation, LegacyRule, LegacyRuleMode, Matcher};
 /// let rule = LegacyRule::new("Block risky range", 10, Matcher::IpCidrs(vec!["203.0.113.0/24".into()]),
-///     RecommendationType::Deny, LegacyRuleMode::Production);
+///     LegacyRecommendation::Deny, LegacyRuleMode::Production);
 /// let json = serde_json::to_value(&rule).unwrap();
 /// assert_eq!(json["matcher"]["ip_cidrs"][0], "203.0.113.0/24");
 /// assert_eq!(json["mode"], "PRODUCTION");
+/// // `name` is optional: the service names a rule sent without one.
+/// let unnamed: LegacyRule = serde_json::from_value(serde_json::json!({
+///     "priority": 3, "matcher": {"user_ids": ["u-1"]}, "recommendation": "TRUST", "mode": "preview"
+/// })).unwrap();
+/// assert_eq!(unnamed.name, None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LegacyRule {
-    /// Unique name.
-    pub name: String,
+    /// Unique name (optional: the service generates one when it is absent).
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub name: Option<String>,
     /// Unique priority; lower is evaluated first.
     pub priority: i64,
     /// What it matches.
     pub matcher: Matcher,
     /// `CHALLENGE`, `DENY` or `TRUST`.
-    pub recommendation: RecommendationType,
+    pub recommendation: LegacyRecommendation,
     /// Whether it is evaluated at all.
     #[serde(default, deserialize_with = "null_default")]
     pub enabled: bool,
@@ -163,21 +204,34 @@ pub struct LegacyRule {
 }
 
 impl LegacyRule {
-    /// An enabled rule.
+    /// An enabled rule named `name`.
     pub fn new(
         name: impl Into<String>,
         priority: i64,
         matcher: Matcher,
-        recommendation: RecommendationType,
+        recommendation: LegacyRecommendation,
         mode: LegacyRuleMode,
     ) -> Self {
         Self {
-            name: name.into(),
+            name: Some(name.into()),
             priority,
             matcher,
             recommendation,
             enabled: true,
             mode,
+        }
+    }
+
+    /// An enabled rule without a name: the service names it.
+    pub fn unnamed(
+        priority: i64,
+        matcher: Matcher,
+        recommendation: LegacyRecommendation,
+        mode: LegacyRuleMode,
+    ) -> Self {
+        Self {
+            name: None,
+            ..Self::new("", priority, matcher, recommendation, mode)
         }
     }
 }
@@ -206,9 +260,10 @@ pub struct CreateLegacyRuleResponse {
 
 /// `GET /risk/v1/recommendation/rules` → 200 `{data: [...]}`.
 ///
-/// A listed rule this version cannot decode (e.g. a mode other than preview or production)
-/// is skipped with a `WARN` tracing event naming its id, so that one such rule does not
-/// fail the whole list. Fetching that rule by id still fails with a decode error.
+/// Unknown modes, recommendations and matcher kinds are kept (as `Other`), `null`s are read
+/// as absent. Only a listed rule that still cannot be read (no `priority`, a matcher that is
+/// not an object) is skipped, with a `WARN` tracing event naming its id, so that one such rule
+/// does not fail the whole list. Fetching that rule by id fails with a decode error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LegacyRuleList {
@@ -227,55 +282,56 @@ pub struct LegacyRuleEnvelope {
     pub data: LegacyRule,
 }
 
-/// Mode of a current-shape rule: `preview` or `production` (decoded in any case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleMode {
-    /// Evaluated and reported as `preview_rule`, without changing the recommendation.
-    Preview,
-    /// Sets the recommendation when it matches.
-    Production,
+open_enum! {
+    case_insensitive:
+    /// Mode of a current-shape rule: `preview` or `production` (decoded in any case; a mode
+    /// this version does not know is kept as [`Other`](Self::Other), never a reason to lose the
+    /// rule).
+    pub enum RuleMode {
+        /// Evaluated and reported as `preview_rule`, without changing the recommendation.
+        Preview => "preview",
+        /// Sets the recommendation when it matches.
+        Production => "production",
+    }
 }
 
-case_insensitive_enum!(RuleMode {
-    Preview => "preview",
-    Production => "production",
-});
-
-/// Recommendation of a current-shape rule (lowercase on the wire, decoded in any case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleRecommendation {
-    /// `challenge`
-    Challenge,
-    /// `deny`
-    Deny,
-    /// `trust`
-    Trust,
-    /// `allow`
-    Allow,
+open_enum! {
+    case_insensitive:
+    /// Recommendation of a current-shape rule (lowercase on the wire, decoded in any case; a
+    /// value this version does not know is kept as [`Other`](Self::Other)).
+    pub enum RuleRecommendation {
+        /// `challenge`
+        Challenge => "challenge",
+        /// `deny`
+        Deny => "deny",
+        /// `trust`
+        Trust => "trust",
+        /// `allow`
+        Allow => "allow",
+    }
 }
-
-case_insensitive_enum!(RuleRecommendation {
-    Challenge => "challenge",
-    Deny => "deny",
-    Trust => "trust",
-    Allow => "allow",
-});
 
 impl From<RuleRecommendation> for RecommendationType {
+    /// The recommendation a matching rule gives; an unknown value is kept as sent.
     fn from(r: RuleRecommendation) -> Self {
         match r {
             RuleRecommendation::Challenge => Self::Challenge,
             RuleRecommendation::Deny => Self::Deny,
             RuleRecommendation::Trust => Self::Trust,
             RuleRecommendation::Allow => Self::Allow,
+            RuleRecommendation::Other(s) => Self::from(s),
         }
     }
 }
 
 fn default_rule_type() -> String {
     "risk".to_owned()
+}
+
+/// `type`: `null` (or a number, read as its text) is not a reason to lose the rule; `null` is
+/// the only documented value, `risk`.
+fn rule_type_lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(super::de::opt_string_lenient(d)?.unwrap_or_else(default_rule_type))
 }
 
 open_enum! {
@@ -481,11 +537,19 @@ pub struct Rule {
     pub enabled: bool,
     /// Preview or production.
     pub mode: RuleMode,
-    /// Always `risk` today.
-    #[serde(rename = "type", default = "default_rule_type")]
+    /// Always `risk` today (`null` reads as `risk`).
+    #[serde(
+        rename = "type",
+        default = "default_rule_type",
+        deserialize_with = "rule_type_lenient"
+    )]
     pub rule_type: String,
     /// Free text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::de::opt_string_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
     /// What it matches: all listed matchers must match.
     #[serde(default, deserialize_with = "null_default")]
@@ -652,9 +716,11 @@ impl CreateRuleResponse {
 
 /// `GET /risk/v1/rules` → 200 `{data: [...]}`.
 ///
-/// A listed rule this version cannot decode (e.g. a mode or recommendation it does not
-/// know) is skipped with a `WARN` tracing event naming its id, so that one such rule does
-/// not fail the whole list. Fetching that rule by id still fails with a decode error.
+/// Unknown modes, recommendations, fields and operators are kept (as `Other`), and a `null`
+/// `type`, `name` or `description` is read as absent: none of them costs a rule. Only a listed
+/// rule that still cannot be read (no `priority`, a condition without `op`) is skipped, with a
+/// `WARN` tracing event naming its id, so that one such rule does not fail the whole list.
+/// Fetching that rule by id fails with a decode error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RuleList {

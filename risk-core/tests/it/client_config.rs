@@ -203,6 +203,49 @@ fn from_vars_reads_the_same_variables_as_from_env() {
 }
 
 #[test]
+fn ts_activities_resource_chooses_the_activities_token_resource() {
+    let with = |value: Option<&str>| {
+        let vars = HashMap::from([("TS_CLIENT_ID", "c"), ("TS_CLIENT_SECRET", SECRET)]);
+        RiskClientBuilder::from_vars(|k| {
+            Ok(match (k, value) {
+                ("TS_ACTIVITIES_RESOURCE", value) => value.map(str::to_owned),
+                _ => vars.get(k).map(|v| (*v).to_owned()),
+            })
+        })
+        .unwrap()
+        .build()
+        .unwrap()
+    };
+    // Unset: the risk resource, as the risk calls.
+    assert_eq!(
+        with(None).activities_resource(),
+        Some("https://risk.identity.security")
+    );
+    assert_eq!(
+        with(Some(" https://activities.example ")).activities_resource(),
+        Some("https://activities.example")
+    );
+    // Set and empty: no resource at all.
+    assert_eq!(with(Some("")).activities_resource(), None);
+    assert_eq!(with(Some("  ")).activities_resource(), None);
+
+    let blank = valid()
+        .activities_resource(Some(" ".to_owned()))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            blank,
+            ConfigError::InvalidValue {
+                setting: "activities_resource",
+                ..
+            }
+        ),
+        "{blank:?}"
+    );
+}
+
+#[test]
 fn debug_never_shows_the_secret() {
     let builder = valid().base_url("http://127.0.0.1:1");
     let shown = format!("{builder:?}");

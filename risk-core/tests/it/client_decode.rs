@@ -3,8 +3,9 @@
 
 use crate::client_support::*;
 use risk_core::{
-    ActionToken, ActionType, AttributeValue, EventType, LegacyRuleMode, Reason, RecommendationType,
-    RuleMode, RuleRecommendation, TriggerActionRequest,
+    ActionToken, ActionType, AttributeValue, EventType, LegacyRecommendation, LegacyRuleMode,
+    Reason, RecommendationType, RuleMode, RuleRecommendation, TransactionMethod, TransactionType,
+    TriggerActionRequest,
 };
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
@@ -237,7 +238,7 @@ fn request_custom_attributes_stay_strict() {
 }
 
 #[tokio::test]
-async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_skip_the_rule() {
+async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_keep_the_rule() {
     let server = MockServer::start().await;
     mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
     Mock::given(method("GET"))
@@ -246,7 +247,10 @@ async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_skip
             {"id": "r-1", "name": "a", "priority": 1, "recommendation": "DENY", "mode": "PRODUCTION"},
             {"id": "r-2", "name": "b", "priority": 2, "recommendation": "challenge", "mode": "Preview"},
             {"id": "r-3", "name": "c", "priority": 3, "recommendation": "deny", "mode": "shadow"},
-            {"id": "r-4", "name": "d", "priority": 4, "recommendation": "quarantine", "mode": "preview"},
+            {"id": "r-4", "name": null, "priority": 4, "recommendation": "quarantine",
+             "mode": "preview", "type": null, "description": null},
+            // No priority: nothing to read it by; skipped (with a WARN), the list kept.
+            {"id": "r-5", "name": "e", "recommendation": "deny", "mode": "preview"},
             null
         ]})))
         .mount(&server)
@@ -257,7 +261,9 @@ async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_skip
             {"id": "l-1", "name": "a", "priority": 1, "matcher": {"user_ids": ["u"]},
              "recommendation": "DENY", "enabled": true, "mode": "preview"},
             {"id": "l-2", "name": "b", "priority": 2, "matcher": {"user_ids": ["u"]},
-             "recommendation": "DENY", "enabled": true, "mode": "SHADOW"}
+             "recommendation": "QUARANTINE", "enabled": true, "mode": "SHADOW"},
+            {"id": "l-3", "priority": 3, "matcher": {"country_codes": ["FR"]},
+             "recommendation": "trust", "mode": "Production"}
         ]})))
         .mount(&server)
         .await;
@@ -265,16 +271,44 @@ async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_skip
 
     let rules = client.list_rules().await.unwrap();
     let ids: Vec<_> = rules.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["r-1", "r-2"]);
+    assert_eq!(ids, ["r-1", "r-2", "r-3", "r-4"]);
     assert_eq!(rules[0].rule.recommendation, RuleRecommendation::Deny);
     assert_eq!(rules[0].rule.mode, RuleMode::Production);
     assert_eq!(rules[1].rule.recommendation, RuleRecommendation::Challenge);
     assert_eq!(rules[1].rule.mode, RuleMode::Preview);
+    assert_eq!(rules[2].rule.mode, RuleMode::Other("shadow".into()));
+    let r4 = &rules[3].rule;
+    assert_eq!(
+        r4.recommendation,
+        RuleRecommendation::Other("quarantine".into())
+    );
+    assert_eq!(
+        (
+            r4.name.as_deref(),
+            r4.rule_type.as_str(),
+            r4.description.as_deref()
+        ),
+        (None, "risk", None)
+    );
+    // Unknown values round-trip as sent.
+    let json = serde_json::to_value(r4).unwrap();
+    assert_eq!(json["recommendation"], "quarantine");
 
     let legacy = client.list_legacy_rules().await.unwrap();
-    assert_eq!(legacy.len(), 1);
-    assert_eq!(legacy[0].id, "l-1");
+    let ids: Vec<_> = legacy.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["l-1", "l-2", "l-3"]);
     assert_eq!(legacy[0].rule.mode, LegacyRuleMode::Preview);
+    assert_eq!(legacy[0].rule.recommendation, LegacyRecommendation::Deny);
+    assert_eq!(legacy[1].rule.mode, LegacyRuleMode::Other("SHADOW".into()));
+    assert_eq!(
+        legacy[1].rule.recommendation,
+        LegacyRecommendation::Other("QUARANTINE".into())
+    );
+    // No name (optional on both shapes), a lowercase recommendation, enabled left out.
+    assert_eq!(legacy[2].rule.name, None);
+    assert_eq!(legacy[2].rule.recommendation, LegacyRecommendation::Trust);
+    assert_eq!(legacy[2].rule.mode, LegacyRuleMode::Production);
+    assert!(!legacy[2].rule.enabled);
 }
 
 #[tokio::test]
@@ -318,6 +352,60 @@ async fn a_collect_batch_returns_every_event_whatever_its_shape() {
 
 #[tokio::test]
 async fn a_recommendation_in_the_vendors_schema_keeps_every_field() {
+    let transaction_data = json!({
+        "amount": "12.5", "currency": 978, "type": "money_transfer", "method": "wallet",
+        "channelId": 7, "reason": "rent", "transactionDate": "1714557600000",
+        "payer": {
+            "name": "Ada", "accountNumber": 12345678, "accountId": "acc-1",
+            "accountCountryCode": "FR", "bankIdentifier": "BNPAFRPP", "branchIdentifier": 42,
+            "card": {"holderName": "ADA L", "bin": 411111, "last4": "1111"},
+            "customerTier": "gold",
+            "billingInfo": {"name": "Ada", "addressLine1": "1 rue X", "addressLine2": null,
+                "city": "Paris", "state": "IDF", "zipPostalCode": 75001, "country": "FR",
+                "email": "ada@example.com", "phone": "+33100000000"},
+            "aPartyFieldAddedTomorrow": 1
+        },
+        "payee": {"name": "Bob", "accountNumber": "FR76 0000"},
+        "purchase": {"totalItems": "2", "products": [
+            {"id": 17, "name": "book", "amount": 2, "price": "6.25"}
+        ], "shippingInfo": {"city": "Lyon", "zipPostalCode": "69001"}},
+        "avs": {"code": "Y", "provider": "acme", "matchLevel": "full"},
+        "crypto": {"chain": "x"}
+    });
+    let device = json!({
+        "a_device_signal_added_tomorrow": true,
+        "incognito": "true", "private_browser": false, "tampered": 0, "emulated": null,
+        "spoofed": false, "tz_mismatch": true, "esim_usage": true,
+        "ram": 8, "total_storage": "256", "available_storage": 100.5,
+        "battery_level": 0.87, "device_power_state": "charging", "core_number": "8",
+        "cpu_arch": "arm64", "graphic_card": "Apple M2", "model": "MacBookAir10,1",
+        "device_name": "Ada's laptop", "screen_width": 1920, "screen_height": "1080",
+        "screen_avail_width": 1920, "screen_avail_height": 1050,
+        "screen_pixel_depth": 24, "screen_color_depth": 24.0, "font_count": 312,
+        "accept_languages": "fr-FR,fr;q=0.9", "mobile_network_code": 15,
+        "navigator_useragent": "Mozilla/5.0 (Macintosh)", "true_useragent": "Mozilla/5.0",
+        "device_timezone_offset": -120, "summer_timezone_offset": "-120",
+        "winter_timezone_offset": -60
+    });
+    let risk_signals = json!({
+        "device": device,
+        "network": {
+            "x_forwarded_for": ["203.0.113.9", "10.0.0.1"],
+            "vpn": false, "tor": "false", "hosting": true, "proxy": null, "anonymizer": 1
+        },
+        "behavior": {
+            "typing_velocity": "0.5", "movement_velocity": 1.25, "straight_line_ratio": 0.1,
+            "right_angels_ratio": 0.2, "minor_angels_ratio": "0.3", "movement_latency": 16,
+            "input_method": ["is_typing", null, "is_paste"], "no_user_interaction": false,
+            "corner_click": true
+        },
+        "history": {
+            "ip_action_rate_60_sec": "3", "user_action_rate_60_sec": 2,
+            "device_action_rate_60_sec": 1.0, "ip_user_count_last_hour": 4,
+            "ip_device_count_last_hour": 5, "linking_device_to_users_count": 6,
+            "linking_user_to_device_count": 7
+        }
+    });
     let body = json!({
         "id": "rec-1",
         "issued_at": 1714557600000_i64,
@@ -347,11 +435,8 @@ async fn a_recommendation_in_the_vendors_schema_keeps_every_field() {
             "action_result": "success",
             "a_field_added_tomorrow": {"nested": [1, 2]}
         },
-        "transaction_data": {"amount": "12.5", "currency": 978, "type": "money_transfer"},
-        "risk_signals": {
-            "device": {"a_device_signal_added_tomorrow": true},
-            "network": {"x_forwarded_for": ["10.0.0.1"]}
-        }
+        "transaction_data": transaction_data,
+        "risk_signals": risk_signals
     });
     let (_server, client) = serve_recommendation(body.to_string()).await;
     let rec = client
@@ -384,8 +469,271 @@ async fn a_recommendation_in_the_vendors_schema_keeps_every_field() {
         rec.risk_signals.device.extra["a_device_signal_added_tomorrow"],
         json!(true)
     );
+    assert!(rec.undecoded.is_empty(), "{:?}", rec.undecoded);
+
+    let d = &rec.risk_signals.device;
+    assert_eq!(
+        (d.incognito, d.private_browser, d.tampered, d.emulated),
+        (Some(true), Some(false), Some(false), None)
+    );
+    assert_eq!(
+        (d.spoofed, d.tz_mismatch, d.esim_usage),
+        (Some(false), Some(true), Some(true))
+    );
+    assert_eq!(
+        (d.ram, d.total_storage, d.available_storage, d.battery_level),
+        (Some(8.0), Some(256.0), Some(100.5), Some(0.87))
+    );
+    assert_eq!(d.device_power_state.as_deref(), Some("charging"));
+    assert_eq!(d.core_number, Some(8));
+    assert_eq!(d.cpu_arch.as_deref(), Some("arm64"));
+    assert_eq!(d.graphic_card.as_deref(), Some("Apple M2"));
+    assert_eq!(d.model.as_deref(), Some("MacBookAir10,1"));
+    assert_eq!(d.device_name.as_deref(), Some("Ada's laptop"));
+    assert_eq!(
+        (
+            d.screen_width,
+            d.screen_height,
+            d.screen_avail_width,
+            d.screen_avail_height
+        ),
+        (Some(1920), Some(1080), Some(1920), Some(1050))
+    );
+    assert_eq!(
+        (d.screen_pixel_depth, d.screen_color_depth, d.font_count),
+        (Some(24), Some(24), Some(312))
+    );
+    assert_eq!(d.accept_languages.as_deref(), Some("fr-FR,fr;q=0.9"));
+    assert_eq!(d.mobile_network_code.as_deref(), Some("15"));
+    assert_eq!(
+        d.navigator_useragent.as_deref(),
+        Some("Mozilla/5.0 (Macintosh)")
+    );
+    assert_eq!(d.true_useragent.as_deref(), Some("Mozilla/5.0"));
+    assert_eq!(
+        (
+            d.device_timezone_offset,
+            d.summer_timezone_offset,
+            d.winter_timezone_offset
+        ),
+        (Some(-120), Some(-120), Some(-60))
+    );
+
+    let n = &rec.risk_signals.network;
+    assert_eq!(n.x_forwarded_for, ["203.0.113.9", "10.0.0.1"]);
+    assert_eq!(
+        (n.vpn, n.tor, n.hosting, n.proxy, n.anonymizer),
+        (Some(false), Some(false), Some(true), None, Some(true))
+    );
+    assert!(n.extra.is_empty(), "{:?}", n.extra);
+
+    let b = &rec.risk_signals.behavior;
+    assert_eq!(b.typing_velocity, Some(0.5));
+    assert_eq!(b.movement_velocity, Some(1.25));
+    assert_eq!(b.straight_line_ratio, Some(0.1));
+    assert_eq!(b.right_angles_ratio, Some(0.2));
+    assert_eq!(b.minor_angles_ratio, Some(0.3));
+    assert_eq!(b.movement_latency, Some(16.0));
+    assert_eq!(b.input_method, ["is_typing", "is_paste"]);
+    assert_eq!(
+        (b.no_user_interaction, b.corner_click),
+        (Some(false), Some(true))
+    );
+    assert!(b.extra.is_empty(), "{:?}", b.extra);
+
+    let h = &rec.risk_signals.history;
+    assert_eq!(
+        (
+            h.ip_action_rate_60_sec,
+            h.user_action_rate_60_sec,
+            h.device_action_rate_60_sec
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(
+        (
+            h.ip_user_count_last_hour,
+            h.ip_device_count_last_hour,
+            h.linking_device_to_users_count,
+            h.linking_user_to_device_count
+        ),
+        (Some(4), Some(5), Some(6), Some(7))
+    );
+
     let tx = rec.transaction_data.as_ref().unwrap();
     assert_eq!(tx.amount, Some(12.5));
     assert_eq!(tx.currency.as_deref(), Some("978"));
-    assert_eq!(tx.transaction_type.as_deref(), Some("money_transfer"));
+    assert_eq!(tx.transaction_type, Some(TransactionType::MoneyTransfer));
+    assert_eq!(tx.method, Some(TransactionMethod::Wallet));
+    assert_eq!(tx.channel_id.as_deref(), Some("7"));
+    assert_eq!(tx.reason.as_deref(), Some("rent"));
+    assert_eq!(tx.transaction_date, Some(1_714_557_600_000));
+    let payer = tx.payer.as_ref().unwrap();
+    assert_eq!(payer.name.as_deref(), Some("Ada"));
+    assert_eq!(payer.account_number.as_deref(), Some("12345678"));
+    assert_eq!(payer.account_id.as_deref(), Some("acc-1"));
+    assert_eq!(payer.account_country_code.as_deref(), Some("FR"));
+    assert_eq!(payer.bank_identifier.as_deref(), Some("BNPAFRPP"));
+    assert_eq!(payer.branch_identifier.as_deref(), Some("42"));
+    let card = payer.card.as_ref().unwrap();
+    assert_eq!(
+        (
+            card.holder_name.as_deref(),
+            card.bin.as_deref(),
+            card.last4.as_deref()
+        ),
+        (Some("ADA L"), Some("411111"), Some("1111"))
+    );
+    assert_eq!(payer.customer_tier.as_deref(), Some("gold"));
+    let billing = payer.billing_info.as_ref().unwrap();
+    assert_eq!(billing.address_line1.as_deref(), Some("1 rue X"));
+    assert_eq!(billing.address_line2, None);
+    assert_eq!(billing.zip_postal_code.as_deref(), Some("75001"));
+    assert_eq!(billing.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(payer.extra["aPartyFieldAddedTomorrow"], json!(1));
+    assert_eq!(
+        tx.payee.as_ref().unwrap().account_number.as_deref(),
+        Some("FR76 0000")
+    );
+    let purchase = tx.purchase.as_ref().unwrap();
+    assert_eq!(purchase.total_items, Some(2));
+    assert_eq!(purchase.products[0].id.as_deref(), Some("17"));
+    assert_eq!(purchase.products[0].price, Some(6.25));
+    assert_eq!(
+        purchase
+            .shipping_info
+            .as_ref()
+            .unwrap()
+            .zip_postal_code
+            .as_deref(),
+        Some("69001")
+    );
+    let avs = tx.avs.as_ref().unwrap();
+    assert_eq!(
+        (avs.code.as_deref(), avs.match_level.as_deref()),
+        (Some("Y"), Some("full"))
+    );
+    assert_eq!(tx.extra["crypto"], json!({"chain": "x"}));
+}
+
+#[tokio::test]
+async fn a_transaction_data_field_that_does_not_decode_costs_only_that_field() {
+    let body = json!({
+        "recommendation": {"type": "DENY"},
+        "transaction_data": {
+            "amount": {"value": 10},
+            "currency": "EUR",
+            "type": 7,
+            "payer": {"name": ["not", "a", "name"], "accountNumber": 1234},
+            "payee": "not a party"
+        }
+    });
+    let (_server, client) = serve_recommendation(body.to_string()).await;
+    let rec = client
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap();
+    let tx = rec.transaction_data.as_ref().expect("kept, not dropped");
+    assert_eq!(tx.currency.as_deref(), Some("EUR"));
+    assert_eq!(
+        tx.transaction_type,
+        Some(TransactionType::Other("7".into()))
+    );
+    assert_eq!(tx.amount, None);
+    let payer = tx.payer.as_ref().unwrap();
+    assert_eq!(payer.account_number.as_deref(), Some("1234"));
+    assert_eq!(payer.name, None);
+    assert_eq!(tx.payee, None);
+    // Each field set aside on its own, as raw JSON by path.
+    assert_eq!(
+        rec.undecoded.get("transaction_data.amount"),
+        Some(&json!({"value": 10}))
+    );
+    assert_eq!(
+        rec.undecoded.get("transaction_data.payer.name"),
+        Some(&json!(["not", "a", "name"]))
+    );
+    assert_eq!(
+        rec.undecoded.get("transaction_data.payee"),
+        Some(&json!("not a party"))
+    );
+    assert_eq!(rec.undecoded.len(), 3, "{:?}", rec.undecoded);
+}
+
+#[tokio::test]
+async fn every_context_field_takes_a_number_or_a_string() {
+    let mut context = json!({
+        "action_id": 1, "action_type": 7, "action_performed_at": "1714557600000",
+        "client_id": 2, "application_id": 3, "tenant_id": 4, "device_id": 5,
+        "correlation_id": 6, "device_fingerprint": 8, "user_id": 9, "claimed_user_id": 10,
+        "ip": 11, "ip_country": 12, "ip_region": 13, "ip_location_city": 14,
+        "ip_location_zip": 15, "ip_location_longitude": "2.35", "ip_location_latitude": "48.85",
+        "device_timestamp": "29", "device_public_key": 30, "location": 31, "ip_domain": 32,
+        "device_languages": ["fr", 33, null], "app_version": 34, "application_name": 35,
+        "campaign_id": 36, "sdk_version": 1.4, "action_result": 37
+    });
+    // Split in two: one `json!` of this size is past the macro's recursion limit.
+    let more = json!({
+        "ip_asn_name": 16, "ip_asn_id": 17, "ip_organization_name": 18,
+        "ip_organization_type": 19, "ip_location_timezone": 20, "device_timezone": 21,
+        "device_platform": 22, "os_name": 23, "os_version": 24, "browser_name": 25,
+        "browser_version": 26, "user_agent": 27, "ip_location_region": 28,
+    });
+    context
+        .as_object_mut()
+        .unwrap()
+        .extend(more.as_object().unwrap().clone());
+    let body = json!({"recommendation": {"type": "ALLOW"}, "context": context});
+    let (_server, client) = serve_recommendation(body.to_string()).await;
+    let rec = client
+        .get_recommendation(&ActionToken::new(ACTION_TOKEN))
+        .await
+        .unwrap();
+    assert!(rec.undecoded.is_empty(), "{:?}", rec.undecoded);
+    let c = &rec.context;
+    assert_eq!(c.action_type, Some(ActionType::Other("7".into())));
+    assert_eq!(c.action_id.as_deref(), Some("1"));
+    assert_eq!(c.action_performed_at, Some(1_714_557_600_000));
+    assert_eq!(c.ip_location_longitude, Some(2.35));
+    assert_eq!(c.user_agent.as_deref(), Some("27"));
+    assert_eq!(c.device_timestamp, Some(29));
+    assert_eq!(c.device_languages, ["fr", "33"]);
+    assert_eq!(c.sdk_version.as_deref(), Some("1.4"));
+    assert_eq!(c.action_result.as_deref(), Some("37"));
+    assert!(c.extra.is_empty(), "{:?}", c.extra);
+}
+
+#[tokio::test]
+async fn a_collect_answer_that_is_not_a_list_keeps_the_batch_raw() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/activities/v1/activities/collect"))
+        .and(query_param("stream_id", "object"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": [{"activity": "x"}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/activities/v1/activities/collect"))
+        .and(query_param("stream_id", "text"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/activities/v1/activities/collect"))
+        .and(query_param("stream_id", "empty"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let object = client.collect(EventType::Risk, "object", 10).await.unwrap();
+    assert_eq!(object.len(), 1);
+    assert_eq!(object[0].raw, Some(json!({"data": [{"activity": "x"}]})));
+    let text = client.collect(EventType::Risk, "text", 10).await.unwrap();
+    assert_eq!(text.len(), 1);
+    assert_eq!(text[0].raw, Some(json!("<html>oops</html>")));
+    let empty = client.collect(EventType::Risk, "empty", 10).await.unwrap();
+    assert!(empty.is_empty());
 }

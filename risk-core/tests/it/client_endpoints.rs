@@ -3,9 +3,10 @@
 use crate::client_support::*;
 use risk_core::{
     ActionResult, ActionResultReport, ActionToken, ActionType, ChallengeType, ClaimedUserIdType,
-    ConfigError, Error, EventType, LegacyRule, LegacyRuleMode, Matcher, RecommendationType,
-    Recommender, ResultSink, Rule, RuleCondition, RuleMatcher, RuleMode, RuleOperator,
-    RuleRecommendation, TransactionData, TriggerActionRequest,
+    ConfigError, Error, EventType, LegacyRecommendation, LegacyRule, LegacyRuleMode, Matcher,
+    RecommendationType, Recommender, ResultSink, Rule, RuleCondition, RuleMatcher, RuleMode,
+    RuleOperator, RuleRecommendation, StreamOptions, TransactionData, TransactionType,
+    TriggerActionRequest,
 };
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
@@ -39,7 +40,7 @@ fn full_trigger_request() -> TriggerActionRequest {
         .with_claimed_user_id("acct-77", ClaimedUserIdType::AccountId)
         .with_transaction_data(
             TransactionData::new(120.5, "EUR")
-                .with_type("transfer")
+                .with_type(TransactionType::MoneyTransfer)
                 .with_method("card"),
         )
         .with_custom_attribute("plan", "gold")
@@ -55,7 +56,7 @@ fn full_trigger_json() -> serde_json::Value {
         "user_id": "user-9",
         "claimed_user_id": "acct-77",
         "claimed_user_id_type": "account_id",
-        "transaction_data": {"amount": 120.5, "currency": "EUR", "type": "transfer", "method": "card"},
+        "transaction_data": {"amount": 120.5, "currency": "EUR", "type": "money_transfer", "method": "card"},
         "custom_attributes": {"plan": "gold", "seats": 3, "beta": true}
     })
 }
@@ -253,7 +254,7 @@ fn legacy_rule() -> LegacyRule {
         "Block risky countries",
         10,
         Matcher::IpCidrs(vec!["203.0.113.0/24".into()]),
-        RecommendationType::Challenge,
+        LegacyRecommendation::Challenge,
         LegacyRuleMode::Preview,
     )
 }
@@ -431,6 +432,50 @@ async fn current_rules_crud() {
 }
 
 #[tokio::test]
+async fn a_created_rule_whose_answer_does_not_decode_keeps_its_id() {
+    let (server, client) = setup().await;
+    // The rule exists upstream; only the echoed `data` is unreadable here.
+    risk_call("POST", "/risk/v1/rules")
+        .and(body_json(rule_json()))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "message": "Rule created",
+            "rule_id": "r-7",
+            "data": {"id": "r-7", "priority": "first", "matchers": "all"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let created = client.create_rule(&rule()).await.unwrap();
+    assert_eq!(created.id, "r-7");
+    assert_eq!(created.rule, rule(), "the rule as sent");
+}
+
+#[tokio::test]
+async fn a_current_rule_without_a_name_is_sent_and_read_without_one() {
+    let (server, client) = setup().await;
+    let mut unnamed = rule_json();
+    unnamed.as_object_mut().unwrap().remove("name");
+    let mut stored = unnamed.clone();
+    stored["id"] = json!("r-8");
+    stored["name"] = json!(null);
+    risk_call("POST", "/risk/v1/rules")
+        .and(body_json(unnamed))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(
+                json!({"message": "Rule created", "rule_id": "r-8", "data": stored}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut rule = rule();
+    rule.name = None;
+    let created = client.create_rule(&rule).await.unwrap();
+    assert_eq!(created.id, "r-8");
+    assert_eq!(created.rule.name, None);
+}
+
+#[tokio::test]
 async fn event_streaming_calls() {
     let (server, client) = setup().await;
     risk_call("PUT", "/activities/v1/activities/start-collect")
@@ -442,6 +487,7 @@ async fn event_streaming_calls() {
     risk_call("PUT", "/activities/v1/activities/stream")
         .and(query_param("type", "risk"))
         .and(query_param("stream_id", "siem-1"))
+        .and(query_param("enrichment", "true"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"message": "created"})))
         .expect(1)
         .mount(&server)
@@ -481,7 +527,11 @@ async fn event_streaming_calls() {
 
     client.start_collect(EventType::Risk).await.unwrap();
     client
-        .create_stream(EventType::Risk, "siem-1")
+        .create_stream(
+            EventType::Risk,
+            "siem-1",
+            &StreamOptions::new().enrichment(true),
+        )
         .await
         .unwrap();
     let events = client
@@ -523,7 +573,7 @@ async fn invalid_arguments_are_rejected_without_calling_upstream() {
     }
     for bad in ["", "has space", "tab\there"] {
         let err = client
-            .create_stream(EventType::Admin, bad)
+            .create_stream(EventType::Admin, bad, &StreamOptions::default())
             .await
             .unwrap_err();
         assert!(

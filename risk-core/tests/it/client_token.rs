@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use risk_core::{ActionToken, Error, RetryPolicy};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn mount_rules(server: &MockServer, token: &str, expect: u64) {
@@ -417,4 +417,166 @@ async fn a_lifetime_below_the_refresh_margin_keeps_the_token_half_its_life() {
     for _ in 0..20 {
         client.list_rules().await.unwrap();
     }
+}
+
+/// The activities resource of the per-resource tests.
+const ACTIVITIES_RESOURCE: &str = "https://activities.example.test";
+
+/// The token endpoint answering `token` to requests for `resource` (form-encoded), expected
+/// `times` times.
+async fn mount_token_for(server: &MockServer, resource: &str, token: &str, times: u64) {
+    let form = format!(
+        "resource={}",
+        url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
+    );
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains(form))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": token, "expires_in": 3600}))
+                // Slow enough that concurrent callers wait on the same fetch.
+                .set_delay(Duration::from_millis(100)),
+        )
+        .expect(times)
+        .named(format!("token for {resource}"))
+        .mount(server)
+        .await;
+}
+
+/// A token request whose form has no `resource` field.
+struct WithoutResource;
+
+impl wiremock::Match for WithoutResource {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        url::form_urlencoded::parse(&request.body).all(|(key, _)| key != "resource")
+    }
+}
+
+/// `start-collect` answering only the bearer `token`, expected `times` times.
+async fn mount_start_collect(server: &MockServer, token: &str, times: u64) {
+    Mock::given(method("PUT"))
+        .and(path("/activities/v1/activities/start-collect"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"message": "ok"})))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activities_calls_use_a_token_of_the_configured_resource_and_risk_calls_their_own() {
+    let server = MockServer::start().await;
+    mount_token_for(&server, "https://risk.identity.security", ACCESS_TOKEN, 1).await;
+    mount_token_for(&server, ACTIVITIES_RESOURCE, ACCESS_TOKEN_2, 1).await;
+    mount_rules(&server, ACCESS_TOKEN, 20).await;
+    mount_start_collect(&server, ACCESS_TOKEN_2, 20).await;
+
+    let client = builder(&server.uri())
+        .activities_resource(Some(ACTIVITIES_RESOURCE.to_owned()))
+        .build()
+        .unwrap();
+    assert_eq!(client.activities_resource(), Some(ACTIVITIES_RESOURCE));
+    // Concurrent first calls of both kinds: one token fetch per resource, each shared.
+    let risk = (0..20).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.list_rules().await.map(drop) })
+    });
+    let activities = (0..20).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.start_collect(risk_core::EventType::Risk).await })
+    });
+    for result in join_all(risk.chain(activities)).await {
+        result.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn no_activities_resource_asks_for_a_token_without_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .and(WithoutResource)
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": ACCESS_TOKEN_2, "expires_in": 3600})),
+        )
+        .expect(1)
+        .named("token without resource")
+        .mount(&server)
+        .await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    mount_start_collect(&server, ACCESS_TOKEN_2, 2).await;
+    mount_rules(&server, ACCESS_TOKEN, 1).await;
+
+    let client = builder(&server.uri())
+        .activities_resource(None)
+        .build()
+        .unwrap();
+    client
+        .start_collect(risk_core::EventType::Risk)
+        .await
+        .unwrap();
+    client
+        .start_collect(risk_core::EventType::Risk)
+        .await
+        .unwrap();
+    client.list_rules().await.unwrap();
+}
+
+#[tokio::test]
+async fn by_default_activities_and_risk_calls_share_the_risk_token() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    mount_start_collect(&server, ACCESS_TOKEN, 1).await;
+    mount_rules(&server, ACCESS_TOKEN, 1).await;
+    let client = client(&server);
+    assert_eq!(
+        client.activities_resource(),
+        Some("https://risk.identity.security")
+    );
+    client
+        .start_collect(risk_core::EventType::Risk)
+        .await
+        .unwrap();
+    client.list_rules().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_401_on_an_activities_call_refreshes_only_its_token() {
+    let server = MockServer::start().await;
+    mount_token_for(&server, "https://risk.identity.security", ACCESS_TOKEN, 1).await;
+    // The activities token is fetched twice: the first one is refused once.
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .and(WithoutResource)
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": ACCESS_TOKEN_2, "expires_in": 3600})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/activities/v1/activities/start-collect"))
+        .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_start_collect(&server, ACCESS_TOKEN_2, 1).await;
+    mount_rules(&server, ACCESS_TOKEN, 2).await;
+
+    let client = builder(&server.uri())
+        .activities_resource(None)
+        .build()
+        .unwrap();
+    client.list_rules().await.unwrap();
+    client
+        .start_collect(risk_core::EventType::Risk)
+        .await
+        .unwrap();
+    // The risk token was not dropped with the refused activities token.
+    client.list_rules().await.unwrap();
 }

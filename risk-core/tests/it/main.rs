@@ -15,6 +15,7 @@ mod client_token;
 mod client_tracing;
 mod flow_breaker;
 mod flow_degraded_log;
+mod flow_entity;
 mod flow_facts;
 mod flow_guard;
 #[cfg(feature = "metrics")]

@@ -244,9 +244,7 @@ impl EmulatorState {
         let collecting = self.risk_collecting.load(Ordering::Relaxed);
         let ids = self.recommendation_ids(key);
         let (mut rec, event) = self.with_action(key, now, |action| {
-            let mut rec = action.response(ids);
-            // Fetched after its result was reported: the answer says which (as the API does).
-            rec.context.action_result = action.result.map(|r| r.as_str().to_owned());
+            let rec = action.response(ids);
             let event = collecting.then(|| self.recommendation_event(action, Some(client), now));
             (rec, event)
         })?;

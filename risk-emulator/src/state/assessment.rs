@@ -102,9 +102,9 @@ impl<'a> NewAction<'a> {
             os_version: t.os_version.as_deref(),
             action_type: Some(self.req.action_type.as_str()),
             client_id: self.client,
-            device_platform: None,
+            device_platform: t.device_platform.as_deref(),
             user_agent: t.user_agent.as_deref(),
-            location: None,
+            location: t.location.as_deref(),
         }
     }
 
@@ -141,11 +141,14 @@ impl Action {
         rec.custom_attributes = self.request.custom_attributes().cloned();
         rec.preview_rule = d.preview.as_deref().cloned();
         rec.context = self.context(ids.action_id);
+        // Fetched after its result was reported: the answer says which (as the API does).
+        rec.context.action_result = self.result.map(|r| r.as_str().to_owned());
         self.fill_risk_signals(&mut rec.risk_signals);
         rec
     }
 
-    /// The recommendation's context: the action, the client, and the session's telemetry.
+    /// The recommendation's context: the action, the client, and the session's telemetry
+    /// (what the emulator cannot know, such as the IP's city or domain, is left out).
     fn context(&self, action_id: String) -> RecommendationContext {
         let (req, session) = (&self.request, &self.session);
         let t = &session.t;
@@ -171,6 +174,10 @@ impl Action {
         c.browser_name.clone_from(&t.browser_name);
         c.browser_version.clone_from(&t.browser_version);
         c.user_agent.clone_from(&t.user_agent);
+        c.device_public_key.clone_from(&t.device_public_key);
+        c.device_languages.clone_from(&t.languages);
+        c.location.clone_from(&t.location);
+        c.sdk_version.clone_from(&t.sdk_version);
         c
     }
 
@@ -185,6 +192,8 @@ impl Action {
         rs.device.emulated = Some(false);
         rs.device.spoofed = Some(false);
         rs.device.tz_mismatch = Some(false);
+        rs.device.navigator_useragent.clone_from(&t.user_agent);
+        rs.network.x_forwarded_for.clone_from(&t.x_forwarded_for);
         rs.network.vpn = Some(t.vpn);
         rs.network.tor = Some(t.tor);
         rs.network.hosting = Some(session.hosting);

@@ -11,8 +11,8 @@ use super::{ApiError, EmulatorState, Session, SessionEntry};
 
 pub(super) const SESSION_PREFIX: &str = "st_";
 /// At most this many sessions are kept (the newest). Telemetry is capped per field (see
-/// [`Telemetry::bounded`]), so a session holds at most about 8 KB (half a KB typically): at
-/// most ~0.8 GB for the store in the worst case, ~50 MB typically.
+/// [`Telemetry::bounded`]), so a session holds at most about 12 KB (half a KB typically): at
+/// most ~1.2 GB for the store in the worst case, ~50 MB typically.
 pub(crate) const MAX_SESSIONS: usize = 100_000;
 
 impl EmulatorState {
@@ -69,7 +69,11 @@ impl EmulatorState {
         };
         t.device_id = Some(device_id.clone());
         let weight = 512
-            + t.languages.iter().map(String::len).sum::<usize>()
+            + t.languages
+                .iter()
+                .chain(&t.x_forwarded_for)
+                .map(String::len)
+                .sum::<usize>()
             + [
                 &t.device_id,
                 &t.device_fingerprint,
@@ -83,6 +87,8 @@ impl EmulatorState {
                 &t.os_name,
                 &t.os_version,
                 &t.device_platform,
+                &t.location,
+                &t.sdk_version,
             ]
             .into_iter()
             .flatten()

@@ -11,6 +11,7 @@
   const script = document.currentScript || document.getElementById("ts-platform-script");
   const base = new URL((script && script.src) || location.href, location.href).origin;
   const FINGERPRINT_KEY = "ts_drs_device_fingerprint";
+  const SDK_VERSION = "1.x-emulator";
   const FLUSH_DELAY_MS = 300;
 
   let initPromise = null; // resolves to the session: { session_token, device_id }
@@ -203,6 +204,8 @@
         user_agent: navigator.userAgent,
         timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
         languages,
+        location: location.href,
+        sdk_version: SDK_VERSION,
         webdriver: navigator.webdriver === true,
         no_user_interaction: true,
       });

@@ -240,6 +240,99 @@ async fn recommendation_has_the_full_seed_shape() {
 }
 
 #[tokio::test]
+async fn recommendation_carries_the_newer_context_fields_it_knows() {
+    let env = Env::start().await;
+    let token = env.token().await;
+    // The session request came through a proxy: its `X-Forwarded-For` is kept.
+    let r = env
+        .http
+        .post(env.url("/emulator/v1/sessions"))
+        .header("x-forwarded-for", "203.0.113.7, 10.0.0.2")
+        .json(&json!({
+            "user_agent": CHROME_MAC, "ip": "192.0.2.11", "device_public_key": "pk-1",
+            "languages": ["fr-FR", "en"], "location": "https://shop.example/login",
+            "sdk_version": "1.x-emulator"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let session = r.json::<Value>().await.unwrap()["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at = env
+        .trigger(
+            &token,
+            json!({"session_token": session, "action_type": "login"}),
+        )
+        .await;
+    let v = env.recommendation_json(&token, &at).await;
+    let c = &v["context"];
+    assert_eq!(c["device_public_key"], "pk-1");
+    assert_eq!(c["device_languages"], json!(["fr-FR", "en"]));
+    assert_eq!(c["location"], "https://shop.example/login");
+    assert_eq!(c["sdk_version"], "1.x-emulator");
+    assert!(c.get("action_result").is_none());
+    let s = &v["risk_signals"];
+    assert_eq!(
+        s["network"]["x_forwarded_for"],
+        json!(["203.0.113.7", "10.0.0.2"])
+    );
+    assert_eq!(s["device"]["navigator_useragent"], CHROME_MAC);
+    assert_eq!(s["device"]["tz_mismatch"], false);
+
+    // After a result, the recommendation says which (a later, different one replaces it).
+    for result in ["incomplete", "success"] {
+        let r = env
+            .report(&token, json!({"action_token": at, "result": result}))
+            .await;
+        assert_eq!(r.status(), 201);
+        let v = env.recommendation_json(&token, &at).await;
+        assert_eq!(v["context"]["action_result"], result);
+    }
+}
+
+#[tokio::test]
+async fn create_stream_takes_and_tells_back_its_enrichment() {
+    let env = Env::start().await;
+    let token = env.token().await;
+    let base = "/activities/v1/activities/stream?type=risk";
+    for (id, query, expected) in [
+        ("plain", "", false),
+        ("rich", "&enrichment=true", true),
+        ("poor", "&enrichment=FALSE", false),
+    ] {
+        let r = env
+            .send(
+                reqwest::Method::PUT,
+                &format!("{base}&stream_id={id}{query}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{id}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["enrichment"], expected, "{id}");
+        assert_eq!(body["stream_id"], id);
+        assert_eq!(
+            env.emu.stream_enrichment(risk_core::EventType::Risk, id),
+            Some(expected)
+        );
+    }
+    let r = env
+        .send(
+            reqwest::Method::PUT,
+            &format!("{base}&stream_id=odd&enrichment=maybe"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(message(r).await.contains("enrichment"));
+}
+
+#[tokio::test]
 async fn trigger_action_validates_its_body() {
     let env = Env::start().await;
     let token = env.token().await;

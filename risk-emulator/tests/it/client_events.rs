@@ -3,7 +3,7 @@
 
 use risk_core::{
     ActionResult, ActionResultReport, ActionType, ActivityEvent, ChallengeType, ClaimedUserIdType,
-    Error, EventType, RiskClient, TriggerActionRequest,
+    Error, EventType, RiskClient, StreamOptions, TriggerActionRequest,
 };
 use risk_emulator::DEV_CLIENT_ID;
 
@@ -45,12 +45,22 @@ async fn event_streaming_start_stream_collect_delete_stop() {
         other => panic!("expected Conflict, got {other:?}"),
     }
     client
-        .create_stream(EventType::Risk, "audit")
+        .create_stream(
+            EventType::Risk,
+            "audit",
+            &StreamOptions::new().enrichment(true),
+        )
         .await
         .unwrap();
-    client.create_stream(EventType::Risk, "siem").await.unwrap();
+    client
+        .create_stream(EventType::Risk, "siem", &StreamOptions::default())
+        .await
+        .unwrap();
+    // The emulator records each stream's `enrichment`.
+    assert_eq!(emu.stream_enrichment(EventType::Risk, "audit"), Some(true));
+    assert_eq!(emu.stream_enrichment(EventType::Risk, "siem"), Some(false));
     let err = client
-        .create_stream(EventType::Risk, "audit")
+        .create_stream(EventType::Risk, "audit", &StreamOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
@@ -159,7 +169,7 @@ async fn event_streaming_start_stream_collect_delete_stop() {
         assert!(matches!(err, Error::Config(_)), "{err:?}");
     }
     let err = client
-        .create_stream(EventType::Risk, "has space")
+        .create_stream(EventType::Risk, "has space", &StreamOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");

@@ -2,8 +2,8 @@
 //! statuses, and their effect on recommendations (production and preview).
 
 use risk_core::{
-    ClaimedUserIdType, Error, LegacyRule, LegacyRuleMode, Matcher, RecommendationType, Rule,
-    RuleMatcher, RuleMode, RuleRecommendation,
+    ClaimedUserIdType, Error, LegacyRecommendation, LegacyRule, LegacyRuleMode, Matcher,
+    RecommendationType, Rule, RuleMatcher, RuleMode, RuleRecommendation,
 };
 
 use crate::common::client::{client, login, session, start};
@@ -16,7 +16,7 @@ async fn legacy_rules_create_list_get_update_delete_and_errors() {
         "block test net",
         10,
         Matcher::IpCidrs(vec!["198.51.100.0/24".into()]),
-        RecommendationType::Deny,
+        LegacyRecommendation::Deny,
         LegacyRuleMode::Production,
     );
     let created = client.create_legacy_rule(&rule).await.unwrap();
@@ -57,7 +57,7 @@ async fn legacy_rules_create_list_get_update_delete_and_errors() {
         other => panic!("expected Conflict, got {other:?}"),
     }
     let mut same_priority = rule.clone();
-    same_priority.name = "another".into();
+    same_priority.name = Some("another".into());
     let err = client.create_legacy_rule(&same_priority).await.unwrap_err();
     match &err {
         Error::Conflict { message } => assert!(message.contains("priority 10"), "{message}"),
@@ -65,14 +65,14 @@ async fn legacy_rules_create_list_get_update_delete_and_errors() {
     }
     // An invalid rule: 400 with the reason.
     let mut invalid = rule.clone();
-    invalid.name = "bad priority".into();
+    invalid.name = Some("bad priority".into());
     invalid.priority = 0;
     let err = client.create_legacy_rule(&invalid).await.unwrap_err();
     assert!(matches!(err, Error::BadRequest { .. }), "{err:?}");
 
     // Update: PUT replaces it.
     let mut updated = rule.clone();
-    updated.recommendation = RecommendationType::Challenge;
+    updated.recommendation = LegacyRecommendation::Challenge;
     updated.mode = LegacyRuleMode::Preview;
     updated.enabled = false;
     let msg = client.update_legacy_rule(&id, &updated).await.unwrap();
@@ -87,7 +87,7 @@ async fn legacy_rules_create_list_get_update_delete_and_errors() {
     second.priority = 20;
     let other_id = client.create_legacy_rule(&second).await.unwrap().rule_id;
     let mut onto_first = second.clone();
-    onto_first.name = "block test net".into();
+    onto_first.name = Some("block test net".into());
     let err = client
         .update_legacy_rule(&other_id, &onto_first)
         .await
@@ -149,9 +149,9 @@ async fn current_rules_create_list_get_update_delete_and_errors() {
     // Visible in the seed shape (with its first matcher).
     let legacy = client.get_legacy_rule(&id).await.unwrap();
     assert_eq!(legacy.id, id);
-    assert_eq!(legacy.data.name, "known bad devices");
+    assert_eq!(legacy.data.name.as_deref(), Some("known bad devices"));
     assert_eq!(legacy.data.priority, 5);
-    assert_eq!(legacy.data.recommendation, RecommendationType::Deny);
+    assert_eq!(legacy.data.recommendation, LegacyRecommendation::Deny);
     assert_eq!(legacy.data.mode, LegacyRuleMode::Production);
     assert!(legacy.data.enabled);
     assert_eq!(
@@ -175,7 +175,7 @@ async fn current_rules_create_list_get_update_delete_and_errors() {
         "known bad devices",
         99,
         Matcher::UserIds(vec!["x".into()]),
-        RecommendationType::Challenge,
+        LegacyRecommendation::Challenge,
         LegacyRuleMode::Preview,
     );
     let err = client.create_legacy_rule(&legacy_dup).await.unwrap_err();
@@ -230,7 +230,7 @@ async fn current_rules_create_list_get_update_delete_and_errors() {
             "legacy one",
             50,
             Matcher::UserIds(vec!["mallory".into()]),
-            RecommendationType::Challenge,
+            LegacyRecommendation::Challenge,
             LegacyRuleMode::Production,
         ))
         .await
@@ -326,7 +326,7 @@ async fn a_production_deny_rule_changes_the_recommendation() {
             "deny test net",
             2,
             Matcher::IpCidrs(vec!["203.0.113.0/24".into()]),
-            RecommendationType::Deny,
+            LegacyRecommendation::Deny,
             LegacyRuleMode::Production,
         ))
         .await
@@ -355,7 +355,7 @@ async fn a_preview_rule_is_reported_without_changing_the_decision() {
             "would challenge the kiosk",
             10,
             Matcher::DeviceIds(vec!["kiosk-1".into()]),
-            RecommendationType::Challenge,
+            LegacyRecommendation::Challenge,
             LegacyRuleMode::Preview,
         ))
         .await

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use risk_core::{
-    CreateLegacyRuleResponse, LegacyRuleEnvelope, LegacyRuleList, Matcher, RecommendationType,
+    CreateLegacyRuleResponse, LegacyRecommendation, LegacyRuleEnvelope, LegacyRuleList, Matcher,
     Rule, RuleList, RuleMode, RuleRecommendation, StoredRule,
 };
 use risk_emulator::EmulatorConfig;
@@ -47,13 +47,13 @@ async fn seed_shape_crud_statuses_and_bodies() {
     let list: LegacyRuleList = env.get(base, &t).await.json().await.unwrap();
     assert_eq!(list.data.len(), 1);
     assert_eq!(list.data[0].id, id);
-    assert_eq!(list.data[0].rule.name, "Block range");
+    assert_eq!(list.data[0].rule.name.as_deref(), Some("Block range"));
 
     let r = env.get(&format!("{base}/{id}"), &t).await;
     assert_eq!(r.status(), 200);
     let one: LegacyRuleEnvelope = r.json().await.unwrap();
     assert_eq!(one.id, id);
-    assert_eq!(one.data.recommendation, RecommendationType::Deny);
+    assert_eq!(one.data.recommendation, LegacyRecommendation::Deny);
 
     // Collisions and bad bodies.
     let dup_name = env
@@ -103,6 +103,8 @@ async fn seed_shape_crud_statuses_and_bodies() {
             "PREVIEW",
         ),
         legacy("x", 3, json!({"user_ids": ["u"]}), "MAYBE", "PREVIEW"),
+        // The deprecated API has no ALLOW (the current one has).
+        legacy("x", 3, json!({"user_ids": ["u"]}), "ALLOW", "PREVIEW"),
         legacy("x", 3, json!({"user_ids": ["u"]}), "DENY", "SOMETIMES"),
     ] {
         let r = env.post(base, &t, &bad).await;
@@ -164,6 +166,142 @@ async fn seed_shape_crud_statuses_and_bodies() {
 }
 
 #[tokio::test]
+async fn rules_without_a_name_are_named_on_both_apis() {
+    let env = Env::start().await;
+    let t = env.token().await;
+    let mut seed = legacy("", 3, json!({"user_ids": ["u"]}), "TRUST", "PREVIEW");
+    seed.as_object_mut().unwrap().remove("name");
+    let r = env.post("/risk/v1/recommendation/rules", &t, &seed).await;
+    assert_eq!(r.status(), 201);
+    let seed_id = r.json::<CreateLegacyRuleResponse>().await.unwrap().rule_id;
+    let one: LegacyRuleEnvelope = env
+        .get(&format!("/risk/v1/recommendation/rules/{seed_id}"), &t)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one.data.name, Some(format!("rule-{seed_id}")));
+
+    let mut unnamed = current(
+        "",
+        4,
+        json!([{"ip_cidrs": {"op": "ip_in", "value": ["203.0.113.0/24"]}}]),
+        "allow",
+        "production",
+    );
+    unnamed.as_object_mut().unwrap().remove("name");
+    let r = env.post("/risk/v1/rules", &t, &unnamed).await;
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    let id = body["rule_id"].as_str().unwrap().to_owned();
+    assert_eq!(body["data"]["id"], id.as_str());
+    assert_eq!(body["data"]["name"], format!("rule-{id}"));
+    // An allow rule shows as ALLOW through the deprecated API, which cannot create one.
+    let list: LegacyRuleList = env
+        .get("/risk/v1/recommendation/rules", &t)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let shown = list.data.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(
+        shown.rule.recommendation,
+        LegacyRecommendation::Other("ALLOW".into())
+    );
+}
+
+#[tokio::test]
+async fn current_conditions_on_more_fields_with_every_operator() {
+    let env = Env::start().await;
+    let t = env.token().await;
+    let firefox =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+    let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+    let cond = |op: &str, values: &[&str]| json!({"op": op, "value": values});
+    // (matcher, matching telemetry, non-matching telemetry)
+    let cases = [
+        (
+            json!({"ip_cidrs": cond("ip_not_in", &["10.0.0.0/8"]),
+                   "action_type": cond("in", &["login"])}),
+            json!({"ip": "198.51.100.9"}),
+            json!({"ip": "10.1.2.3"}),
+        ),
+        (
+            json!({"device_platform": cond("in", &["mobile"])}),
+            json!({"user_agent": iphone}),
+            json!({"user_agent": firefox}),
+        ),
+        (
+            json!({"user_agent": cond("contains", &["firefox"])}),
+            json!({"user_agent": firefox}),
+            json!({"user_agent": iphone}),
+        ),
+        (
+            json!({"location": cond("contains", &["/admin"])}),
+            json!({"location": "https://shop.example/admin/login"}),
+            json!({"location": "https://shop.example/login"}),
+        ),
+        (
+            json!({"country_codes": cond("not_in", &["US"])}),
+            json!({"country_code": "FR"}),
+            json!({}),
+        ),
+    ];
+    for (i, (matcher, hit, miss)) in cases.into_iter().enumerate() {
+        let prio = i64::try_from(i).unwrap() + 1;
+        let r = env
+            .post(
+                "/risk/v1/rules",
+                &t,
+                &current(
+                    &format!("c{i}"),
+                    prio,
+                    json!([matcher]),
+                    "deny",
+                    "production",
+                ),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{matcher}");
+        let id = r.json::<StoredRule>().await.unwrap().id;
+        let v = outcome(&env, &t, hit.clone(), None, None).await;
+        assert_eq!(
+            v["recommendation"]["type"], "DENY",
+            "{matcher} should match {hit}"
+        );
+        let v = outcome(&env, &t, miss.clone(), None, None).await;
+        assert_eq!(
+            v["recommendation"]["type"], "ALLOW",
+            "{matcher} should not match {miss}"
+        );
+        env.send(
+            reqwest::Method::DELETE,
+            &format!("/risk/v1/rules/{id}"),
+            &t,
+            None,
+        )
+        .await;
+        env.advance(61);
+    }
+    // An unknown field or operator is kept (and round-trips), and never matches here.
+    let odd = json!([{"device_ids": cond("in", &["d-9"]),
+                      "field_added_tomorrow": cond("in", &["x"])},
+                     {"device_ids": cond("op_added_tomorrow", &["d-9"])}]);
+    let r = env
+        .post(
+            "/risk/v1/rules",
+            &t,
+            &current("odd", 50, odd.clone(), "deny", "production"),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["matchers"], odd);
+    let v = outcome(&env, &t, json!({"device_id": "d-9"}), None, None).await;
+    assert_eq!(v["recommendation"]["type"], "ALLOW");
+}
+
+#[tokio::test]
 async fn current_shape_crud_and_one_store_for_both_apis() {
     let env = Env::start().await;
     let t = env.token().await;
@@ -174,7 +312,7 @@ async fn current_shape_crud_and_one_store_for_both_apis() {
             &current(
                 "Known bad devices",
                 5,
-                json!([{"device_ids": ["d-1"]}, {"country_codes": ["FR"]}]),
+                json!([{"device_ids": {"op": "in", "value": ["d-1"]}}, {"country_codes": {"op": "in", "value": ["FR"]}}]),
                 "deny",
                 "production",
             ),
@@ -193,7 +331,7 @@ async fn current_shape_crud_and_one_store_for_both_apis() {
                 &current(
                     &format!("p{prio}"),
                     prio,
-                    json!([{"user_ids": ["u"]}]),
+                    json!([{"user_ids": {"op": "in", "value": ["u"]}}]),
                     "deny",
                     "production",
                 ),
@@ -208,7 +346,7 @@ async fn current_shape_crud_and_one_store_for_both_apis() {
             &current(
                 "Known bad devices",
                 6,
-                json!([{"user_ids": ["u"]}]),
+                json!([{"user_ids": {"op": "in", "value": ["u"]}}]),
                 "deny",
                 "production",
             ),
@@ -219,7 +357,13 @@ async fn current_shape_crud_and_one_store_for_both_apis() {
         .post(
             "/risk/v1/rules",
             &t,
-            &current("n", 5, json!([{"user_ids": ["u"]}]), "deny", "production"),
+            &current(
+                "n",
+                5,
+                json!([{"user_ids": {"op": "in", "value": ["u"]}}]),
+                "deny",
+                "production",
+            ),
         )
         .await;
     assert_eq!(r.status(), 409);
@@ -265,7 +409,7 @@ async fn current_shape_crud_and_one_store_for_both_apis() {
         .await
         .unwrap();
     let first = legacy_list.data.iter().find(|r| r.id == id).unwrap();
-    assert_eq!(first.rule.recommendation, RecommendationType::Deny);
+    assert_eq!(first.rule.recommendation, LegacyRecommendation::Deny);
     assert_eq!(first.rule.matcher, Matcher::DeviceIds(vec!["d-1".into()]));
 
     let r = env.get(&format!("/risk/v1/rules/{id}"), &t).await;
@@ -274,7 +418,7 @@ async fn current_shape_crud_and_one_store_for_both_apis() {
     let mut updated = current(
         "Known bad devices",
         6,
-        json!([{"device_ids": ["d-2"]}]),
+        json!([{"device_ids": {"op": "in", "value": ["d-2"]}}]),
         "challenge",
         "preview",
     );
@@ -330,7 +474,7 @@ async fn current_shape_crud_and_one_store_for_both_apis() {
     assert_eq!(env.get("/risk/v1/rules/nope", &t).await.status(), 404);
     // Rules are defaults-disabled in the current shape.
     let r = env
-        .post("/risk/v1/rules", &t, &json!({"name": "quiet", "priority": 9, "recommendation": "deny", "mode": "production", "matchers": [{"user_ids": ["x"]}]}))
+        .post("/risk/v1/rules", &t, &json!({"name": "quiet", "priority": 9, "recommendation": "deny", "mode": "production", "matchers": [{"user_ids": {"op": "in", "value": ["x"]}}]}))
         .await;
     assert!(!r.json::<StoredRule>().await.unwrap().rule.enabled);
 }
@@ -370,70 +514,70 @@ async fn every_matcher_kind_matches_its_fact_only() {
     type Case<'a> = (Value, Value, Option<&'a str>, Option<&'a str>, Value);
     let cases: Vec<Case<'_>> = vec![
         (
-            json!({"ip_cidrs": ["198.51.100.0/24"]}),
+            json!({"ip_cidrs": {"op": "ip_in", "value": ["198.51.100.0/24"]}}),
             json!({"ip": "198.51.100.20"}),
             None,
             None,
             json!({"ip": "198.51.101.20"}),
         ),
         (
-            json!({"user_ids": ["mallory"]}),
+            json!({"user_ids": {"op": "in", "value": ["mallory"]}}),
             json!({}),
             Some("mallory"),
             None,
             json!({}),
         ),
         (
-            json!({"user_ids": ["trent"]}),
+            json!({"user_ids": {"op": "in", "value": ["trent"]}}),
             json!({}),
             None,
             Some("trent"),
             json!({}),
         ),
         (
-            json!({"device_ids": ["dev-x"]}),
+            json!({"device_ids": {"op": "in", "value": ["dev-x"]}}),
             json!({"device_id": "dev-x"}),
             None,
             None,
             json!({"device_id": "dev-y"}),
         ),
         (
-            json!({"device_fingerprints": ["fp-x"]}),
+            json!({"device_fingerprints": {"op": "in", "value": ["fp-x"]}}),
             json!({"device_fingerprint": "fp-x"}),
             None,
             None,
             json!({"device_fingerprint": "fp-y"}),
         ),
         (
-            json!({"device_public_keys": ["pk-x"]}),
+            json!({"device_public_keys": {"op": "in", "value": ["pk-x"]}}),
             json!({"device_public_key": "pk-x"}),
             None,
             None,
             json!({"device_fingerprint": "pk-x"}),
         ),
         (
-            json!({"country_codes": ["fr"]}),
+            json!({"country_codes": {"op": "in", "value": ["fr"]}}),
             json!({"ip": "192.0.2.3"}),
             None,
             None,
             json!({"ip": "192.0.2.200"}),
         ),
         (
-            json!({"country_codes": ["DE"]}),
+            json!({"country_codes": {"op": "in", "value": ["DE"]}}),
             json!({"country_code": "de"}),
             None,
             None,
             json!({}),
         ),
         (
-            json!({"browser_names": ["firefox"]}),
+            json!({"browser_names": {"op": "in", "value": ["firefox"]}}),
             json!({"user_agent": firefox}),
             None,
             None,
             json!({"user_agent": android}),
         ),
         (
-            json!({"os_versions": ["14"]}),
+            json!({"os_versions": {"op": "in", "value": ["14"]}}),
             json!({"user_agent": android}),
             None,
             None,
@@ -492,7 +636,7 @@ async fn all_matchers_of_a_rule_must_match_and_disabled_rules_are_ignored() {
         &current(
             "both",
             1,
-            json!([{"device_ids": ["d1"]}, {"user_ids": ["u1"]}]),
+            json!([{"device_ids": {"op": "in", "value": ["d1"]}}, {"user_ids": {"op": "in", "value": ["u1"]}}]),
             "challenge",
             "production",
         ),
@@ -501,7 +645,7 @@ async fn all_matchers_of_a_rule_must_match_and_disabled_rules_are_ignored() {
     let mut off = current(
         "off",
         2,
-        json!([{"device_ids": ["d2"]}]),
+        json!([{"device_ids": {"op": "in", "value": ["d2"]}}]),
         "deny",
         "production",
     );
@@ -571,7 +715,7 @@ async fn configured_rules_are_loaded_and_restored_by_reset() {
         recommendation = "deny"
         mode = "production"
         enabled = true
-        matchers = [{ ip_cidrs = ["203.0.113.0/24"] }]
+        matchers = [{ ip_cidrs = { op = "ip_in", value = ["203.0.113.0/24"] } }]
         "#,
     )
     .unwrap();

@@ -1,0 +1,107 @@
+//! Secured session tokens (`getSecureSessionToken(actionType)`) through both adapters, against
+//! the emulator: a token bound to the route's action type is accepted; one bound to another
+//! action type is refused by the API (403 "Action type mismatch"), which the guard answers as
+//! bad input (400), never as an outage, and without reporting a result.
+
+use std::net::SocketAddr;
+
+use actix_web::{test as actix_test, web, App, HttpResponse};
+use risk_core::{ActionType, Guard, RiskClient};
+use risk_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, Telemetry, DEV_CLIENT_ID, DEV_CLIENT_SECRET,
+};
+use tower::ServiceExt;
+
+const HEADER: &str = "x-risk-secured-session-token";
+const PEER: &str = "198.51.100.21:50000";
+
+/// An emulator, a guard for `transaction`, and secured tokens of one session bound to
+/// `transaction` (right) and to `login` (wrong).
+async fn setup() -> (EmulatorHandle, Guard, String, String) {
+    let emu = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = RiskClient::builder()
+        .client_id(DEV_CLIENT_ID)
+        .client_secret(DEV_CLIENT_SECRET)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    let session = emu
+        .create_session(
+            &Telemetry::new()
+                .with_device_id("dev-secured")
+                .with_ip("198.51.100.21"),
+        )
+        .unwrap();
+    let right = emu.secured_session_token(&session, "transaction");
+    let wrong = emu.secured_session_token(&session, "login");
+    let guard = Guard::builder(ActionType::Transaction, client)
+        .without_reporter()
+        .build()
+        .unwrap();
+    (emu, guard, right, wrong)
+}
+
+#[tokio::test]
+async fn tower_accepts_a_bound_secured_token_and_refuses_a_mismatch_as_bad_input() {
+    let (emu, guard, right, wrong) = setup().await;
+    let service = tower::Layer::layer(
+        &risk_tower::RiskLayer::new(guard),
+        tower::service_fn(|_req: http::Request<String>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new("paid".to_owned()))
+        }),
+    );
+    let request = |token: &str| {
+        let mut request = http::Request::builder()
+            .method("POST")
+            .uri("/transfer")
+            .header(HEADER, token)
+            .body(String::new())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(PEER.parse::<SocketAddr>().unwrap());
+        request
+    };
+    let accepted = service.clone().oneshot(request(&right)).await.unwrap();
+    assert_eq!(accepted.status(), 200);
+    let refused = service.clone().oneshot(request(&wrong)).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let stats = emu.stats();
+    assert_eq!(stats.requests("trigger_action"), 2);
+    assert_eq!(
+        stats.endpoints["trigger_action"].by_status.get(&403),
+        Some(&1)
+    );
+}
+
+#[actix_web::test]
+async fn actix_accepts_a_bound_secured_token_and_refuses_a_mismatch_as_bad_input() {
+    let (emu, guard, right, wrong) = setup().await;
+    let app = actix_test::init_service(
+        App::new().service(
+            web::resource("/transfer")
+                .route(web::post().to(|| async { HttpResponse::Ok().body("paid") }))
+                .wrap(risk_actix::RiskMiddleware::new(guard)),
+        ),
+    )
+    .await;
+    let call = |token: &str| {
+        actix_test::TestRequest::post()
+            .uri("/transfer")
+            .insert_header((HEADER, token))
+            .peer_addr(PEER.parse().unwrap())
+            .to_request()
+    };
+    let accepted = actix_test::call_service(&app, call(&right)).await;
+    assert_eq!(accepted.status().as_u16(), 200);
+    let refused = actix_test::call_service(&app, call(&wrong)).await;
+    assert_eq!(refused.status().as_u16(), 400);
+    let stats = emu.stats();
+    assert_eq!(stats.requests("trigger_action"), 2);
+    assert_eq!(
+        stats.endpoints["trigger_action"].by_status.get(&403),
+        Some(&1)
+    );
+}
