@@ -369,8 +369,8 @@ impl RiskClientBuilder {
     /// A builder filled from the environment: `TS_CLIENT_ID`, `TS_CLIENT_SECRET`, and
     /// `TS_BASE_URL` (wins when set) or `TS_REGION` (`us`, `eu`, `ca`, `au`, `sandbox`);
     /// `TS_QUOTA_PER_MINUTE` ([`quota_per_minute`](Self::quota_per_minute)) and
-    /// `TS_ACTIVITIES_RESOURCE` ([`activities_resource`](Self::activities_resource): set and
-    /// empty means no resource). Unset variables leave the defaults; setters called afterwards
+    /// `TS_ACTIVITIES_RESOURCE` ([`activities_resource`](Self::activities_resource): `none`
+    /// asks for a token without a resource). Unset variables leave the defaults; setters called afterwards
     /// override.
     ///
     /// Fails when a variable is not valid Unicode or `TS_REGION` is unknown.
@@ -385,7 +385,7 @@ impl RiskClientBuilder {
     /// Like [`from_env`](Self::from_env), reading the same variable names through `lookup`
     /// (a configuration map, a secret store, a test). `lookup` returns `Ok(None)` for an unset
     /// variable and `Err(reason)` for one that cannot be read. Empty values count as unset,
-    /// except for `TS_ACTIVITIES_RESOURCE`, where an empty value asks for no resource.
+    /// as everywhere (`TS_ACTIVITIES_RESOURCE=none` asks for a token without a resource).
     ///
     /// ```
     /// use std::collections::HashMap;
@@ -398,13 +398,10 @@ impl RiskClientBuilder {
     pub fn from_vars(
         mut lookup: impl FnMut(&'static str) -> Result<Option<String>, String>,
     ) -> Result<Self, ConfigError> {
-        let mut read_raw = |var: &'static str| -> Result<Option<String>, ConfigError> {
-            lookup(var).map_err(|reason| ConfigError::Env { var, reason })
-        };
-        // Set and empty is a choice here (no resource), not the same as unset.
-        let activities_resource = read_raw("TS_ACTIVITIES_RESOURCE")?;
         let mut read = |var: &'static str| -> Result<Option<String>, ConfigError> {
-            read_raw(var).map(|v| v.filter(|s| !s.trim().is_empty()))
+            lookup(var)
+                .map(|v| v.filter(|s| !s.trim().is_empty()))
+                .map_err(|reason| ConfigError::Env { var, reason })
         };
         let mut builder = Self::new();
         if let Some(id) = read("TS_CLIENT_ID")? {
@@ -429,10 +426,13 @@ impl RiskClientBuilder {
             })?;
             builder = builder.quota_per_minute(per_minute);
         }
-        if let Some(resource) = activities_resource {
+        // A template that sets every variable empty must not change the token asked for: an
+        // empty value is unset, and "no resource" is said with a word.
+        if let Some(resource) = read("TS_ACTIVITIES_RESOURCE")? {
             let resource = resource.trim();
-            builder =
-                builder.activities_resource((!resource.is_empty()).then(|| resource.to_owned()));
+            builder = builder.activities_resource(
+                (!resource.eq_ignore_ascii_case("none")).then(|| resource.to_owned()),
+            );
         }
         Ok(builder)
     }

@@ -6,7 +6,10 @@
 use std::net::SocketAddr;
 
 use actix_web::{test as actix_test, web, App, HttpResponse};
-use risk_core::{ActionType, Guard, RiskClient};
+use std::time::Duration;
+
+use risk_core::testing::RecordingSink;
+use risk_core::{ActionResult, ActionType, Guard, Reporter, RiskClient};
 use risk_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, Telemetry, DEV_CLIENT_ID, DEV_CLIENT_SECRET,
 };
@@ -17,7 +20,14 @@ const PEER: &str = "198.51.100.21:50000";
 
 /// An emulator, a guard for `transaction`, and secured tokens of one session bound to
 /// `transaction` (right) and to `login` (wrong).
-async fn setup() -> (EmulatorHandle, Guard, String, String) {
+async fn setup() -> (
+    EmulatorHandle,
+    Guard,
+    String,
+    String,
+    Reporter,
+    RecordingSink,
+) {
     let emu = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
         .await
         .unwrap();
@@ -36,16 +46,18 @@ async fn setup() -> (EmulatorHandle, Guard, String, String) {
         .unwrap();
     let right = emu.secured_session_token(&session, "transaction");
     let wrong = emu.secured_session_token(&session, "login");
+    let sink = RecordingSink::new();
+    let reporter = Reporter::builder(sink.clone()).build();
     let guard = Guard::builder(ActionType::Transaction, client)
-        .without_reporter()
+        .reporter(reporter.clone())
         .build()
         .unwrap();
-    (emu, guard, right, wrong)
+    (emu, guard, right, wrong, reporter, sink)
 }
 
 #[tokio::test]
 async fn tower_accepts_a_bound_secured_token_and_refuses_a_mismatch_as_bad_input() {
-    let (emu, guard, right, wrong) = setup().await;
+    let (emu, guard, right, wrong, reporter, sink) = setup().await;
     let service = tower::Layer::layer(
         &risk_tower::RiskLayer::new(guard),
         tower::service_fn(|_req: http::Request<String>| async {
@@ -74,11 +86,12 @@ async fn tower_accepts_a_bound_secured_token_and_refuses_a_mismatch_as_bad_input
         stats.endpoints["trigger_action"].by_status.get(&403),
         Some(&1)
     );
+    assert_one_report_for_the_accepted(&reporter, &sink).await;
 }
 
 #[actix_web::test]
 async fn actix_accepts_a_bound_secured_token_and_refuses_a_mismatch_as_bad_input() {
-    let (emu, guard, right, wrong) = setup().await;
+    let (emu, guard, right, wrong, reporter, sink) = setup().await;
     let app = actix_test::init_service(
         App::new().service(
             web::resource("/transfer")
@@ -104,4 +117,14 @@ async fn actix_accepts_a_bound_secured_token_and_refuses_a_mismatch_as_bad_input
         stats.endpoints["trigger_action"].by_status.get(&403),
         Some(&1)
     );
+    assert_one_report_for_the_accepted(&reporter, &sink).await;
+}
+
+/// The accepted request's action is reported (`success`); the refused one, which created no
+/// action, is not.
+async fn assert_one_report_for_the_accepted(reporter: &Reporter, sink: &RecordingSink) {
+    reporter.flush(Duration::from_secs(10)).await.unwrap();
+    let reports = sink.reports();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].result, ActionResult::Success);
 }

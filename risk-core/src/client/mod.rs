@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use url::Url;
 
-use self::token::{Resource, TokenCache};
+use self::token::{Api, Resource, TokenCache, TokenKey};
 use self::transport::{decode, decode_withholding_body, Call, Replay};
 use crate::budget::{Budget, CallPriority};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
@@ -258,12 +258,18 @@ impl RiskClient {
             | "evaluate" => CallPriority::Assessment,
             _ => CallPriority::Background,
         };
-        // The activities endpoints may need a token for another resource (or none).
-        let resource = match endpoint {
-            "start_collect" | "create_stream" | "collect" | "delete_stream" | "stop_collect" => {
-                self.inner.activities_resource.clone()
+        // The activities endpoints (known by their path) may need a token for another
+        // resource, or none.
+        let token = if url.path().contains("/activities/v1/") {
+            TokenKey {
+                api: Api::Activities,
+                resource: self.inner.activities_resource.clone(),
             }
-            _ => self.inner.risk_resource.clone(),
+        } else {
+            TokenKey {
+                api: Api::Risk,
+                resource: self.inner.risk_resource.clone(),
+            }
         };
         self.inner
             .execute(Call {
@@ -273,7 +279,7 @@ impl RiskClient {
                 body,
                 replay,
                 priority,
-                resource,
+                token,
             })
             .await
     }
@@ -506,7 +512,7 @@ impl RiskClient {
         let body = self
             .send("collect", Method::POST, url, None, Replay::UnsentOnly)
             .await?;
-        Ok(collected(&body))
+        collected(&body)
     }
 
     /// Deletes a stream: `DELETE /activities/v1/activities/stream?type=&stream_id=`.
@@ -580,43 +586,42 @@ fn invalid(setting: &'static str, reason: &str) -> Error {
 }
 
 /// The events of a `collect` answer. The stream's read position has moved, so nothing in it
-/// may be lost: each event is read on its own (an unreadable one is kept as raw JSON), and a
-/// body that is not a JSON array is kept whole as one raw element.
-fn collected(body: &[u8]) -> Vec<ActivityEvent> {
+/// may be lost: each event is read on its own (an unreadable one is kept as raw JSON). An
+/// empty body or `null` is an empty batch, and a list wrapped in an object (`{"data": [...]}`)
+/// is read as the list. Any other answer holds no events: it is an error (with the start of
+/// the body), so that a loop over `collect` stops instead of reading it again and again.
+fn collected(body: &[u8]) -> Result<Vec<ActivityEvent>, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Array(batch)) => {
-            batch.into_iter().map(ActivityEvent::from_json).collect()
+    let value = serde_json::from_slice::<serde_json::Value>(body).map_err(|e| Error::Decode {
+        message: format!("a collect answer that is not JSON: {e}"),
+        excerpt: crate::error::excerpt(body),
+    })?;
+    let batch = match value {
+        serde_json::Value::Null => Vec::new(),
+        serde_json::Value::Array(batch) => batch,
+        serde_json::Value::Object(mut wrapper) => {
+            match wrapper.remove("data").or_else(|| wrapper.remove("events")) {
+                Some(serde_json::Value::Array(batch)) => batch,
+                _ => {
+                    return Err(Error::Decode {
+                        message: "a collect answer that is neither a list of events nor one \
+                              wrapped in `data`"
+                            .to_owned(),
+                        excerpt: crate::error::excerpt(body),
+                    })
+                }
+            }
         }
-        Ok(other) => {
-            tracing::warn!(
-                found = json_kind(&other),
-                "a collect answer is not a JSON array; kept whole as one raw element"
-            );
-            vec![ActivityEvent::unreadable(other)]
+        _ => {
+            return Err(Error::Decode {
+                message: "a collect answer that is not a list of events".to_owned(),
+                excerpt: crate::error::excerpt(body),
+            })
         }
-        Err(e) => {
-            tracing::warn!(
-                error = %e,
-                "a collect answer is not JSON; kept whole, as text, as one raw element"
-            );
-            let text = String::from_utf8_lossy(body).into_owned();
-            vec![ActivityEvent::unreadable(serde_json::Value::String(text))]
-        }
-    }
-}
-
-fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "an object",
-    }
+    };
+    Ok(batch.into_iter().map(ActivityEvent::from_json).collect())
 }
 
 fn validate_stream_id(stream_id: &str) -> Result<(), Error> {

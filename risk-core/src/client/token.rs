@@ -55,16 +55,33 @@ impl fmt::Debug for AccessToken {
 }
 
 /// The resource a token is asked for (`resource=`), `None` for a token asked for without one.
-/// The key of the token cache: each resource has its own token.
 pub(crate) type Resource = Option<Arc<str>>;
+
+/// The API family a call belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Api {
+    /// `/risk/v1/...`: the assessments, results, rules.
+    Risk,
+    /// `/activities/v1/...`: event streaming.
+    Activities,
+}
+
+/// The key of the token cache: each API family keeps its own token, even when both ask for
+/// the same resource, so that a 401 from one (a tenant whose activities calls refuse the risk
+/// token) never throws away the token the assessments use.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TokenKey {
+    pub(crate) api: Api,
+    pub(crate) resource: Resource,
+}
 
 /// Per-entry expiry: each token lives for its own `ttl`.
 pub(crate) struct TokenExpiry;
 
-impl moka::Expiry<Resource, AccessToken> for TokenExpiry {
+impl moka::Expiry<TokenKey, AccessToken> for TokenExpiry {
     fn expire_after_create(
         &self,
-        _key: &Resource,
+        _key: &TokenKey,
         value: &AccessToken,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
@@ -72,7 +89,7 @@ impl moka::Expiry<Resource, AccessToken> for TokenExpiry {
     }
 }
 
-pub(crate) type TokenCache = moka::future::Cache<Resource, AccessToken>;
+pub(crate) type TokenCache = moka::future::Cache<TokenKey, AccessToken>;
 
 /// A cache for the client's tokens: one per resource it uses (at most two today, the risk
 /// resource and the activities one).
@@ -94,19 +111,19 @@ impl Inner {
     /// The current access token for `resource`: from the cache, or fetched once for all
     /// concurrent callers of that resource (see [`TokenSource::shared_fetch`]). The caller's
     /// own deadline is applied around the whole call by [`Inner::execute`].
-    pub(crate) async fn access_token(&self, resource: &Resource) -> Result<AccessToken, Error> {
+    pub(crate) async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, Error> {
         self.tokens
-            .try_get_with_by_ref(resource, self.token_source.shared_fetch(resource))
+            .try_get_with_by_ref(key, self.token_source.shared_fetch(&key.resource))
             .await
             .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| clone_error(&e)))
     }
 
-    /// Drops `used` (the token of `resource`) from the cache, unless another caller already
+    /// Drops `used` (the token of `key`) from the cache, unless another caller already
     /// replaced it.
-    pub(crate) async fn invalidate_token(&self, resource: &Resource, used: &AccessToken) {
-        if let Some(current) = self.tokens.get(resource).await {
+    pub(crate) async fn invalidate_token(&self, key: &TokenKey, used: &AccessToken) {
+        if let Some(current) = self.tokens.get(key).await {
             if Arc::ptr_eq(&current.value, &used.value) {
-                self.tokens.invalidate(resource).await;
+                self.tokens.invalidate(key).await;
             }
         }
     }

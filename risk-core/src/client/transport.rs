@@ -11,7 +11,7 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span};
 use url::Url;
 
-use super::token::Resource;
+use super::token::TokenKey;
 use super::Inner;
 use crate::budget::{CallPriority, DEFAULT_QUOTA_PAUSE, MAX_QUOTA_PAUSE};
 use crate::config::{RetryPolicy, MAX_TIMEOUT};
@@ -95,8 +95,9 @@ pub(crate) struct Call {
     pub(crate) replay: Replay,
     /// Who draws on the budget: assessments fail at once without it, the rest waits.
     pub(crate) priority: CallPriority,
-    /// The resource its access token is asked for (each has its own cached token).
-    pub(crate) resource: Resource,
+    /// Its API family and the resource its access token is asked for (each pair has its own
+    /// cached token).
+    pub(crate) token: TokenKey,
 }
 
 /// A failure of one attempt, with what is needed to decide on a retry.
@@ -182,7 +183,7 @@ impl Inner {
             if attempt > 1 || !budget_taken {
                 self.take_budget(call.priority, deadline).await?;
             }
-            let token = self.access_token(&call.resource).await?;
+            let token = self.access_token(&call.token).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let mut request = self
                 .http
@@ -245,7 +246,7 @@ impl Inner {
                         if status == 401 && !refreshed_token {
                             // Drop the token the server refused, fetch a new one, resend once.
                             refreshed_token = true;
-                            self.invalidate_token(&call.resource, &token).await;
+                            self.invalidate_token(&call.token, &token).await;
                             tracing::debug!(
                                 attempt,
                                 "401 from risk endpoint: refreshing the access token"

@@ -200,7 +200,9 @@ open_enum! {
     }
 }
 
-/// The card of a transaction party (`payer.card`, `payee.card`): never the full number.
+/// The card of a transaction party (`payer.card`, `payee.card`). The documented fields are the
+/// holder, the BIN and the last four digits; anything else the vendor echoes is kept in
+/// `extra` as sent (and shows in `Debug`, like the rest of the transaction data).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -544,18 +546,20 @@ pub struct TransactionData {
         skip_serializing_if = "Option::is_none"
     )]
     pub transaction_date: Option<i64>,
-    /// The paying party.
+    /// The paying party. (The parties, the purchase and the AVS result are boxed: most
+    /// transactions carry few of them, and a `TransactionData` moves with every request and
+    /// answer that holds one.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payer: Option<TransactionParty>,
+    pub payer: Option<Box<TransactionParty>>,
     /// The receiving party.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payee: Option<TransactionParty>,
+    pub payee: Option<Box<TransactionParty>>,
     /// What was bought.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purchase: Option<Purchase>,
+    pub purchase: Option<Box<Purchase>>,
     /// The address verification (AVS) result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub avs: Option<AddressVerification>,
+    pub avs: Option<Box<AddressVerification>>,
     /// Fields beyond the documented ones, kept as sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -588,14 +592,14 @@ impl TransactionData {
     /// Sets the paying party.
     #[must_use]
     pub fn with_payer(mut self, payer: TransactionParty) -> Self {
-        self.payer = Some(payer);
+        self.payer = Some(Box::new(payer));
         self
     }
 
     /// Sets the receiving party.
     #[must_use]
     pub fn with_payee(mut self, payee: TransactionParty) -> Self {
-        self.payee = Some(payee);
+        self.payee = Some(Box::new(payee));
         self
     }
 }

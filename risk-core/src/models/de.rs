@@ -12,12 +12,54 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A scalar read as it comes. Decoded by hand (`deserialize_any`), not as an untagged enum:
+/// that would buffer every value and build an error for each variant tried first.
 enum NumOrStr {
     Num(serde_json::Number),
     Str(String),
     Bool(bool),
+}
+
+impl<'de> Deserialize<'de> for NumOrStr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Scalar;
+
+        impl serde::de::Visitor<'_> for Scalar {
+            type Value = NumOrStr;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, a number or a boolean")
+            }
+
+            fn visit_bool<E>(self, v: bool) -> Result<NumOrStr, E> {
+                Ok(NumOrStr::Bool(v))
+            }
+
+            fn visit_i64<E>(self, v: i64) -> Result<NumOrStr, E> {
+                Ok(NumOrStr::Num(v.into()))
+            }
+
+            fn visit_u64<E>(self, v: u64) -> Result<NumOrStr, E> {
+                Ok(NumOrStr::Num(v.into()))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NumOrStr, E> {
+                serde_json::Number::from_f64(v)
+                    .map(NumOrStr::Num)
+                    .ok_or_else(|| E::custom("a number that is not finite"))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<NumOrStr, E> {
+                Ok(NumOrStr::Str(v.to_owned()))
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<NumOrStr, E> {
+                Ok(NumOrStr::Str(v))
+            }
+        }
+
+        d.deserialize_any(Scalar)
+    }
 }
 
 /// A string field that some payloads send as a number (`ip_location_zip`).
@@ -33,17 +75,24 @@ where
     })
 }
 
-/// A number field that some payloads send as a string (`ip_location_longitude`).
-/// A string that is not a number decodes as `None` rather than failing the whole payload.
+/// A number field that some payloads send as a string (`ip_location_longitude`). An empty
+/// string is no value; text that is not a number (or a boolean) is an error, which the
+/// tolerant decoder turns into a field set aside and counted, never a silent `None`.
 pub(crate) fn opt_f64_lenient<'de, D>(d: D) -> Result<Option<f64>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    Ok(match Option::<NumOrStr>::deserialize(d)? {
-        None | Some(NumOrStr::Bool(_)) => None,
-        Some(NumOrStr::Num(n)) => n.as_f64(),
-        Some(NumOrStr::Str(s)) => s.trim().parse::<f64>().ok(),
-    })
+    match Option::<NumOrStr>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrStr::Num(n)) => Ok(n.as_f64()),
+        Some(NumOrStr::Str(s)) if s.trim().is_empty() => Ok(None),
+        Some(NumOrStr::Str(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("text that is not a number")),
+        Some(NumOrStr::Bool(_)) => Err(serde::de::Error::custom("a boolean, not a number")),
+    }
 }
 
 /// A count that may arrive as an integer, a float or a string.
@@ -77,16 +126,21 @@ where
         reason = "a float cast saturates; fractions are cut on purpose"
     )]
     let whole = |f: f64| f.is_finite().then_some(f as i64);
-    Ok(match Option::<NumOrStr>::deserialize(d)? {
-        None | Some(NumOrStr::Bool(_)) => None,
-        Some(NumOrStr::Num(n)) => n.as_i64().or_else(|| n.as_f64().and_then(whole)),
+    let not_whole = || serde::de::Error::custom("text that is not a whole number");
+    match Option::<NumOrStr>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrStr::Num(n)) => Ok(n.as_i64().or_else(|| n.as_f64().and_then(whole))),
+        Some(NumOrStr::Str(s)) if s.trim().is_empty() => Ok(None),
         Some(NumOrStr::Str(s)) => {
             let s = s.trim();
             s.parse::<i64>()
                 .ok()
                 .or_else(|| s.parse::<f64>().ok().and_then(whole))
+                .map(Some)
+                .ok_or_else(not_whole)
         }
-    })
+        Some(NumOrStr::Bool(_)) => Err(serde::de::Error::custom("a boolean, not a number")),
+    }
 }
 
 /// An open enum (any `From<String>` type) that may arrive as a number or a boolean: the value
@@ -132,21 +186,29 @@ where
     })
 }
 
-/// A boolean that may be `null`.
+/// A boolean that may be `null`, or arrive as text (`"true"`, `"FALSE"`, `"1"`, `"0"`) or as
+/// the number 1 or 0. Anything else is an error (set aside and counted by the tolerant
+/// decoder), never a silent `None`.
 pub(crate) fn opt_bool_lenient<'de, D>(d: D) -> Result<Option<bool>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    Ok(match Option::<NumOrStr>::deserialize(d)? {
-        Some(NumOrStr::Bool(b)) => Some(b),
-        Some(NumOrStr::Str(s)) => match s.as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
+    let not_bool = || serde::de::Error::custom("a value that is not a boolean");
+    match Option::<NumOrStr>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrStr::Bool(b)) => Ok(Some(b)),
+        Some(NumOrStr::Str(s)) => match s.trim() {
+            "" => Ok(None),
+            t if t.eq_ignore_ascii_case("true") || t == "1" => Ok(Some(true)),
+            t if t.eq_ignore_ascii_case("false") || t == "0" => Ok(Some(false)),
+            _ => Err(not_bool()),
         },
-        Some(NumOrStr::Num(n)) => n.as_u64().map(|v| v != 0),
-        None => None,
-    })
+        Some(NumOrStr::Num(n)) => match n.as_f64() {
+            Some(v) if (v - 1.0).abs() < f64::EPSILON => Ok(Some(true)),
+            Some(v) if v.abs() < f64::EPSILON => Ok(Some(false)),
+            _ => Err(not_bool()),
+        },
+    }
 }
 
 /// A list whose elements may be `null` or of an unexpected shape: those elements are

@@ -225,9 +225,13 @@ fn ts_activities_resource_chooses_the_activities_token_resource() {
         with(Some(" https://activities.example ")).activities_resource(),
         Some("https://activities.example")
     );
-    // Set and empty: no resource at all.
-    assert_eq!(with(Some("")).activities_resource(), None);
-    assert_eq!(with(Some("  ")).activities_resource(), None);
+    // `none`: no resource at all; empty is unset, as for every variable.
+    assert_eq!(with(Some("none")).activities_resource(), None);
+    assert_eq!(with(Some(" NONE ")).activities_resource(), None);
+    assert_eq!(
+        with(Some("  ")).activities_resource(),
+        Some("https://risk.identity.security")
+    );
 
     let blank = valid()
         .activities_resource(Some(" ".to_owned()))

@@ -704,36 +704,52 @@ async fn every_context_field_takes_a_number_or_a_string() {
 }
 
 #[tokio::test]
-async fn a_collect_answer_that_is_not_a_list_keeps_the_batch_raw() {
+async fn a_collect_answer_that_is_not_a_list_is_read_or_refused_never_looped_on() {
     let server = MockServer::start().await;
     mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
-    Mock::given(method("POST"))
-        .and(path("/activities/v1/activities/collect"))
-        .and(query_param("stream_id", "object"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"data": [{"activity": "x"}]})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/activities/v1/activities/collect"))
-        .and(query_param("stream_id", "text"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops</html>"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/activities/v1/activities/collect"))
-        .and(query_param("stream_id", "empty"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    for (stream, body) in [
+        ("wrapped", json!({"data": [{"activity": "x"}]}).to_string()),
+        ("null", "null".to_owned()),
+        ("empty", String::new()),
+        ("message", json!({"message": "try later"}).to_string()),
+        ("text", "<html>oops</html>".to_owned()),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/activities/v1/activities/collect"))
+            .and(query_param("stream_id", stream))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+    }
     let client = client(&server);
-    let object = client.collect(EventType::Risk, "object", 10).await.unwrap();
-    assert_eq!(object.len(), 1);
-    assert_eq!(object[0].raw, Some(json!({"data": [{"activity": "x"}]})));
-    let text = client.collect(EventType::Risk, "text", 10).await.unwrap();
-    assert_eq!(text.len(), 1);
-    assert_eq!(text[0].raw, Some(json!("<html>oops</html>")));
-    let empty = client.collect(EventType::Risk, "empty", 10).await.unwrap();
-    assert!(empty.is_empty());
+    // A list wrapped in an object is the list.
+    let wrapped = client
+        .collect(EventType::Risk, "wrapped", 10)
+        .await
+        .unwrap();
+    assert_eq!(wrapped.len(), 1);
+    assert_eq!(wrapped[0].activity, "x");
+    // Nothing is no events.
+    assert!(client
+        .collect(EventType::Risk, "null", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(client
+        .collect(EventType::Risk, "empty", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // An answer that holds no events is an error, quoting its start: a loop over `collect`
+    // stops on it instead of reading the same answer for ever.
+    for stream in ["message", "text"] {
+        let error = client
+            .collect(EventType::Risk, stream, 10)
+            .await
+            .unwrap_err();
+        let risk_core::Error::Decode { excerpt, .. } = &error else {
+            panic!("{stream}: {error:?}");
+        };
+        assert!(!excerpt.is_empty(), "{stream}: {error:?}");
+    }
 }

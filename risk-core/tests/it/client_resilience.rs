@@ -249,7 +249,9 @@ async fn a_trigger_action_is_not_resent_once_sent() {
 
 #[tokio::test]
 async fn create_rule_and_collect_are_not_resent_after_a_server_error() {
-    let server = setup().await;
+    // The rule (risk) and the collect (activities) each fetch their family's token.
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 2).await;
     Mock::given(method("POST"))
         .and(path("/risk/v1/rules"))
         .respond_with(ResponseTemplate::new(503))

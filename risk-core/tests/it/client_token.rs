@@ -526,16 +526,32 @@ async fn no_activities_resource_asks_for_a_token_without_one() {
 }
 
 #[tokio::test]
-async fn by_default_activities_and_risk_calls_share_the_risk_token() {
+async fn by_default_activities_calls_ask_for_the_risk_resource_and_a_401_there_spares_the_risk_token(
+) {
     let server = MockServer::start().await;
-    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
-    mount_start_collect(&server, ACCESS_TOKEN, 1).await;
-    mount_rules(&server, ACCESS_TOKEN, 1).await;
+    // One token per API family (both for the risk resource), and one more for the activities
+    // calls after their 401; the risk calls keep theirs.
+    mount_token(&server, ACCESS_TOKEN, 3600, 3).await;
+    Mock::given(method("PUT"))
+        .and(path("/activities/v1/activities/start-collect"))
+        .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_start_collect(&server, ACCESS_TOKEN, 2).await;
+    mount_rules(&server, ACCESS_TOKEN, 2).await;
     let client = client(&server);
     assert_eq!(
         client.activities_resource(),
         Some("https://risk.identity.security")
     );
+    client.list_rules().await.unwrap();
+    // Refused once, refreshed, sent again: only the activities token is fetched anew.
+    client
+        .start_collect(risk_core::EventType::Risk)
+        .await
+        .unwrap();
     client
         .start_collect(risk_core::EventType::Risk)
         .await

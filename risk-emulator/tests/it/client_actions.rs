@@ -23,7 +23,7 @@ fn full_request(session: &str) -> TriggerActionRequest {
         .with_method("card");
     tx.reason = Some("order 42".to_owned());
     tx.transaction_date = Some(T0 - 1_000);
-    tx.payee = Some(payee);
+    tx.payee = Some(Box::new(payee));
     TriggerActionRequest::new(session, ActionType::Checkout)
         .with_correlation_id("corr-42")
         .with_claimed_user_id("acct-7", ClaimedUserIdType::AccountId)
