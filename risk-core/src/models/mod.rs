@@ -14,12 +14,11 @@ mod rules;
 mod signals;
 mod token;
 pub(crate) mod tolerant;
+mod transaction;
 
 pub use action::{
-    ActionResult, ActionResultReport, ActionType, AddressVerification, AssigneeRequest,
-    AttributeValue, ChallengeType, ClaimedUserIdType, ClearUserRequest, CustomAttributes,
-    MessageResponse, PaymentCard, Purchase, PurchasedProduct, TransactionAddress, TransactionData,
-    TransactionMethod, TransactionParty, TransactionType, TriggerActionRequest,
+    ActionResult, ActionResultReport, ActionType, AssigneeRequest, AttributeValue, ChallengeType,
+    ClaimedUserIdType, ClearUserRequest, CustomAttributes, MessageResponse, TriggerActionRequest,
     TriggerActionResponse,
 };
 pub use evaluate::{EvaluateRequest, EvaluateResponse};
@@ -35,6 +34,10 @@ pub use rules::{
 };
 pub use signals::{BehaviorSignals, DeviceSignals, HistorySignals, NetworkSignals, RiskSignals};
 pub use token::{redact, ActionToken, SessionToken};
+pub use transaction::{
+    AddressVerification, PaymentCard, Purchase, PurchasedProduct, TransactionAddress,
+    TransactionData, TransactionMethod, TransactionParty, TransactionType,
+};
 
 /// The OAuth resource every risk access token must be issued for.
 pub const RISK_RESOURCE: &str = "https://risk.identity.security";

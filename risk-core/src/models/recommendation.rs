@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{ActionType, ChallengeType, CustomAttributes, TransactionData};
+use super::action::{ActionType, ChallengeType, CustomAttributes};
 use super::de::{
     null_default, open_enum, opt_attributes_lenient, opt_f64_lenient, opt_i64_lenient,
     opt_string_lenient, opt_text_lenient, vec_skip_invalid,
 };
 use super::signals::RiskSignals;
+use super::transaction::TransactionData;
 
 open_enum! {
     /// What the service recommends doing with the action.

@@ -80,11 +80,6 @@ async fn reports_of_a_killed_instance_are_delivered_by_another_exactly_once() {
         .build()
         .unwrap();
 
-    // Instance A takes the reports, then dies while delivering them.
-    let a = reports
-        .delivery(Stuck, "instance-a")
-        .claim_idle(Duration::from_secs(1))
-        .start();
     let reporter = reports.local_reporter();
     for token in &tokens {
         reporter
@@ -95,6 +90,13 @@ async fn reports_of_a_killed_instance_are_delivered_by_another_exactly_once() {
             .unwrap();
     }
     reporter.flush(WAIT).await.unwrap();
+    // Instance A takes the reports (all 20 are in the stream: one read), then dies while
+    // delivering them. (Started before they were all there, it could take a first few and
+    // hang on them, as its API never answers.)
+    let a = reports
+        .delivery(Stuck, "instance-a")
+        .claim_idle(Duration::from_secs(1))
+        .start();
     let taken = eventually(WAIT, async || {
         pending(&redis.url(), "killed:reports", "killed-delivery").await == 20
     })
