@@ -31,8 +31,8 @@ impl Recommender for ReadyRecommender {
     async fn recommendation(
         &self,
         _token: &ActionToken,
-    ) -> Result<RecommendationResponse, risk_core::Error> {
-        Ok(self.0.clone())
+    ) -> Result<Box<RecommendationResponse>, risk_core::Error> {
+        Ok(Box::new(self.0.clone()))
     }
 }
 

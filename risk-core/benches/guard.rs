@@ -42,8 +42,8 @@ impl Recommender for Ready {
     async fn recommendation(
         &self,
         _action_token: &ActionToken,
-    ) -> Result<RecommendationResponse, Error> {
-        Ok(self.response.clone())
+    ) -> Result<Box<RecommendationResponse>, Error> {
+        Ok(Box::new(self.response.clone()))
     }
 }
 

@@ -20,7 +20,7 @@ pub trait Recommender: Send + Sync + 'static {
     async fn recommendation(
         &self,
         action_token: &ActionToken,
-    ) -> Result<RecommendationResponse, Error>;
+    ) -> Result<Box<RecommendationResponse>, Error>;
 
     /// Evaluates an entity (an IP address) against the tenant's rules (the guard's
     /// [entity mode](crate::GuardBuilder::evaluate_client_ip)). The default answers that the
@@ -40,7 +40,7 @@ pub trait Recommender: Send + Sync + 'static {
     async fn trigger_with_recommendation(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
         let action_token = self.trigger_action(request).await?;
         let recommendation = self.recommendation(&action_token).await;
         Ok((action_token, recommendation))
@@ -56,14 +56,14 @@ impl<R: Recommender + ?Sized> Recommender for std::sync::Arc<R> {
     async fn recommendation(
         &self,
         action_token: &ActionToken,
-    ) -> Result<RecommendationResponse, Error> {
+    ) -> Result<Box<RecommendationResponse>, Error> {
         (**self).recommendation(action_token).await
     }
 
     async fn trigger_with_recommendation(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
         (**self).trigger_with_recommendation(request).await
     }
 

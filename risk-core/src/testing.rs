@@ -155,13 +155,13 @@ impl Recommender for StaticRecommender {
     async fn recommendation(
         &self,
         _action_token: &ActionToken,
-    ) -> Result<RecommendationResponse, Error> {
+    ) -> Result<Box<RecommendationResponse>, Error> {
         self.calls.recommendation.fetch_add(1, Ordering::SeqCst);
         if let Some(d) = self.delay {
             tokio::time::sleep(d).await;
         }
         match &self.answer {
-            Answer::Ok(r) => Ok((**r).clone()),
+            Answer::Ok(r) => Ok(r.clone()),
             Answer::Err(make) => Err(make()),
         }
     }
@@ -267,7 +267,7 @@ impl Recommender for ScriptedRecommender {
     async fn recommendation(
         &self,
         _action_token: &ActionToken,
-    ) -> Result<RecommendationResponse, Error> {
+    ) -> Result<Box<RecommendationResponse>, Error> {
         self.calls.recommendation.fetch_add(1, Ordering::SeqCst);
         let step = lock(&self.steps).pop_front();
         match step {
@@ -275,7 +275,7 @@ impl Recommender for ScriptedRecommender {
                 if let Some(d) = step.delay {
                     tokio::time::sleep(d).await;
                 }
-                step.answer
+                step.answer.map(Box::new)
             }
             None => Err(Error::Transport {
                 message: "ScriptedRecommender: script exhausted".to_owned(),

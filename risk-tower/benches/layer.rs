@@ -23,8 +23,11 @@ impl Recommender for Ready {
         Ok(ActionToken::new("bench-action-token"))
     }
 
-    async fn recommendation(&self, _token: &ActionToken) -> Result<RecommendationResponse, Error> {
-        Ok(self.0.clone())
+    async fn recommendation(
+        &self,
+        _token: &ActionToken,
+    ) -> Result<Box<RecommendationResponse>, Error> {
+        Ok(Box::new(self.0.clone()))
     }
 }
 

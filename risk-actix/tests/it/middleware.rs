@@ -476,10 +476,13 @@ impl Recommender for PerRequestRecommender {
     async fn recommendation(
         &self,
         token: &ActionToken,
-    ) -> Result<RecommendationResponse, risk_core::Error> {
+    ) -> Result<Box<RecommendationResponse>, risk_core::Error> {
         self.barrier.wait().await;
         let n: f64 = token.expose().trim_start_matches("at-").parse().unwrap();
-        Ok(RecommendationResponse::new(RecommendationType::Allow, n))
+        Ok(Box::new(RecommendationResponse::new(
+            RecommendationType::Allow,
+            n,
+        )))
     }
 }
 

@@ -315,7 +315,7 @@ impl RiskClient {
         request: &TriggerActionRequest,
     ) -> Result<(ActionToken, RecommendationResponse), Error> {
         let (action_token, recommendation) = self.trigger_recommended(request).await?;
-        Ok((action_token, recommendation?))
+        Ok((action_token, *recommendation?))
     }
 
     /// [`trigger_action_with_recommendation`](Self::trigger_action_with_recommendation),
@@ -323,7 +323,7 @@ impl RiskClient {
     async fn trigger_recommended(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
         let mut url = self.url("risk/v1/action/trigger-action")?;
         url.query_pairs_mut()
             .append_pair("get_recommendation", "true");
@@ -338,8 +338,11 @@ impl RiskClient {
             .await?;
         let response: TriggerActionResponse = decode_withholding_body(&body)?;
         let recommendation = match response.recommendation {
-            Some(recommendation) => Ok(*recommendation),
-            None => self.get_recommendation(&response.action_token).await,
+            Some(recommendation) => Ok(recommendation),
+            None => self
+                .get_recommendation(&response.action_token)
+                .await
+                .map(Box::new),
         };
         Ok((response.action_token, recommendation))
     }
@@ -547,8 +550,8 @@ impl Recommender for RiskClient {
     async fn recommendation(
         &self,
         action_token: &ActionToken,
-    ) -> Result<RecommendationResponse, Error> {
-        self.get_recommendation(action_token).await
+    ) -> Result<Box<RecommendationResponse>, Error> {
+        self.get_recommendation(action_token).await.map(Box::new)
     }
 
     async fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, Error> {
@@ -559,7 +562,7 @@ impl Recommender for RiskClient {
     async fn trigger_with_recommendation(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
         self.trigger_recommended(request).await
     }
 }

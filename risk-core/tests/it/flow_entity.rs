@@ -42,7 +42,7 @@ impl Recommender for ScriptedEvaluator {
         unreachable!("entity mode never triggers an action")
     }
 
-    async fn recommendation(&self, _: &ActionToken) -> Result<RecommendationResponse, Error> {
+    async fn recommendation(&self, _: &ActionToken) -> Result<Box<RecommendationResponse>, Error> {
         unreachable!("entity mode never asks for an action's recommendation")
     }
 

@@ -500,7 +500,10 @@ impl Recommender for Signalling {
         self.inner.trigger_action(request).await
     }
 
-    async fn recommendation(&self, token: &ActionToken) -> Result<RecommendationResponse, Error> {
+    async fn recommendation(
+        &self,
+        token: &ActionToken,
+    ) -> Result<Box<RecommendationResponse>, Error> {
         let answer = self.inner.recommendation(token).await;
         self.answered.notify_one();
         answer
@@ -801,7 +804,7 @@ impl Recommender for TriggersThenHangs {
         Ok(ActionToken::new("act-dropped"))
     }
 
-    async fn recommendation(&self, _: &ActionToken) -> Result<RecommendationResponse, Error> {
+    async fn recommendation(&self, _: &ActionToken) -> Result<Box<RecommendationResponse>, Error> {
         std::future::pending().await
     }
 }

@@ -235,18 +235,21 @@ async fn session_mode_asks_for_the_recommendation_in_one_call() {
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(ActionToken::new("at-two-calls"))
         }
-        async fn recommendation(&self, _: &ActionToken) -> Result<RecommendationResponse, Error> {
+        async fn recommendation(
+            &self,
+            _: &ActionToken,
+        ) -> Result<Box<RecommendationResponse>, Error> {
             self.single
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(allow())
+            Ok(Box::new(allow()))
         }
         async fn trigger_with_recommendation(
             &self,
             _: &TriggerActionRequest,
-        ) -> Result<(ActionToken, Result<RecommendationResponse, Error>), Error> {
+        ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
             self.combined
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok((ActionToken::new("at-one-call"), Ok(allow())))
+            Ok((ActionToken::new("at-one-call"), Ok(Box::new(allow()))))
         }
     }
     let recommender = Combined::default();

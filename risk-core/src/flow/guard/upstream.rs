@@ -157,7 +157,7 @@ impl GuardInner {
                 Token::Action(client_token) => {
                     let action_token = held.insert(client_token);
                     return match self.recommender.recommendation(action_token).await {
-                        Ok(rec) => Answer::Recommendation(Box::new(rec)),
+                        Ok(rec) => Answer::Recommendation(rec),
                         Err(e) => Answer::Failed(e),
                     };
                 }
@@ -170,7 +170,7 @@ impl GuardInner {
                     Ok((created, recommendation)) => {
                         *held = Some(created);
                         match recommendation {
-                            Ok(rec) => Answer::Recommendation(Box::new(rec)),
+                            Ok(rec) => Answer::Recommendation(rec),
                             Err(e) => Answer::Failed(e),
                         }
                     }
@@ -182,7 +182,7 @@ impl GuardInner {
                 Err(e) => return Answer::Failed(e),
             };
             match self.recommender.recommendation(action_token).await {
-                Ok(rec) => Answer::Recommendation(Box::new(rec)),
+                Ok(rec) => Answer::Recommendation(rec),
                 Err(e) => Answer::Failed(e),
             }
         };
