@@ -120,22 +120,7 @@ pub(crate) async fn make_fixture(
             .as_str()
             .ok_or_else(|| LoadError("no session token".to_owned()))?
             .to_owned();
-        let trigger = serde_json::json!({ "session_token": session, "action_type": "login" });
-        let (_, body) = conn
-            .send(
-                Method::POST,
-                "/emulator/v1/sdk/trigger-action",
-                &[],
-                Bytes::from(trigger.to_string()),
-            )
-            .await?;
-        let v: serde_json::Value = serde_json::from_slice(&body)?;
-        action_tokens.push(
-            v["action_token"]
-                .as_str()
-                .ok_or_else(|| LoadError("no action token".to_owned()))?
-                .to_owned(),
-        );
+        action_tokens.push(sdk_trigger(&mut conn, &session).await?);
         session_tokens.push(session);
     }
     let client = risk_core::RiskClient::builder()
@@ -192,4 +177,41 @@ pub(crate) fn address_of(base: &str) -> Result<SocketAddr, LoadError> {
     std::net::ToSocketAddrs::to_socket_addrs(host)?
         .next()
         .ok_or_else(|| LoadError(format!("`{host}` resolves to nothing")))
+}
+
+/// A `login` action triggered in the page of `session` (the web SDK's call): its action token.
+async fn sdk_trigger(conn: &mut Conn, session: &str) -> Result<String, LoadError> {
+    let trigger = serde_json::json!({ "session_token": session, "action_type": "login" });
+    let (_, body) = conn
+        .send(
+            Method::POST,
+            "/emulator/v1/sdk/trigger-action",
+            &[],
+            Bytes::from(trigger.to_string()),
+        )
+        .await?;
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    v["action_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| LoadError("no action token".to_owned()))
+}
+
+/// `fixture` with new front-end action tokens, one per session: the emulator keeps a bounded
+/// number of actions, so tokens made before scenarios that created hundreds of thousands of
+/// actions are forgotten (and answered 400/463) by the time a later scenario uses them.
+pub(crate) async fn with_fresh_action_tokens(fixture: &Fixture) -> Result<Fixture, LoadError> {
+    let mut conn = Conn::open(fixture.emulator).await?;
+    let mut action_tokens = Vec::with_capacity(fixture.sessions.len());
+    for session in &fixture.sessions {
+        action_tokens.push(sdk_trigger(&mut conn, session).await?);
+    }
+    Ok(Fixture {
+        emulator: fixture.emulator,
+        client: fixture.client.clone(),
+        reqwest: fixture.reqwest.clone(),
+        bearer: fixture.bearer.clone(),
+        sessions: fixture.sessions.clone(),
+        action_tokens,
+    })
 }

@@ -269,6 +269,22 @@ async fn adapter_scenarios(
         if is_floor.is_none() && !args.selects(name) {
             continue;
         }
+        // Scenarios on front-end action tokens get tokens made just before them.
+        let uses_action_tokens = matches!(
+            kind,
+            Kind::Floor(FloorCalls::Recommendation)
+                | Kind::Protected {
+                    action_token: true,
+                    ..
+                }
+        );
+        let fresh;
+        let fixture = if uses_action_tokens {
+            fresh = Arc::new(emulator::with_fresh_action_tokens(fixture).await?);
+            &fresh
+        } else {
+            fixture
+        };
         let row = measure(
             name,
             server,

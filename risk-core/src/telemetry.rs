@@ -17,6 +17,7 @@
 //! | `risk_quota_remaining` | gauge | |
 //! | `risk_limited_total` | counter | `action` |
 //! | `risk_token_refreshes_total` | counter | |
+//! | `risk_rules_skipped_total` | counter | |
 
 #![cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 
@@ -80,4 +81,10 @@ pub(crate) fn undecoded_field(field: String) {
 pub(crate) fn token_refresh() {
     #[cfg(feature = "metrics")]
     metrics::counter!("risk_token_refreshes_total").increment(1);
+}
+
+/// A listed rule that could not be read was skipped.
+pub(crate) fn rule_skipped() {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("risk_rules_skipped_total").increment(1);
 }

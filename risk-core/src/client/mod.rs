@@ -42,8 +42,9 @@ pub const MAX_COLLECT_BATCH: u16 = 1000;
 ///
 /// The event-streaming calls (`/activities/v1/...`) use a token of their own, asked for the
 /// [`activities_resource`](RiskClientBuilder::activities_resource) (by default the risk
-/// resource too, then the two share one token; `None` asks for a token without `resource`).
-/// Each resource's token is cached and fetched once for its concurrent callers, as above.
+/// resource too; `None` asks for a token without `resource`). Each family's token is cached
+/// and fetched once for its concurrent callers, as above, and a 401 on one family's call
+/// drops only that family's token.
 ///
 /// # Deadline
 /// Each call has one total deadline ([`timeout`](RiskClientBuilder::timeout)): token fetch,

@@ -275,6 +275,7 @@ where
             match T::deserialize(v) {
                 Ok(item) => Some(item),
                 Err(e) => {
+                    crate::telemetry::rule_skipped();
                     tracing::warn!(
                         id = id.as_deref().unwrap_or(""),
                         error = %e,
@@ -285,6 +286,74 @@ where
             }
         })
         .collect())
+}
+
+/// The text of an open enum's value that may come as any JSON scalar: a string (borrowed when
+/// it can be), or a number or a boolean read as its text, so that a rule's `"op": 1` is an
+/// operator this version does not know, never a rule lost. (Not used for a recommendation's
+/// `type`, where a number is an unreadable decision.)
+pub(crate) fn open_text<'de, D>(d: D) -> Result<std::borrow::Cow<'de, str>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    use std::borrow::Cow;
+
+    struct Text;
+
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Cow<'de, str>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string (or a number or a boolean)")
+        }
+
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+    }
+
+    d.deserialize_any(Text)
+}
+
+/// A required integer that may arrive as a number or as text (`"priority": "7"`).
+pub(crate) fn i64_lenient<'de, D>(d: D) -> Result<i64, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    opt_i64_lenient(d)?.ok_or_else(|| serde::de::Error::custom("no integer"))
+}
+
+/// A boolean that may be `null` or absent (`false`), or arrive as text or as 1 or 0 (see
+/// [`opt_bool_lenient`]).
+pub(crate) fn bool_lenient<'de, D>(d: D) -> Result<bool, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(opt_bool_lenient(d)?.unwrap_or(false))
 }
 
 /// Defines an "open" string enum: known variants plus `Other(String)` for values this

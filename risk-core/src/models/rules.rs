@@ -191,13 +191,14 @@ pub struct LegacyRule {
     )]
     pub name: Option<String>,
     /// Unique priority; lower is evaluated first.
+    #[serde(deserialize_with = "super::de::i64_lenient")]
     pub priority: i64,
     /// What it matches.
     pub matcher: Matcher,
     /// `CHALLENGE`, `DENY` or `TRUST`.
     pub recommendation: LegacyRecommendation,
     /// Whether it is evaluated at all.
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "super::de::bool_lenient")]
     pub enabled: bool,
     /// Preview or production.
     pub mode: LegacyRuleMode,
@@ -261,9 +262,11 @@ pub struct CreateLegacyRuleResponse {
 /// `GET /risk/v1/recommendation/rules` → 200 `{data: [...]}`.
 ///
 /// Unknown modes, recommendations and matcher kinds are kept (as `Other`), `null`s are read
-/// as absent. Only a listed rule that still cannot be read (no `priority`, a matcher that is
-/// not an object) is skipped, with a `WARN` tracing event naming its id, so that one such rule
-/// does not fail the whole list. Fetching that rule by id fails with a decode error.
+/// as absent; a number or a boolean where text is expected (and the reverse, for `priority`
+/// and `enabled`) is read as such. Only a listed rule that still cannot be read (no
+/// `priority`, a matcher that is not an object) is skipped, with a `WARN` tracing event naming
+/// its id and a count (`risk_rules_skipped_total`), so that one such rule does not fail the
+/// whole list. Fetching that rule by id fails with a decode error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LegacyRuleList {
@@ -375,6 +378,8 @@ impl<'de> Deserialize<'de> for RuleCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Object {
+            // An operator written as a number is one this version does not know, kept.
+            #[serde(deserialize_with = "operator_text")]
             op: RuleOperator,
             #[serde(default)]
             value: serde_json::Value,
@@ -392,6 +397,11 @@ impl<'de> Deserialize<'de> for RuleCondition {
             value: raw,
         })
     }
+}
+
+/// An operator, whatever JSON scalar carries it (see `de::open_text`).
+fn operator_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RuleOperator, D::Error> {
+    Ok(RuleOperator::from(super::de::open_text(d)?.as_ref()))
 }
 
 impl RuleCondition {
@@ -529,11 +539,12 @@ pub struct Rule {
     )]
     pub name: Option<String>,
     /// Unique priority, 1..=1000; lower is evaluated first.
+    #[serde(deserialize_with = "super::de::i64_lenient")]
     pub priority: i64,
     /// What the rule recommends when it matches.
     pub recommendation: RuleRecommendation,
     /// Whether it is evaluated at all (default `false`).
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "super::de::bool_lenient")]
     pub enabled: bool,
     /// Preview or production.
     pub mode: RuleMode,
@@ -719,7 +730,9 @@ impl CreateRuleResponse {
 /// Unknown modes, recommendations, fields and operators are kept (as `Other`), and a `null`
 /// `type`, `name` or `description` is read as absent: none of them costs a rule. Only a listed
 /// rule that still cannot be read (no `priority`, a condition without `op`) is skipped, with a
-/// `WARN` tracing event naming its id, so that one such rule does not fail the whole list.
+/// `WARN` tracing event naming its id and a count (`risk_rules_skipped_total`), so that one
+/// such rule does not fail the whole list; `"priority": "7"`, `"enabled": "true"` and
+/// `"op": 1` are read.
 /// Fetching that rule by id fails with a decode error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

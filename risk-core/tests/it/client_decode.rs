@@ -238,6 +238,37 @@ fn request_custom_attributes_stay_strict() {
 }
 
 #[tokio::test]
+async fn a_rule_whose_numbers_and_strings_disagree_is_read_not_dropped() {
+    let server = MockServer::start().await;
+    mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/risk/v1/rules"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "r-1", "priority": "7", "enabled": "true", "recommendation": "deny",
+             "mode": "production",
+             "matchers": [{"asn_id": {"op": 1, "value": ["64500"]}}]},
+            {"id": "r-2", "priority": 8.0, "enabled": 1, "recommendation": "allow",
+             "mode": "preview", "matchers": []}
+        ]})))
+        .mount(&server)
+        .await;
+    let rules = client(&server).list_rules().await.unwrap();
+    let ids: Vec<_> = rules.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["r-1", "r-2"],
+        "no rule lost to a number written as text"
+    );
+    assert_eq!(rules[0].rule.priority, 7);
+    assert!(rules[0].rule.enabled);
+    assert_eq!(rules[1].rule.priority, 8);
+    assert!(rules[1].rule.enabled);
+    let json = serde_json::to_value(&rules[0].rule).unwrap();
+    // The operator this version does not know is kept as its text.
+    assert_eq!(json["matchers"][0]["asn_id"]["op"], "1");
+}
+
+#[tokio::test]
 async fn rule_modes_and_recommendations_decode_in_any_case_and_unknown_ones_keep_the_rule() {
     let server = MockServer::start().await;
     mount_token(&server, ACCESS_TOKEN, 3600, 1).await;
