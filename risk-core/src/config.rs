@@ -439,11 +439,11 @@ impl RiskClientBuilder {
 
     /// The resource the event-streaming calls' (`/activities/v1/...`) access token is asked
     /// for: `Some(resource)`, or `None` for a token asked for without `resource`. Default: the
-    /// risk resource ([`RISK_RESOURCE`](crate::RISK_RESOURCE)), so that one token serves every
-    /// call. The vendor does not document which resource these endpoints need; set this when
-    /// your tenant wants another (`TS_ACTIVITIES_RESOURCE`). The risk endpoints always use the
-    /// risk resource; each resource has its own cached token, fetched once for its
-    /// concurrent callers.
+    /// risk resource ([`RISK_RESOURCE`](crate::RISK_RESOURCE)). The vendor does not document
+    /// which resource these endpoints need; set this when your tenant wants another
+    /// (`TS_ACTIVITIES_RESOURCE`). The risk endpoints always use the risk resource. The risk
+    /// calls and the activities calls each have their own cached token (even for the same
+    /// resource), fetched once for its concurrent callers.
     ///
     /// ```
     /// use risk_core::RiskClient;

@@ -289,13 +289,18 @@ impl Budget for RedisBudget {
             .arg(wait_us)
             .invoke_async(&mut conn)
             .await;
-        if let Err(e) = done {
-            self.redis_failed(&e);
+        match done {
+            Ok(_) => self.redis_answered(),
+            Err(e) => self.redis_failed(&e),
         }
     }
 
     fn remaining(&self) -> Option<u64> {
-        // Known only for the local share (reading Redis here would cost a round trip).
-        self.use_local().then(|| self.inner.local.available())
+        // Known only for the local share (reading Redis here would cost a round trip). Only
+        // read: a gauge polled often must not take the slot of the call that probes Redis.
+        self.inner
+            .warned
+            .load(Ordering::Relaxed)
+            .then(|| self.inner.local.available())
     }
 }

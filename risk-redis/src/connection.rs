@@ -33,17 +33,21 @@ pub(crate) fn key(prefix: &str, name: &str) -> String {
 /// `url` without its credentials, for `Debug`: the user and password of
 /// `redis://user:password@host` and a query (`redis+unix:///path?pass=...`) are replaced.
 pub(crate) fn redacted(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, _)) => (base, "?[REDACTED]"),
-        None => (url, ""),
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    // Credentials end at the last `@` (a password with a raw `?` or `/` in it included); what
+    // follows is the host, the path and the query.
+    let (credentials, after) = match rest.rfind('@') {
+        Some(at) => ("[REDACTED]@", &rest[at + 1..]),
+        None => ("", rest),
     };
-    match (base.find("://"), base.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!(
-            "{}://[REDACTED]@{}{query}",
-            &base[..scheme_end],
-            &base[at + 1..]
-        ),
-        _ => format!("{base}{query}"),
+    let after = match after.split_once('?') {
+        Some((path, _)) => format!("{path}?[REDACTED]"),
+        None => after.to_owned(),
+    };
+    if scheme.is_empty() {
+        format!("{credentials}{after}")
+    } else {
+        format!("{scheme}://{credentials}{after}")
     }
 }
 
@@ -66,5 +70,10 @@ mod tests {
             "redis+unix:///run/redis.sock?[REDACTED]"
         );
         assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        // A password with a raw `?` or `/` in it is not cut at them.
+        assert_eq!(
+            redacted("redis://:pa?ss/word@10.0.0.5:6379/0"),
+            "redis://[REDACTED]@10.0.0.5:6379/0"
+        );
     }
 }

@@ -51,6 +51,11 @@ async fn the_handle_from_the_environment_protects_axum_and_actix_routes_with_one
             .env("TS_BASE_URL", format!("http://{addr}/"))
             .env("TS_CLIENT_ID", DEV_CLIENT_ID)
             .env("TS_CLIENT_SECRET", DEV_CLIENT_SECRET)
+            // Nothing else from the shell that runs the tests.
+            .env_remove("TS_REGION")
+            .env_remove("TS_QUOTA_PER_MINUTE")
+            .env_remove("TS_ACTIVITIES_RESOURCE")
+            .env_remove("RISK_REDIS_URL")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);

@@ -259,9 +259,13 @@ impl RiskClient {
             | "evaluate" => CallPriority::Assessment,
             _ => CallPriority::Background,
         };
-        // The activities endpoints (known by their path) may need a token for another
-        // resource, or none.
-        let token = if url.path().contains("/activities/v1/") {
+        // The activities endpoints (their path under the base URL) may need a token for
+        // another resource, or none.
+        let under_base = url
+            .path()
+            .strip_prefix(self.inner.base_url.path())
+            .unwrap_or_default();
+        let token = if under_base.starts_with("activities/v1/") {
             TokenKey {
                 api: Api::Activities,
                 resource: self.inner.activities_resource.clone(),
@@ -490,10 +494,11 @@ impl RiskClient {
     /// advances the stream's read position.
     ///
     /// A 200 never loses an event: each element of the batch is read on its own (see
-    /// [`ActivityEvent`]; one that is not an event is kept in [`ActivityEvent::raw`]). A 200
-    /// whose body is not a JSON array is not an error either: it comes back as one element
-    /// kept raw (the JSON value, or the body as text when it is not JSON), logged at `WARN`;
-    /// an empty body is an empty batch.
+    /// [`ActivityEvent`]; one that is not an event is kept in [`ActivityEvent::raw`]). An
+    /// empty body or `null` is an empty batch, and a list wrapped in an object
+    /// (`{"data": [...]}`) is read as the list. Any other answer holds no events and is an
+    /// [`Error::Decode`] quoting its start, so that a loop over `collect` stops on it instead
+    /// of reading it again and again.
     pub async fn collect(
         &self,
         event_type: EventType,

@@ -1,6 +1,6 @@
-//! Access tokens: fetched with client credentials, one per resource (the risk resource for
-//! the risk endpoints, the configured one for the activities endpoints), shared through a moka
-//! cache so that concurrent callers cause one request per resource, expired ahead of
+//! Access tokens: fetched with client credentials, one per API family (the risk endpoints
+//! with the risk resource, the activities endpoints with the configured one), shared through a
+//! moka cache so that concurrent callers cause one request per family, expired ahead of
 //! `expires_in`.
 
 use std::collections::HashMap;
@@ -91,8 +91,8 @@ impl moka::Expiry<TokenKey, AccessToken> for TokenExpiry {
 
 pub(crate) type TokenCache = moka::future::Cache<TokenKey, AccessToken>;
 
-/// A cache for the client's tokens: one per resource it uses (at most two today, the risk
-/// resource and the activities one).
+/// A cache for the client's tokens: one per API family it uses (at most two today, the risk
+/// calls' and the activities calls').
 pub(crate) fn new_cache() -> TokenCache {
     moka::future::Cache::builder()
         .max_capacity(4)

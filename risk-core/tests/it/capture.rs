@@ -96,7 +96,14 @@ impl Drop for Capture {
 }
 
 /// Captures this thread's tracing output up to `level` until the returned value is dropped.
+/// Only from a current-thread runtime (`#[tokio::test]`'s default), whose spawned tasks run on
+/// this thread too: on a multi-thread one they would be missed.
 pub(crate) fn capture(level: Level) -> Capture {
+    assert!(
+        tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread),
+        "capture() needs a current-thread runtime"
+    );
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let capturing = dynamic_filter_fn(|meta, _| {
