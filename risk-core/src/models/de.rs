@@ -143,14 +143,28 @@ where
     }
 }
 
-/// An open enum (any `From<String>` type) that may arrive as a number or a boolean: the value
-/// is read as its text, so `"action_type": 7` is `Other("7")`, never a failed field.
+/// An open enum that may arrive as a number or a boolean: the value is read as its text (see
+/// [`open_text`]), so `"action_type": 7` is `Other("7")`, never a failed field. A known value
+/// read from a string the input holds as it is costs no allocation.
 pub(crate) fn opt_text_lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: From<String>,
+    T: From<String> + for<'a> From<&'a str>,
 {
-    Ok(opt_string_lenient(d)?.map(T::from))
+    struct Text<'de>(std::borrow::Cow<'de, str>);
+
+    impl<'de> Deserialize<'de> for Text<'de> {
+        fn deserialize<D2: Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
+            open_text(d).map(Text)
+        }
+    }
+
+    Ok(
+        Option::<Text<'de>>::deserialize(d)?.map(|Text(text)| match text {
+            std::borrow::Cow::Borrowed(s) => T::from(s),
+            std::borrow::Cow::Owned(s) => T::from(s),
+        }),
+    )
 }
 
 /// A list of strings whose elements may be numbers or booleans (read as their text); `null`
@@ -290,8 +304,8 @@ where
 
 /// The text of an open enum's value that may come as any JSON scalar: a string (borrowed when
 /// it can be), or a number or a boolean read as its text, so that a rule's `"op": 1` is an
-/// operator this version does not know, never a rule lost. (Not used for a recommendation's
-/// `type`, where a number is an unreadable decision.)
+/// operator this version does not know, never a rule lost (and see [`opt_text_lenient`]). Not
+/// used for a recommendation's `type`, where a number is an unreadable decision.
 pub(crate) fn open_text<'de, D>(d: D) -> Result<std::borrow::Cow<'de, str>, D::Error>
 where
     D: Deserializer<'de>,
