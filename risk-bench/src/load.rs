@@ -130,6 +130,19 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// Adds another slice of the same scenario.
+    pub(crate) fn merge(&mut self, other: Self) {
+        // Same bounds: adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        self.steps.merge(other.steps);
+        self.ok += other.ok;
+        self.errors += other.errors;
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_insert(0) += n;
+        }
+        self.elapsed += other.elapsed;
+    }
+
     pub(crate) fn rps(&self) -> f64 {
         let done = self.ok + self.errors;
         done as f64 / self.elapsed.as_secs_f64().max(1e-9)

@@ -75,7 +75,9 @@ struct Args {
 }
 
 struct Settings {
+    /// Each adapter scenario's whole measuring time, in `rounds` slices.
     scenario: Duration,
+    rounds: u32,
     emulator: Duration,
     actions: u64,
     sessions: usize,
@@ -96,6 +98,11 @@ impl Args {
         };
         Settings {
             scenario: Duration::from_secs_f64(self.seconds.unwrap_or(scenario)),
+            rounds: match (self.smoke, self.quick) {
+                (true, _) => 1,
+                (false, true) => 3,
+                (false, false) => 5,
+            },
             emulator: Duration::from_secs_f64(self.emulator_seconds.unwrap_or(emulator)),
             actions: self.actions.unwrap_or(actions),
             sessions,
@@ -264,90 +271,142 @@ async fn adapter_scenarios(
             Some(0),
         ),
     ];
-    let mut floor_p50 = [0u64; 3];
-    for (name, kind, is_floor, compared_with) in plans {
-        if is_floor.is_none() && !args.selects(name) {
-            continue;
-        }
-        // Scenarios on front-end action tokens get tokens made just before them.
-        let uses_action_tokens = matches!(
-            kind,
-            Kind::Floor(FloorCalls::Recommendation)
-                | Kind::Protected {
-                    action_token: true,
-                    ..
-                }
-        );
-        let fresh;
-        let fixture = if uses_action_tokens {
-            fresh = Arc::new(emulator::with_fresh_action_tokens(fixture).await?);
-            &fresh
-        } else {
-            fixture
-        };
-        let row = measure(
-            name,
-            server,
-            kind,
-            fixture,
-            args.connections,
-            settings.scenario,
-        )
-        .await?;
-        if let Some(slot) = is_floor.and_then(|i| floor_p50.get_mut(i)) {
-            *slot = row.p50_us;
-        }
-        report.push(row.with_floor(compared_with.and_then(|f| floor_p50.get(f).copied())));
-        server.settle().await;
-    }
-    // The result endpoint 200 ms slow: reports are sent off the request path.
-    if !args.selects("protected, single call, result endpoint +200 ms") {
-        return Ok(());
-    }
-    set_slow_result(fixture.emulator, true).await?;
-    let row = measure(
+    // The slow result endpoint: reports are sent off the request path.
+    let mut plans = plans;
+    plans.push((
         "protected, single call, result endpoint +200 ms",
-        server,
         protected("/login/single", false),
-        fixture,
-        args.connections,
-        settings.scenario,
-    )
-    .await;
-    set_slow_result(fixture.emulator, false).await?;
-    report.push(row?.with_floor(Some(floor_p50[0])));
-    server.settle().await;
+        None,
+        Some(0),
+    ));
+    let mut selected: Vec<Slot> = plans
+        .into_iter()
+        .filter(|(name, _, is_floor, _)| is_floor.is_some() || args.selects(name))
+        .map(|(name, kind, is_floor, compared_with)| Slot {
+            name,
+            slow_result: name.ends_with("+200 ms"),
+            // Scenarios on front-end action tokens get tokens made just before each slice.
+            action_tokens: matches!(
+                kind,
+                Kind::Floor(FloorCalls::Recommendation)
+                    | Kind::Protected {
+                        action_token: true,
+                        ..
+                    }
+            ),
+            kind: Arc::new(kind),
+            is_floor,
+            compared_with,
+            outcome: None,
+        })
+        .collect();
+    // The scenarios take turns, `rounds` slices each: a drift of the machine's speed during
+    // the run (other tenants of the host, frequency) reaches every scenario alike, so that
+    // the ratios to the floors hold even when the absolute figures move.
+    let slice = settings.scenario.div_f64(f64::from(settings.rounds));
+    for round in 0..settings.rounds {
+        for slot in &mut selected {
+            let fresh;
+            let fixture = if slot.action_tokens {
+                fresh = Arc::new(emulator::with_fresh_action_tokens(fixture).await?);
+                &fresh
+            } else {
+                fixture
+            };
+            if slot.slow_result {
+                set_slow_result(fixture.emulator, true).await?;
+            }
+            let outcome = measure(
+                server,
+                &slot.kind,
+                fixture,
+                args.connections,
+                slice,
+                round == 0,
+            )
+            .await;
+            if slot.slow_result {
+                set_slow_result(fixture.emulator, false).await?;
+            }
+            let outcome = outcome?;
+            match &mut slot.outcome {
+                Some(total) => total.merge(outcome),
+                None => slot.outcome = Some(outcome),
+            }
+            server.settle().await;
+        }
+        eprintln!(
+            "  {:<6} round {}/{} done",
+            server.name,
+            round + 1,
+            settings.rounds
+        );
+    }
+    let mut floor_p50 = [0u64; 3];
+    for slot in &selected {
+        if let (Some(i), Some(outcome)) = (slot.is_floor, &slot.outcome) {
+            if let Some(p50) = floor_p50.get_mut(i) {
+                *p50 = outcome.latency.value_at_quantile(0.5);
+            }
+        }
+    }
+    for slot in selected {
+        let Some(outcome) = slot.outcome else {
+            continue;
+        };
+        eprintln!(
+            "  {:<6} {}: {:.0} req/s",
+            server.name,
+            slot.name,
+            outcome.rps()
+        );
+        let row = Row::new(slot.name, server.name, args.connections, &outcome);
+        report.push(row.with_floor(slot.compared_with.and_then(|f| floor_p50.get(f).copied())));
+    }
     Ok(())
+}
+
+/// One scenario of an adapter and what its slices measured so far.
+struct Slot {
+    name: &'static str,
+    kind: Arc<Kind>,
+    /// The result endpoint is made 200 ms slow during its slices.
+    slow_result: bool,
+    action_tokens: bool,
+    is_floor: Option<usize>,
+    compared_with: Option<usize>,
+    outcome: Option<load::Outcome>,
 }
 
 fn protected(path: &'static str, action_token: bool) -> Kind {
     Kind::Protected { path, action_token }
 }
 
+/// One slice of a scenario; `warm_up`: first a short unrecorded run (connections, token
+/// cache, pools).
 async fn measure(
-    name: &str,
     server: &Server,
-    kind: Kind,
+    kind: &Arc<Kind>,
     fixture: &Arc<Fixture>,
     connections: usize,
     duration: Duration,
-) -> Result<Row, LoadError> {
+    warm_up: bool,
+) -> Result<load::Outcome, LoadError> {
     let plan = Arc::new(Plan {
-        kind,
+        kind: Arc::clone(kind),
         server: server.addr,
         fixture: Arc::clone(fixture),
     });
-    // A short warm-up (connections, token cache, pools), not recorded.
-    load::run(
-        Arc::clone(&plan),
-        connections,
-        Duration::from_millis(200),
-        None,
-    )
-    .await?;
-    let outcome = load::run(plan, connections, duration, None).await?;
-    eprintln!("  {:<6} {name}: {:.0} req/s", server.name, outcome.rps());
-    Ok(Row::new(name, server.name, connections, &outcome))
+    if warm_up {
+        load::run(
+            Arc::clone(&plan),
+            connections,
+            Duration::from_millis(200),
+            None,
+        )
+        .await?;
+    }
+    load::run(plan, connections, duration, None).await
 }
 
 /// The emulator alone at `--emulator-connections`: trigger-action and recommendation timed
@@ -359,7 +418,7 @@ async fn emulator_scenarios(
     settings: &Settings,
 ) -> Result<(), LoadError> {
     let plan = Arc::new(Plan {
-        kind: Kind::Emulator,
+        kind: Arc::new(Kind::Emulator),
         server: fixture.emulator,
         fixture: Arc::clone(fixture),
     });
@@ -380,7 +439,7 @@ async fn emulator_scenarios(
     if remaining > 0 {
         let count = Arc::new(AtomicU64::new(0));
         let plan = Arc::new(Plan {
-            kind: Kind::Fill(Arc::clone(&count)),
+            kind: Arc::new(Kind::Fill(Arc::clone(&count))),
             server: fixture.emulator,
             fixture: Arc::clone(fixture),
         });

@@ -135,7 +135,7 @@ pub(crate) enum Kind {
 }
 
 pub(crate) struct Plan {
-    pub(crate) kind: Kind,
+    pub(crate) kind: Arc<Kind>,
     pub(crate) server: SocketAddr,
     pub(crate) fixture: Arc<Fixture>,
 }
@@ -153,7 +153,7 @@ fn ok_or_error(status: StatusCode, what: &str) -> Result<StatusCode, LoadError> 
 
 impl Transaction for Plan {
     fn targets(&self) -> Vec<SocketAddr> {
-        match self.kind {
+        match *self.kind {
             Kind::Bare | Kind::Protected { .. } | Kind::ClientFloor | Kind::ReqwestFloor => {
                 vec![self.server]
             }
@@ -170,7 +170,7 @@ impl Transaction for Plan {
     ) -> Result<StatusCode, LoadError> {
         let f = &self.fixture;
         let ua = [("user-agent", USER_AGENT)];
-        match (&self.kind, conns) {
+        match (&*self.kind, conns) {
             (Kind::Bare, [server]) => {
                 let (status, _) = server
                     .send(Method::POST, "/bare", &ua, Bytes::new())

@@ -1,5 +1,6 @@
 //! The HTTP client of the risk API.
 
+mod net;
 mod rules;
 mod token;
 mod transport;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::Method;
+use http::Method;
 use url::Url;
 
 use self::token::{Api, Resource, TokenCache, TokenKey};
@@ -104,7 +105,7 @@ pub struct RiskClient {
 }
 
 pub(crate) struct Inner {
-    http: reqwest::Client,
+    http: net::Http,
     base_url: Url,
     client_id: String,
     timeout: Duration,
@@ -158,15 +159,7 @@ impl RiskClient {
     }
 
     pub(crate) fn from_config(config: ClientConfig) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            // The API does not redirect; never carry the bearer token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let http = net::Http::new(&config.base_url, &config.user_agent)?;
         let token_url = join(&config.base_url, "oidc/token")?;
         let token_source = Arc::new(token::TokenSource::new(
             http.clone(),
@@ -281,7 +274,7 @@ impl RiskClient {
                 endpoint,
                 method,
                 url,
-                body,
+                body: body.map(bytes::Bytes::from),
                 replay,
                 priority,
                 token,

@@ -1,6 +1,6 @@
 //! The rules endpoints, in the current shape and the seed's.
 
-use reqwest::Method;
+use http::Method;
 
 use super::transport::{decode, Replay};
 use super::{decode_message, to_json, RiskClient};

@@ -8,16 +8,18 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use reqwest::header::ACCEPT;
+use http::Method;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
 use url::Url;
 
+use super::net::{Http, Outgoing};
 use super::transport::{
-    clone_error, deadline_after, error_message, read_capped, retry_after, retry_wait, status_error,
+    clone_error, deadline_after, error_message, retry_after, retry_wait, status_error,
     transport_error, FailedWhile, Failure,
 };
 
@@ -132,7 +134,7 @@ impl Inner {
 /// What the shared token fetch needs, owned, so that the fetch can outlive the caller that
 /// started it.
 pub(crate) struct TokenSource {
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: Http,
     pub(crate) token_url: Url,
     pub(crate) client_id: String,
     pub(crate) client_secret: SecretString,
@@ -154,7 +156,7 @@ struct InflightFetch {
 
 impl TokenSource {
     pub(crate) fn new(
-        http: reqwest::Client,
+        http: Http,
         token_url: Url,
         client_id: String,
         client_secret: SecretString,
@@ -281,34 +283,36 @@ impl TokenSource {
             attempt += 1;
             span.record("attempt", attempt);
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let mut form = vec![
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", secret),
-            ];
-            if let Some(resource) = resource {
-                form.push(("resource", resource));
-            }
-            let request = self
-                .http
-                .post(self.token_url.clone())
-                .timeout(remaining)
-                .header(ACCEPT, "application/json")
-                .form(&form);
-            let failure = match request.send().await {
+            let form = {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                form.append_pair("grant_type", "client_credentials")
+                    .append_pair("client_id", &self.client_id)
+                    .append_pair("client_secret", secret);
+                if let Some(resource) = resource {
+                    form.append_pair("resource", resource);
+                }
+                form.finish()
+            };
+            let request = Outgoing {
+                method: Method::POST,
+                url: &self.token_url,
+                bearer: None,
+                body: Some(("application/x-www-form-urlencoded", Bytes::from(form))),
+            };
+            let failure = match self.http.send(request, remaining).await {
                 Err(e) => Failure::from(transport_error(e, after, FailedWhile::Sending)),
                 Ok(response) => {
-                    let status = response.status().as_u16();
+                    let status = response.status();
                     span.record("status", status);
-                    if response.status().is_success() {
+                    if (200..300).contains(&status) {
                         // A token answer is well under a KB.
-                        match read_capped(response, TOKEN_BODY).await {
+                        match response.read(TOKEN_BODY).await {
                             Ok(body) => return self.parse_token(&body),
                             Err(e) => Failure::from(e.into_error(after)),
                         }
                     } else {
                         let retry_after = retry_after(response.headers());
-                        let body = read_capped(response, TOKEN_BODY).await.unwrap_or_default();
+                        let body = response.read(TOKEN_BODY).await.unwrap_or_default();
                         let message = error_message(&body, secret);
                         let error = match status {
                             400 | 401 => Error::TokenRejected { status, message },

@@ -4,13 +4,15 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
-use reqwest::Method;
+use bytes::Bytes;
+use http::header::{HeaderMap, RETRY_AFTER};
+use http::Method;
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 use url::Url;
 
+use super::net::{BodyError, HttpError, Outgoing};
 use super::token::TokenKey;
 use super::Inner;
 use crate::budget::{CallPriority, DEFAULT_QUOTA_PAUSE, MAX_QUOTA_PAUSE};
@@ -31,34 +33,6 @@ const ERROR_BODY: usize = 64 * 1024;
 /// The longest `Retry-After` taken from the API (a longer one is cut to this): it is passed on
 /// to clients, and a route must not tell them to go away for a day.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
-/// A body read up to `cap` bytes: a longer one (by `Content-Length` or as it arrives) is
-/// refused before it is all in memory.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    cap: usize,
-) -> Result<Vec<u8>, BodyError> {
-    let announced = response.content_length().unwrap_or(0);
-    if announced > cap as u64 {
-        return Err(BodyError::TooLarge(cap));
-    }
-    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
-        if body.len().saturating_add(chunk.len()) > cap {
-            return Err(BodyError::TooLarge(cap));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Why a body could not be read.
-#[derive(Debug)]
-pub(crate) enum BodyError {
-    /// Longer than this many bytes.
-    TooLarge(usize),
-    Read(reqwest::Error),
-}
 
 impl BodyError {
     /// The error of the call; `after`: its deadline.
@@ -90,8 +64,8 @@ pub(crate) struct Call {
     pub(crate) endpoint: &'static str,
     pub(crate) method: Method,
     pub(crate) url: Url,
-    /// A JSON body.
-    pub(crate) body: Option<Vec<u8>>,
+    /// A JSON body (shared by the attempts).
+    pub(crate) body: Option<Bytes>,
     pub(crate) replay: Replay,
     /// Who draws on the budget: assessments fail at once without it, the rest waits.
     pub(crate) priority: CallPriority,
@@ -185,17 +159,12 @@ impl Inner {
             }
             let token = self.access_token(&call.token).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let mut request = self
-                .http
-                .request(call.method.clone(), call.url.clone())
-                .timeout(remaining)
-                .bearer_auth(token.expose())
-                .header(ACCEPT, "application/json");
-            if let Some(body) = &call.body {
-                request = request
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
+            let request = Outgoing {
+                method: call.method.clone(),
+                url: &call.url,
+                bearer: Some(token.expose()),
+                body: call.body.clone().map(|body| ("application/json", body)),
+            };
             // One span per attempt, in the OpenTelemetry HTTP client conventions (no query, no
             // token: the path is a template).
             let attempt_span = tracing::info_span!(
@@ -208,26 +177,24 @@ impl Inner {
                 "http.response.status_code" = Empty,
                 "error.type" = Empty,
             );
-            let failure = match request.send().instrument(attempt_span.clone()).await {
+            let sent = self.http.send(request, remaining);
+            let failure = match sent.instrument(attempt_span.clone()).await {
                 Err(e) => {
                     let error = transport_error(e, self.timeout, FailedWhile::Sending);
                     attempt_span.record("error.type", error.kind());
                     Failure::from(error)
                 }
                 Ok(response) => {
-                    let status = response.status().as_u16();
+                    let status = response.status();
                     span.record("status", status);
                     attempt_span.record("http.response.status_code", status);
-                    if response.status().is_success() {
+                    if (200..300).contains(&status) {
                         let cap = match (call.priority, call.endpoint) {
                             (CallPriority::Assessment, _) => MAX_ASSESSMENT_BODY,
                             (_, "collect") => MAX_COLLECT_BODY,
                             _ => MAX_BODY,
                         };
-                        match read_capped(response, cap)
-                            .instrument(attempt_span.clone())
-                            .await
-                        {
+                        match response.read(cap).instrument(attempt_span.clone()).await {
                             Ok(body) => return Ok(body),
                             Err(e) => {
                                 let error = e.into_error(self.timeout);
@@ -239,7 +206,8 @@ impl Inner {
                         attempt_span.record("error.type", status);
                         let retry_after = retry_after(response.headers());
                         // An error body is only quoted: a small cap.
-                        let body = read_capped(response, ERROR_BODY)
+                        let body = response
+                            .read(ERROR_BODY)
                             .instrument(attempt_span.clone())
                             .await
                             .unwrap_or_default();
@@ -388,22 +356,13 @@ pub(crate) enum FailedWhile {
 }
 
 /// Maps a transport failure. `after` is the deadline the request ran under.
-pub(crate) fn transport_error(e: reqwest::Error, after: Duration, failed: FailedWhile) -> Error {
-    if e.is_timeout() {
+pub(crate) fn transport_error(e: HttpError, after: Duration, failed: FailedWhile) -> Error {
+    if e.timeout {
         return Error::Timeout { after };
     }
-    // The URL may carry an action token in its query: never put it in a message.
-    let e = e.without_url();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
     Error::Transport {
-        message,
-        maybe_sent: failed == FailedWhile::ReadingBody || !e.is_connect(),
+        message: e.message,
+        maybe_sent: failed == FailedWhile::ReadingBody || !e.unsent,
     }
 }
 

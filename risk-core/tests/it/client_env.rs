@@ -134,3 +134,64 @@ fn from_env_reads_the_process_environment() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Set in the child process that runs [`a_proxy_in_the_environment_carries_the_calls`].
+const PROXY_CHILD: &str = "RISK_CORE_PROXY_CHILD";
+
+/// With `HTTP_PROXY` set for the API's URL, the calls go through that proxy (the client's own
+/// connections are for the direct path only). The "proxy" here is a mock that answers the
+/// forwarded requests itself; the API's host does not even resolve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_in_the_environment_carries_the_calls() {
+    if std::env::var_os(PROXY_CHILD).is_some() {
+        let client = RiskClient::from_env().unwrap();
+        let action = client
+            .trigger_action(&TriggerActionRequest::new(SESSION_TOKEN, ActionType::Login))
+            .await
+            .unwrap();
+        assert_eq!(action.action_token.expose(), "at-proxied");
+        return;
+    }
+    let proxy = MockServer::start().await;
+    mount_token(&proxy, ACCESS_TOKEN, 3600, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/risk/v1/action/trigger-action"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"action_token": "at-proxied"})),
+        )
+        .expect(1)
+        .mount(&proxy)
+        .await;
+    let proxy_url = proxy.uri();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "client_env::a_proxy_in_the_environment_carries_the_calls",
+                "--test-threads=1",
+            ])
+            .env_clear()
+            .env(PROXY_CHILD, "1")
+            .env("TS_CLIENT_ID", CLIENT_ID)
+            .env("TS_CLIENT_SECRET", CLIENT_SECRET)
+            .env("TS_BASE_URL", "http://risk-api.invalid/")
+            .env("HTTP_PROXY", proxy_url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The proxy received the calls for the API's host.
+    let received = proxy.received_requests().await.unwrap();
+    assert_eq!(received.len(), 2, "token and trigger-action");
+    assert!(received.iter().all(|r| r
+        .headers
+        .get("host")
+        .is_some_and(|h| h == "risk-api.invalid")));
+}
