@@ -1,5 +1,6 @@
-//! `risk-bench`: the load harness. It starts the emulator in-process (or uses `--emulator
-//! URL`), serves the protected routes through both adapters on loopback, drives them with its
+//! `risk-bench`: the load harness. It starts the emulator as a child process of its own (this
+//! program; `--in-process-emulator` to share the harness's runtime, or `--emulator URL`),
+//! serves the protected routes through both adapters on loopback, drives them with its
 //! own keep-alive load generator, and prints one table (p50, p99, max, requests/s, the ratio
 //! of each protected route's p50 to its raw floor), plus the emulator's own latency under 32
 //! connections and its memory after `--actions` actions.
@@ -57,6 +58,12 @@ struct Args {
     /// Use this emulator instead of starting one (its memory is then not measured).
     #[arg(long)]
     emulator: Option<String>,
+    /// Run the emulator behind the adapters inside the harness, on the runtime of the load
+    /// generator (by default it runs in a process of its own, like the remote API: inside,
+    /// the floors' upstream calls stay on the runtime's threads while the middleware's
+    /// cross to the server's, which favours the floors).
+    #[arg(long)]
+    in_process_emulator: bool,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -139,12 +146,17 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: &Args) -> Result<(), LoadError> {
     let settings = args.settings();
-    let (_emulator, base) = match &args.emulator {
-        Some(url) => (None, url.trim_end_matches('/').to_owned()),
-        None => {
+    let (_in_process, _child, base) = match &args.emulator {
+        Some(url) => (None, None, url.trim_end_matches('/').to_owned()),
+        None if args.in_process_emulator => {
             let emu = start_emulator().await?;
             let base = emu.base_url();
-            (Some(emu), base)
+            (Some(emu), None, base)
+        }
+        None => {
+            let child = ChildEmulator::start()?;
+            let base = child.base.clone();
+            (None, Some(child), base)
         }
     };
     let emulator_addr = address_of(&base)?;

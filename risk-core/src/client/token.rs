@@ -114,10 +114,17 @@ impl Inner {
     /// concurrent callers of that resource (see [`TokenSource::shared_fetch`]). The caller's
     /// own deadline is applied around the whole call by [`Inner::execute`].
     pub(crate) async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, Error> {
-        self.tokens
-            .try_get_with_by_ref(key, self.token_source.shared_fetch(&key.resource))
-            .await
-            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| clone_error(&e)))
+        if let Some(token) = self.tokens.get(key).await {
+            return Ok(token);
+        }
+        // Boxed: the fetch's state stays out of every call's future (the cached token is the
+        // common case).
+        Box::pin(
+            self.tokens
+                .try_get_with_by_ref(key, self.token_source.shared_fetch(&key.resource)),
+        )
+        .await
+        .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| clone_error(&e)))
     }
 
     /// Drops `used` (the token of `key`) from the cache, unless another caller already

@@ -173,7 +173,8 @@ impl Pool {
         loop {
             let (mut sender, reused) = match self.take_idle(home) {
                 Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
+                // Boxed: the rare path keeps its (TLS) state out of every call's future.
+                None => (Box::pin(self.connect()).await?, false),
             };
             if let Err(e) = sender.ready().await {
                 if reused {
