@@ -47,6 +47,15 @@ pub const MAX_COLLECT_BATCH: u16 = 1000;
 /// and fetched once for its concurrent callers, as above, and a 401 on one family's call
 /// drops only that family's token.
 ///
+/// # Connections and proxies
+/// Calls go over HTTP/1.1 keep-alive connections of the client's own pool (TLS by rustls,
+/// trusting the webpki roots; `TCP_NODELAY`; keep-alive probes after 60 s idle; an idle
+/// connection is closed after 90 s). A connection is opened on the runtime of the call that
+/// needs it, and on a current-thread runtime (each actix-web worker) calls use only the
+/// connections of their own thread. When the environment configures a proxy for the base URL
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, minus `NO_PROXY`, read when the client is built),
+/// the calls go through that proxy instead.
+///
 /// # Deadline
 /// Each call has one total deadline ([`timeout`](RiskClientBuilder::timeout)): token fetch,
 /// connect, TLS, headers, body and all retries together. When it passes the call fails with
