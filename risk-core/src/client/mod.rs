@@ -49,10 +49,13 @@ pub const MAX_COLLECT_BATCH: u16 = 1000;
 ///
 /// # Connections and proxies
 /// Calls go over HTTP/1.1 keep-alive connections of the client's own pool (TLS by rustls,
-/// trusting the webpki roots; `TCP_NODELAY`; keep-alive probes after 60 s idle; an idle
-/// connection is closed after 90 s). A connection is opened on the runtime of the call that
-/// needs it, and on a current-thread runtime (each actix-web worker) calls use only the
-/// connections of their own thread. When the environment configures a proxy for the base URL
+/// trusting the webpki roots; `TCP_NODELAY`; keep-alive probes after 60 s idle). As many
+/// connections are opened as calls run at once; up to 256 idle ones are kept, and one idle for
+/// 90 s is not used again (it is closed at the next call, or when the server closes it). The
+/// addresses of the API's host are tried in turn, the next one 250 ms after the last one tried
+/// if it has not connected yet. A connection's task runs on the runtime that opened it, and on
+/// a current-thread runtime (each actix-web worker) calls use only the connections opened on
+/// their own thread. When the environment configures a proxy for the base URL
 /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, minus `NO_PROXY`, read when the client is built),
 /// the calls go through that proxy instead.
 ///

@@ -15,6 +15,7 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use http_body_util::Full;
 use hyper::client::conn::http1::{self, SendRequest};
@@ -34,6 +35,8 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub(crate) const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// At most this many idle connections are kept (the oldest is closed to make room).
 const MAX_IDLE: usize = 256;
+/// How long one address may take to connect before the next one is tried alongside it.
+const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
 
 type Sender = SendRequest<Full<Bytes>>;
 
@@ -169,12 +172,17 @@ impl Pool {
         request: Outgoing<'_>,
     ) -> Result<HttpResponse, HttpError> {
         let mut request = self.request(request)?;
-        let home = home();
+        let here = home();
         loop {
-            let (mut sender, reused) = match self.take_idle(home) {
-                Some(sender) => (sender, true),
+            // A new connection's home is where its task was spawned (the call may have moved
+            // between threads meanwhile; a shared token fetch is polled by whoever waits).
+            let (mut sender, home, reused) = match self.take_idle(here) {
+                Some(sender) => (sender, here, true),
                 // Boxed: the rare path keeps its (TLS) state out of every call's future.
-                None => (Box::pin(self.connect()).await?, false),
+                None => {
+                    let (sender, home) = Box::pin(self.connect()).await?;
+                    (sender, home, false)
+                }
             };
             if let Err(e) = sender.ready().await {
                 if reused {
@@ -254,6 +262,7 @@ impl Pool {
     /// The most recently used idle connection of `home` still open and not expired.
     fn take_idle(&self, home: Home) -> Option<Sender> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        drop_stale(&mut idle);
         while let Some(i) = idle.iter().rposition(|e| e.home == home) {
             let entry = idle.remove(i)?;
             if !entry.sender.is_closed() && entry.since.elapsed() < IDLE_TIMEOUT {
@@ -268,13 +277,7 @@ impl Pool {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        // The bottom holds the oldest: drop the expired and closed ones there.
-        while idle
-            .front()
-            .is_some_and(|e| e.sender.is_closed() || e.since.elapsed() >= IDLE_TIMEOUT)
-        {
-            idle.pop_front();
-        }
+        drop_stale(&mut idle);
         if idle.len() >= MAX_IDLE {
             idle.pop_front();
         }
@@ -287,7 +290,7 @@ impl Pool {
 
     /// A new connection: resolve, connect (each address in turn), TLS, HTTP/1.1 handshake;
     /// the connection's task is spawned on the current runtime.
-    async fn connect(&self) -> Result<Sender, HttpError> {
+    async fn connect(&self) -> Result<(Sender, Home), HttpError> {
         let addresses: Vec<SocketAddr> = match &self.host {
             Target::Address(ip) => vec![SocketAddr::new(*ip, self.port)],
             Target::Name(name) => tokio::net::lookup_host((name.as_str(), self.port))
@@ -295,34 +298,13 @@ impl Pool {
                 .map_err(|e| HttpError::new("resolving the API's host", &e, true))?
                 .collect(),
         };
-        let mut last_error = None;
-        let mut stream = None;
-        for address in addresses {
-            match TcpStream::connect(address).await {
-                Ok(s) => {
-                    stream = Some(s);
-                    break;
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        let stream = match (stream, last_error) {
-            (Some(stream), _) => stream,
-            (None, Some(e)) => return Err(HttpError::new("connecting to the API", &e, true)),
-            (None, None) => {
-                return Err(HttpError {
-                    message: "resolving the API's host: no address".to_owned(),
-                    unsent: true,
-                    timeout: false,
-                })
-            }
-        };
+        let stream = connect_any(&addresses).await?;
         // Small requests and answers: send each at once. Keep-alive probes find a dead peer.
         let _ = stream.set_nodelay(true);
         let _ = socket2::SockRef::from(&stream)
             .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE));
         let address = stream.peer_addr().ok();
-        let sender = match &self.tls {
+        let opened = match &self.tls {
             None => handshake(stream).await?,
             Some((connector, name)) => {
                 let stream = connector
@@ -337,11 +319,13 @@ impl Pool {
             tls = self.tls.is_some(),
             "connection to the risk API opened"
         );
-        Ok(sender)
+        Ok(opened)
     }
 }
 
-async fn handshake<S>(stream: S) -> Result<Sender, HttpError>
+/// The HTTP/1.1 handshake on `stream`; the connection's task is spawned on the current runtime,
+/// which is the connection's home.
+async fn handshake<S>(stream: S) -> Result<(Sender, Home), HttpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -354,7 +338,50 @@ where
             tracing::debug!(error = %e, "connection to the risk API ended");
         }
     });
-    Ok(sender)
+    Ok((sender, home()))
+}
+
+/// Drops the closed and expired connections at the bottom of the stack (the oldest).
+fn drop_stale(idle: &mut VecDeque<Idle>) {
+    while idle
+        .front()
+        .is_some_and(|e| e.sender.is_closed() || e.since.elapsed() >= IDLE_TIMEOUT)
+    {
+        idle.pop_front();
+    }
+}
+
+/// Connects to the first of `addresses` that answers. The next address is tried, alongside
+/// those still connecting, when the last one tried has failed or has not connected within
+/// [`NEXT_ADDRESS_AFTER`] (as RFC 8305's "happy eyeballs" do): an address whose route drops
+/// packets (an IPv6 route inside many containers) costs 250 ms, not the system's connect
+/// timeout.
+pub(super) async fn connect_any(addresses: &[SocketAddr]) -> Result<TcpStream, HttpError> {
+    let mut pending = addresses.iter();
+    let mut attempts = FuturesUnordered::new();
+    let mut last_error = None;
+    loop {
+        if let Some(address) = pending.next() {
+            attempts.push(TcpStream::connect(*address));
+        } else if attempts.is_empty() {
+            return Err(match last_error {
+                Some(e) => HttpError::new("connecting to the API", &e, true),
+                None => HttpError {
+                    message: "resolving the API's host: no address".to_owned(),
+                    unsent: true,
+                    timeout: false,
+                },
+            });
+        }
+        let more = pending.len() > 0;
+        tokio::select! {
+            Some(result) = attempts.next() => match result {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_error = Some(e),
+            },
+            () = tokio::time::sleep(NEXT_ADDRESS_AFTER), if more => {}
+        }
+    }
 }
 
 fn webpki_roots() -> rustls::RootCertStore {

@@ -10,7 +10,7 @@ use http::Method;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
 use super::pool::Pool;
@@ -28,6 +28,8 @@ enum After {
     ConnectionClose,
     /// Close the socket after the answer, without saying so.
     Hangup,
+    /// Read the request, then close the socket without answering.
+    Unanswered,
 }
 
 struct Server {
@@ -45,6 +47,17 @@ impl Server {
 
 async fn serve(after: After, body: &'static str, tls: bool) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(listener, "localhost", after, body, tls)
+}
+
+/// Serves on `listener`; the server's URL names it `host`.
+fn serve_on(
+    listener: TcpListener,
+    host: &str,
+    after: After,
+    body: &'static str,
+    tls: bool,
+) -> Server {
     let port = listener.local_addr().unwrap().port();
     let accepted = Arc::new(AtomicUsize::new(0));
     let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -85,7 +98,7 @@ async fn serve(after: After, body: &'static str, tls: bool) -> Server {
     });
     let scheme = if tls { "https" } else { "http" };
     Server {
-        url: Url::parse(&format!("{scheme}://localhost:{port}/base/")).unwrap(),
+        url: Url::parse(&format!("{scheme}://{host}:{port}/base/")).unwrap(),
         accepted,
         heads,
     }
@@ -128,6 +141,9 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
         }
         buffer.drain(..head_end + length);
         seen.lock().unwrap().push(head);
+        if after == After::Unanswered {
+            return;
+        }
         let close = if after == After::ConnectionClose {
             "connection: close\r\n"
         } else {
@@ -394,4 +410,99 @@ fn a_current_thread_runtime_uses_only_its_own_connections() {
     release_tx.send(()).unwrap();
     a.join().unwrap();
     assert_eq!(server.accepted(), 2, "one connection per worker");
+}
+
+/// A request written to a connection that then closes without an answer may have reached the
+/// server: the failure says so (the client then does not resend a trigger-action), and the
+/// pool does not send it again on another connection.
+#[tokio::test]
+async fn a_request_written_but_unanswered_may_have_been_sent() {
+    let server = serve(After::Unanswered, "{}", false).await;
+    let pool = pool(&server);
+    let url = server.url.join("risk/v1/action/trigger-action").unwrap();
+    let request = Outgoing {
+        method: Method::POST,
+        url: &url,
+        bearer: Some("token-1"),
+        body: Some(("application/json", Bytes::from_static(b"{}"))),
+    };
+    let Err(e) = pool.send(request).await else {
+        panic!("the server never answered");
+    };
+    assert!(!e.unsent, "the request was written: {}", e.message);
+    assert_eq!(server.heads.lock().unwrap().len(), 1, "sent once");
+    assert_eq!(server.accepted(), 1);
+}
+
+/// The certificate must name the host of the base URL: one for `localhost` and `127.0.0.1`
+/// does not do for `127.0.0.2` (an IP address is checked as an IP address).
+#[tokio::test]
+async fn a_certificate_for_another_name_is_refused() {
+    let listener = TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let server = serve_on(listener, "127.0.0.2", After::KeepAlive, "{}", true);
+    let other_name = pool(&server);
+    let url = server.url.join("x").unwrap();
+    let Err(e) = post(&other_name, &url).await else {
+        panic!("a certificate for another name was accepted");
+    };
+    assert!(e.starts_with("TLS with the API"), "{e}");
+    assert!(server.heads.lock().unwrap().is_empty());
+
+    // The same server by a name its certificate has (its IP address) is trusted.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = serve_on(listener, "127.0.0.1", After::KeepAlive, "{}", true);
+    let pool = pool(&server);
+    let url = server.url.join("x").unwrap();
+    assert_eq!(post(&pool, &url).await.unwrap(), b"{}");
+}
+
+/// An IPv6 base URL: connected to by address, named in brackets in `Host`.
+#[tokio::test]
+async fn an_ipv6_base_url() {
+    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+        // No IPv6 loopback on this machine: nothing to check.
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let server = serve_on(listener, "[::1]", After::KeepAlive, "{}", false);
+    let pool = pool(&server);
+    let url = server.url.join("x?y=1").unwrap();
+    assert_eq!(post(&pool, &url).await.unwrap(), b"{}");
+    let head = server.heads.lock().unwrap()[0].to_ascii_lowercase();
+    assert!(head.starts_with("post /base/x?y=1 http/1.1\r\n"), "{head}");
+    assert!(head.contains(&format!("host: [::1]:{port}\r\n")), "{head}");
+}
+
+/// An address that does not answer (its SYNs dropped) is given up on for the next one after a
+/// moment, not after the system's connect timeout. On loopback: a listener whose accept queue
+/// is full drops new SYNs.
+#[tokio::test]
+async fn an_address_that_does_not_answer_is_passed_over() {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any.into()).unwrap();
+    socket.listen(0).unwrap();
+    let silent = socket.local_addr().unwrap().as_socket().unwrap();
+    // Fill its queue (never accepted), until a connection attempt hangs.
+    let mut fillers = Vec::new();
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(silent));
+        match attempt.await {
+            Ok(Ok(stream)) if fillers.len() < 16 => fillers.push(stream),
+            Ok(_) => return, // This system does not drop SYNs to a full queue: nothing to check.
+            Err(_) => break,
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let good = listener.local_addr().unwrap();
+    let connected = tokio::time::timeout(
+        Duration::from_secs(5),
+        super::pool::connect_any(&[silent, good]),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("waited on the address that does not answer"))
+    .unwrap();
+    assert_eq!(connected.peer_addr().unwrap(), good);
+    drop((socket, fillers));
 }
