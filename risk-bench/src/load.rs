@@ -127,6 +127,8 @@ pub(crate) struct Outcome {
     pub(crate) errors: u64,
     pub(crate) statuses: BTreeMap<u16, u64>,
     pub(crate) elapsed: Duration,
+    /// The first failed transaction's error, if any.
+    pub(crate) first_error: Option<String>,
 }
 
 impl Outcome {
@@ -141,6 +143,9 @@ impl Outcome {
             *self.statuses.entry(status).or_insert(0) += n;
         }
         self.elapsed += other.elapsed;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
     }
 
     pub(crate) fn rps(&self) -> f64 {
@@ -168,6 +173,7 @@ pub(crate) async fn run<T: Transaction>(
             let mut steps = Steps::default();
             let (mut ok, mut errors) = (0u64, 0u64);
             let mut statuses = BTreeMap::new();
+            let mut first_error = None;
             let mut i = worker as u64;
             while Instant::now() < deadline && !stop.as_ref().is_some_and(|s| s()) {
                 let t = Instant::now();
@@ -177,14 +183,15 @@ pub(crate) async fn run<T: Transaction>(
                         *statuses.entry(status.as_u16()).or_insert(0u64) += 1;
                         ok += 1;
                     }
-                    Err(_) => {
+                    Err(e) => {
                         errors += 1;
+                        first_error.get_or_insert(e.0);
                         conns = open_all(&tx.targets()).await?;
                     }
                 }
                 i += connections as u64;
             }
-            Ok::<_, LoadError>((latency, steps, ok, errors, statuses))
+            Ok::<_, LoadError>((latency, steps, ok, errors, statuses, first_error))
         });
     }
     let mut out = Outcome {
@@ -194,9 +201,13 @@ pub(crate) async fn run<T: Transaction>(
         errors: 0,
         statuses: BTreeMap::new(),
         elapsed: Duration::ZERO,
+        first_error: None,
     };
     while let Some(joined) = workers.join_next().await {
-        let (latency, steps, ok, errors, statuses) = joined??;
+        let (latency, steps, ok, errors, statuses, first_error) = joined??;
+        if out.first_error.is_none() {
+            out.first_error = first_error;
+        }
         let _ = out.latency.add(&latency);
         out.steps.merge(steps);
         out.ok += ok;

@@ -282,6 +282,16 @@ async fn adapter_scenarios(
             None,
             Some(0),
         ),
+        (
+            "protected, single call, JSON body read into ActionDetails",
+            Kind::Protected {
+                path: "/login/body",
+                action_token: false,
+                json_body: true,
+            },
+            None,
+            Some(0),
+        ),
     ];
     // The slow result endpoint: reports are sent off the request path.
     let mut plans = plans;
@@ -372,6 +382,9 @@ async fn adapter_scenarios(
             slot.name,
             outcome.rps()
         );
+        if let Some(error) = &outcome.first_error {
+            eprintln!("    {} errors, the first: {error}", outcome.errors);
+        }
         let row = Row::new(slot.name, server.name, args.connections, &outcome);
         report.push(row.with_floor(slot.compared_with.and_then(|f| floor_p50.get(f).copied())));
     }
@@ -391,7 +404,11 @@ struct Slot {
 }
 
 fn protected(path: &'static str, action_token: bool) -> Kind {
-    Kind::Protected { path, action_token }
+    Kind::Protected {
+        path,
+        action_token,
+        json_body: false,
+    }
 }
 
 /// One slice of a scenario; `warm_up`: first a short unrecorded run (connections, token

@@ -85,6 +85,15 @@ impl Fixture {
 
 pub(crate) const USER_AGENT: &str = "risk-bench/0.1";
 
+/// The JSON body of the scenario with the examples' body middleware: a login form whose user
+/// goes with the session (one user always on the same device, as the scoring expects of a
+/// benign fleet).
+fn login_body(session: u64) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"username":"bench-user-{session}@example.com","password":"not-a-real-password"}}"#
+    ))
+}
+
 fn pick(pool: &[String], i: u64) -> &str {
     let len = pool.len().max(1) as u64;
     usize::try_from(i % len)
@@ -120,6 +129,8 @@ pub(crate) enum Kind {
     Protected {
         path: &'static str,
         action_token: bool,
+        /// Sends a JSON login body (`username`, `password`), as the example servers' clients do.
+        json_body: bool,
     },
     /// `POST /bare` on the server, then the same upstream calls made directly.
     Floor(FloorCalls),
@@ -177,16 +188,26 @@ impl Transaction for Plan {
                     .await?;
                 ok_or_error(status, "the bare route")
             }
-            (Kind::Protected { path, action_token }, [server]) => {
+            (
+                Kind::Protected {
+                    path,
+                    action_token,
+                    json_body,
+                },
+                [server],
+            ) => {
                 let header = if *action_token {
                     ("x-risk-action-token", f.action_token(i))
                 } else {
                     ("x-risk-session-token", f.session(i))
                 };
                 let headers = [header, ua[0]];
-                let (status, _) = server
-                    .send(Method::POST, path, &headers, Bytes::new())
-                    .await?;
+                let body = if *json_body {
+                    login_body(i % f.sessions.len().max(1) as u64)
+                } else {
+                    Bytes::new()
+                };
+                let (status, _) = server.send(Method::POST, path, &headers, body).await?;
                 ok_or_error(status, path)
             }
             (Kind::Floor(calls), [server, emulator]) => {

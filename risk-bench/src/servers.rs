@@ -10,13 +10,19 @@ use risk_emulator::{DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 use crate::load::LoadError;
 
 /// The protected routes and how each guard is configured.
-pub(crate) const ROUTES: [(&str, Mode); 5] = [
+pub(crate) const ROUTES: [(&str, Mode); 6] = [
     ("/login/single", Mode::SingleCall),
+    // Behind the examples' middleware that reads the JSON body into `ActionDetails`.
+    (BODY_ROUTE, Mode::SingleCall),
     ("/login/single-unreported", Mode::Unreported),
     ("/login/two", Mode::TwoCalls),
     ("/login/action", Mode::ActionToken),
     ("/login/shadow", Mode::Shadow),
 ];
+
+/// The route whose requests carry a JSON body, read by the examples' body middleware in front
+/// of the risk middleware.
+const BODY_ROUTE: &str = "/login/body";
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Mode {
@@ -91,16 +97,52 @@ async fn ok() -> &'static str {
     "ok"
 }
 
+/// The example servers' body middleware (axum): the whole body read, the claimed user taken
+/// from it into `ActionDetails`, the body handed on.
+async fn axum_action_details(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let mut request =
+        axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+    if let Some(details) = risk_demo_app::demo::action_details_from_json(&bytes) {
+        request.extensions_mut().insert(details);
+    }
+    next.run(request).await
+}
+
+/// The example servers' body middleware (actix-web).
+async fn actix_action_details(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let bytes = req.extract::<actix_web::web::Bytes>().await?;
+    if let Some(details) = risk_demo_app::demo::action_details_from_json(&bytes) {
+        req.extensions_mut().insert(details);
+    }
+    req.set_payload(actix_web::dev::Payload::from(bytes));
+    next.call(req).await
+}
+
 /// axum with `RiskLayer` on each protected route.
 pub(crate) async fn axum(emulator: &str) -> Result<Server, LoadError> {
     use axum::routing::post;
     let Guards { guards, reporter } = guards(emulator)?;
     let mut router = axum::Router::new().route("/bare", post(ok));
     for (path, guard) in guards {
-        router = router.route(
-            path,
-            post(ok).route_layer(risk_tower::RiskLayer::new(guard)),
-        );
+        let route = post(ok).route_layer(risk_tower::RiskLayer::new(guard));
+        let route = if path == BODY_ROUTE {
+            route.route_layer(axum::middleware::from_fn(axum_action_details))
+        } else {
+            route
+        };
+        router = router.route(path, route);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -137,11 +179,16 @@ pub(crate) async fn actix(emulator: &str) -> Result<Server, LoadError> {
             let server = HttpServer::new(move || {
                 let mut app = App::new().route("/bare", web::post().to(ok));
                 for (path, guard) in &guards {
-                    app = app.service(
-                        web::resource(*path)
-                            .wrap(risk_actix::RiskMiddleware::new(guard.clone()))
-                            .route(web::post().to(ok)),
-                    );
+                    let resource = web::resource(*path)
+                        .wrap(risk_actix::RiskMiddleware::new(guard.clone()))
+                        .route(web::post().to(ok));
+                    app = if *path == BODY_ROUTE {
+                        app.service(
+                            resource.wrap(actix_web::middleware::from_fn(actix_action_details)),
+                        )
+                    } else {
+                        app.service(resource)
+                    };
                 }
                 app
             })
