@@ -112,26 +112,14 @@ fn from_env_reads_the_process_environment() {
         assert_eq!(client.base_url(), "https://api.sbx.transmitsecurity.io/");
         return;
     }
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "client_env::from_env_reads_the_process_environment",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .env("TS_CLIENT_ID", "env-client")
-        .env("TS_CLIENT_SECRET", "env-secret-value-123")
-        .env("TS_REGION", "sandbox")
-        .env_remove("TS_BASE_URL")
-        .env_remove("TS_QUOTA_PER_MINUTE")
-        .env_remove("TS_ACTIVITIES_RESOURCE")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "the child failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_child(
+        "client_env::from_env_reads_the_process_environment",
+        &[
+            (CHILD, "1"),
+            ("TS_CLIENT_ID", "env-client"),
+            ("TS_CLIENT_SECRET", "env-secret-value-123"),
+            ("TS_REGION", "sandbox"),
+        ],
     );
 }
 
@@ -163,30 +151,20 @@ async fn a_proxy_in_the_environment_carries_the_calls() {
         .mount(&proxy)
         .await;
     let proxy_url = proxy.uri();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "client_env::a_proxy_in_the_environment_carries_the_calls",
-                "--test-threads=1",
-            ])
-            .env_clear()
-            .env(PROXY_CHILD, "1")
-            .env("TS_CLIENT_ID", CLIENT_ID)
-            .env("TS_CLIENT_SECRET", CLIENT_SECRET)
-            .env("TS_BASE_URL", "http://risk-api.invalid/")
-            .env("HTTP_PROXY", proxy_url)
-            .output()
-            .unwrap()
+    tokio::task::spawn_blocking(move || {
+        run_child(
+            "client_env::a_proxy_in_the_environment_carries_the_calls",
+            &[
+                (PROXY_CHILD, "1"),
+                ("TS_CLIENT_ID", CLIENT_ID),
+                ("TS_CLIENT_SECRET", CLIENT_SECRET),
+                ("TS_BASE_URL", "http://risk-api.invalid/"),
+                ("HTTP_PROXY", &proxy_url),
+            ],
+        );
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "the child failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     // The proxy received the calls for the API's host.
     let received = proxy.received_requests().await.unwrap();
     assert_eq!(received.len(), 2, "token and trigger-action");
@@ -194,4 +172,21 @@ async fn a_proxy_in_the_environment_carries_the_calls() {
         .headers
         .get("host")
         .is_some_and(|h| h == "risk-api.invalid")));
+}
+
+/// Runs the test `name` of this binary alone in a child process whose environment is `vars`
+/// and nothing else, and insists that it passed.
+fn run_child(name: &str, vars: &[(&str, &str)]) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads=1"])
+        .env_clear()
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -183,6 +183,16 @@ async fn post(pool: &Arc<Pool>, url: &Url) -> Result<Vec<u8>, String> {
     response.read(1024).await.map_err(|e| format!("{e:?}"))
 }
 
+/// A plain GET of `url` (no token, no body).
+fn get(url: &Url) -> Outgoing<'_> {
+    Outgoing {
+        method: Method::GET,
+        url,
+        bearer: None,
+        body: None,
+    }
+}
+
 /// Polls `done` until it holds (or fails the test after 10 s).
 async fn until(mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -256,19 +266,13 @@ async fn an_answer_not_read_to_its_end_gives_up_its_connection() {
     let server = serve(After::KeepAlive, "{\"long\":\"0123456789\"}", false).await;
     let pool = pool(&server);
     let url = server.url.join("x").unwrap();
-    let request = || Outgoing {
-        method: Method::GET,
-        url: &url,
-        bearer: None,
-        body: None,
-    };
     // Over the cap: refused, and the connection (with the rest unread) is not pooled.
-    let response = pool.send(request()).await.unwrap();
+    let response = pool.send(get(&url)).await.unwrap();
     assert!(response.read(4).await.is_err());
     // Dropped unread.
-    drop(pool.send(request()).await.unwrap());
+    drop(pool.send(get(&url)).await.unwrap());
     assert_eq!(pool.idle_connections(), 0);
-    let response = pool.send(request()).await.unwrap();
+    let response = pool.send(get(&url)).await.unwrap();
     assert_eq!(response.read(1024).await.unwrap().len(), 21);
     assert_eq!(pool.idle_connections(), 1);
     assert_eq!(server.accepted(), 3);
@@ -286,12 +290,7 @@ async fn tls_connections_verify_the_server_and_are_kept_alive() {
 
     // The default trust (the webpki roots) does not know the test CA: nothing is sent.
     let untrusted = Arc::new(Pool::new(&server.url, "risk-core-test").unwrap());
-    let request = Outgoing {
-        method: Method::GET,
-        url: &url,
-        bearer: Some("token-1"),
-        body: None,
-    };
+    let request = get(&url);
     let Err(e) = untrusted.send(request).await else {
         panic!("an unknown certificate authority was trusted");
     };
@@ -310,12 +309,7 @@ async fn a_refused_connection_is_an_unsent_failure() {
     .unwrap();
     drop(listener);
     let pool = Arc::new(Pool::new(&url, "t").unwrap());
-    let request = Outgoing {
-        method: Method::GET,
-        url: &url,
-        bearer: None,
-        body: None,
-    };
+    let request = get(&url);
     let Err(e) = pool.send(request).await else {
         panic!("nothing listens there");
     };
