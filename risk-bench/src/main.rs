@@ -451,7 +451,10 @@ async fn emulator_scenarios(
         server: fixture.emulator,
         fixture: Arc::clone(fixture),
     });
-    let outcome = load::run(plan, args.emulator_connections, settings.emulator, None).await?;
+    let probe = report::StallProbe::start()?;
+    let outcome = load::run(plan, args.emulator_connections, settings.emulator, None).await;
+    report.longest_core_wait_us = probe.finish();
+    let outcome = outcome?;
     eprintln!("  emulator: {:.0} actions/s", outcome.rps());
     for (step, histogram) in &outcome.steps.by_name {
         report.push(Row::from_histogram(

@@ -111,6 +111,11 @@ pub(crate) struct Report {
     pub(crate) rows: Vec<Row>,
     pub(crate) emulator_stats: Option<risk_emulator::Stats>,
     pub(crate) memory: Option<Memory>,
+    /// The longest a thread of the harness that only sleeps 1 ms at a time overslept during
+    /// the emulator-alone run, in microseconds: how long a ready thread waited for a core
+    /// (the load, the emulator and the rest of the machine share two), which a maximum
+    /// latency includes.
+    pub(crate) longest_core_wait_us: Option<u64>,
 }
 
 impl Report {
@@ -121,6 +126,7 @@ impl Report {
             rows: Vec::new(),
             emulator_stats: None,
             memory: None,
+            longest_core_wait_us: None,
         }
     }
 
@@ -166,6 +172,12 @@ impl Report {
                 m.resident_mb, m.peak_resident_mb, m.actions
             );
         }
+        if let Some(wait) = self.longest_core_wait_us {
+            println!(
+                "longest wait for a core during the emulator run (a 1 ms sleeper's oversleep): {}",
+                us(wait)
+            );
+        }
     }
 }
 
@@ -174,5 +186,39 @@ fn us(micros: u64) -> String {
         format!("{:.1} ms", micros as f64 / 1000.0)
     } else {
         format!("{micros} µs")
+    }
+}
+
+/// A thread that sleeps 1 ms at a time and keeps the longest it overslept: how long a ready
+/// thread waited for a core (a busy machine, another tenant of the host, the kernel), as
+/// opposed to a stall of the measured process.
+pub(crate) struct StallProbe {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl StallProbe {
+    pub(crate) fn start() -> std::io::Result<Self> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("stall-probe".to_owned())
+            .spawn(move || {
+                let tick = Duration::from_millis(1);
+                let mut worst = Duration::ZERO;
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    let before = std::time::Instant::now();
+                    std::thread::sleep(tick);
+                    worst = worst.max(before.elapsed().saturating_sub(tick));
+                }
+                u64::try_from(worst.as_micros()).unwrap_or(u64::MAX)
+            })?;
+        Ok(Self { stop, thread })
+    }
+
+    /// Stops it; the longest oversleep in microseconds.
+    pub(crate) fn finish(self) -> Option<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().ok()
     }
 }
