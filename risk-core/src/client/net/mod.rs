@@ -5,7 +5,8 @@
 //! TLS by rustls with the webpki roots. Per call that is one checkout from a mutex-guarded
 //! stack, the request handed to the connection's task, and the connection put back when its
 //! answer is read: no task spawned and no timer armed per call (the general-purpose client
-//! did both, which cost a protected route about a third of its latency on loopback).
+//! did both; on loopback the protected single-call route went from 1.37 to 1.21 times its
+//! floor without them).
 //!
 //! When the environment configures a proxy for the API's URL (`HTTPS_PROXY`, `HTTP_PROXY`,
 //! `ALL_PROXY`, minus `NO_PROXY`; read once, when the client is built, by the same matcher

@@ -252,7 +252,7 @@ impl Pool {
             .map_err(|e| HttpError::new("building the request", &e, true))
     }
 
-    /// How many idle connections wait (open or not yet seen closed).
+    /// How many idle connections wait, not counting those already seen closed.
     #[cfg(test)]
     pub(crate) fn idle_connections(&self) -> usize {
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
