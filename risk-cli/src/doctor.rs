@@ -97,9 +97,27 @@ async fn check(connection: &Connection, steps: &mut Steps) -> Result<(), Failure
         None,
     );
 
+    // A proxy the environment names for the API (the client goes through it too).
+    let proxy = proxy_for(&base);
+    let (host, port) = match &proxy {
+        Some(proxy) => {
+            steps.ok(
+                "proxy",
+                format!(
+                    "{} (from the environment; the API is reached through it)",
+                    proxy.shown
+                ),
+                None,
+            );
+            (proxy.host.clone(), proxy.port)
+        }
+        None => (
+            base.host_str().unwrap_or_default().to_owned(),
+            base.port_or_known_default().unwrap_or(443),
+        ),
+    };
+
     // Name resolution.
-    let host = base.host_str().unwrap_or_default().to_owned();
-    let port = base.port_or_known_default().unwrap_or(443);
     let started = Instant::now();
     let addresses: Vec<_> = match tokio::net::lookup_host((host.as_str(), port)).await {
         Ok(found) => found.collect(),
@@ -112,42 +130,40 @@ async fn check(connection: &Connection, steps: &mut Steps) -> Result<(), Failure
             return Err(Failure::unavailable(format!("cannot resolve {host}: {e}")));
         }
     };
-    let Some(address) = addresses.first().copied() else {
+    if addresses.is_empty() {
         steps.failed(
             "resolve",
             format!("{host}: no address"),
             "check the region or base URL, and DNS",
         );
         return Err(Failure::unavailable(format!("{host} has no address")));
-    };
+    }
+    let listed: Vec<String> = addresses.iter().map(ToString::to_string).collect();
     steps.ok(
         "resolve",
-        format!("{host} → {address}"),
+        format!("{host} → {}", listed.join(", ")),
         Some(started.elapsed()),
     );
 
-    // The network path.
-    let started = Instant::now();
-    let connect = tokio::time::timeout(client.timeout(), tokio::net::TcpStream::connect(address));
-    match connect.await {
-        Ok(Ok(_)) => steps.ok("connect", format!("{address}"), Some(started.elapsed())),
-        Ok(Err(e)) => {
+    // The network path: each address in turn, as the client tries them.
+    let (connected, failed) = connect_first(&addresses, client.timeout()).await;
+    match connected {
+        Some((address, took)) => {
+            let detail = if failed.is_empty() {
+                format!("{address}")
+            } else {
+                format!("{address} (before it: {})", failed.join("; "))
+            };
+            steps.ok("connect", detail, Some(took));
+        }
+        None => {
+            let detail = failed.join("; ");
             steps.failed(
                 "connect",
-                format!("{address}: {e}"),
+                detail.clone(),
                 "is the API up, and the port open from here (proxy, firewall)?",
             );
-            return Err(Failure::unavailable(format!(
-                "cannot connect to {address}: {e}"
-            )));
-        }
-        Err(_) => {
-            steps.failed(
-                "connect",
-                format!("{address}: no answer"),
-                "is the port open from here (proxy, firewall)?",
-            );
-            return Err(Failure::unavailable(format!("{address} does not answer")));
+            return Err(Failure::unavailable(format!("cannot connect: {detail}")));
         }
     }
     if base.scheme() == "https" {
@@ -256,6 +272,76 @@ async fn token_lifetime(client: &risk_core::RiskClient, base: &url::Url) -> Resu
         .map_or(0, |s| s.round() as u64))
 }
 
+/// Connects to each of `addresses` in turn until one answers: the one that did (and how long
+/// it took), and what happened with those tried before it.
+async fn connect_first(
+    addresses: &[std::net::SocketAddr],
+    timeout: Duration,
+) -> (Option<(std::net::SocketAddr, Duration)>, Vec<String>) {
+    let mut failed = Vec::new();
+    for address in addresses {
+        let started = Instant::now();
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address)).await {
+            Ok(Ok(_)) => return (Some((*address, started.elapsed())), failed),
+            Ok(Err(e)) => failed.push(format!("{address}: {e}")),
+            Err(_) => failed.push(format!("{address}: no answer")),
+        }
+    }
+    (None, failed)
+}
+
+/// The proxy the environment names for `base` (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, minus
+/// `NO_PROXY`), as the client decides it.
+struct Proxy {
+    host: String,
+    port: u16,
+    /// Its scheme, host and port: never its credentials.
+    shown: String,
+}
+
+fn proxy_for(base: &url::Url) -> Option<Proxy> {
+    let uri = http::Uri::try_from(base.as_str()).ok()?;
+    let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
+    let proxy = intercept.uri();
+    let host = proxy
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let scheme = proxy.scheme_str().unwrap_or("http");
+    let port = proxy
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Some(Proxy {
+        shown: format!("{scheme}://{}:{port}", proxy.host().unwrap_or_default()),
+        host,
+        port,
+    })
+}
+
 fn failure_text(failure: &Failure) -> String {
     format!("{failure}")
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    /// A refused address before one that answers: the second is used, the first reported.
+    #[tokio::test]
+    async fn every_address_is_tried_in_turn() {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_address = closed.local_addr().unwrap();
+        drop(closed);
+        let addresses = [closed_address, open.local_addr().unwrap()];
+        let (connected, failed) = connect_first(&addresses, Duration::from_secs(5)).await;
+        assert_eq!(connected.map(|(a, _)| a), Some(addresses[1]));
+        assert_eq!(failed.len(), 1);
+        assert!(
+            failed[0].starts_with(&closed_address.to_string()),
+            "{failed:?}"
+        );
+    }
 }

@@ -10,12 +10,18 @@ use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV
 /// Runs `risk args..` with the emulator's settings in the environment (off the runtime: the
 /// emulator answers meanwhile).
 async fn risk(base_url: &str, secret: &str, args: &[&str]) -> Output {
+    risk_with(base_url, secret, args, &[]).await
+}
+
+/// [`risk`] with more variables in its environment.
+async fn risk_with(base_url: &str, secret: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
     let mut command = Command::cargo_bin("risk").unwrap();
     command
         .env_clear()
         .env("TS_BASE_URL", base_url)
         .env("TS_CLIENT_ID", DEV_CLIENT_ID)
         .env("TS_CLIENT_SECRET", secret)
+        .envs(vars.iter().copied())
         .args(args);
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -77,6 +83,42 @@ async fn doctor_says_what_failed_against_a_closed_port_and_wrong_credentials() {
     assert_eq!(last["ok"], false);
     assert!(last["hint"].as_str().unwrap().contains("TS_CLIENT_SECRET"));
     assert!(!text(&out.stdout).contains("not-the-secret"));
+}
+
+/// Through the proxy the environment names, as the client goes: the doctor resolves and
+/// connects to the proxy (the API's own host does not even resolve), and says so; the proxy's
+/// credentials are never shown. The "proxy" is the emulator, which answers the forwarded
+/// requests itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_goes_through_the_proxy_the_environment_names() {
+    let emu = emulator().await;
+    let port = emu
+        .base_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = format!("http://proxy-user:proxy-pass@127.0.0.1:{port}");
+    let out = risk_with(
+        "http://risk-api.invalid",
+        DEV_CLIENT_SECRET,
+        &["doctor"],
+        &[("HTTP_PROXY", &proxy)],
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("ok   proxy          http://127.0.0.1:{port}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("127.0.0.1 → 127.0.0.1:{port}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("risk API"), "{stdout}");
+    assert!(!stdout.contains("proxy-pass"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
