@@ -24,6 +24,13 @@ fn bench_decode(c: &mut Criterion) {
             serde_json::from_slice::<TriggerActionResponse>(black_box(trigger.as_bytes())).unwrap()
         });
     });
+    // What the client calls: one pass when the recommendation decodes whole.
+    c.bench_function(
+        "decode/trigger-action with recommendation (from_slice)",
+        |b| {
+            b.iter(|| TriggerActionResponse::from_slice(black_box(trigger.as_bytes())).unwrap());
+        },
+    );
     c.bench_function("decode/json_value (lower bound)", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(SEED)).unwrap());
     });

@@ -243,6 +243,22 @@ impl Error {
 /// How many characters of a body an error may quote.
 const EXCERPT_CHARS: usize = 200;
 
+/// Decodes a body that carries a token: the error says where decoding failed, never what
+/// the body holds.
+pub(crate) fn decode_withholding_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::Decode {
+        message: format!(
+            "{:?} error at line {} column {} (details withheld: the body carries a token)",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+        excerpt: String::new(),
+    })
+}
+
 /// The first characters of a body, for error messages.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);

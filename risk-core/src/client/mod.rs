@@ -14,10 +14,10 @@ use http::Method;
 use url::Url;
 
 use self::token::{Api, Resource, TokenCache, TokenKey};
-use self::transport::{decode, decode_withholding_body, Call, Replay};
+use self::transport::{decode, Call, Replay};
 use crate::budget::{Budget, CallPriority};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
-use crate::error::{ConfigError, Error};
+use crate::error::{decode_withholding_body, ConfigError, Error};
 use crate::models::{
     ActionResultReport, ActionToken, ActivityEvent, AssigneeRequest, ClearUserRequest,
     EvaluateRequest, EvaluateResponse, EventType, MessageResponse, RecommendationResponse,
@@ -346,7 +346,7 @@ impl RiskClient {
                 Replay::UnsentOnly,
             )
             .await?;
-        let response: TriggerActionResponse = decode_withholding_body(&body)?;
+        let response = TriggerActionResponse::from_slice(&body)?;
         let recommendation = match response.recommendation {
             Some(recommendation) => Ok(recommendation),
             None => self

@@ -456,22 +456,6 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, E
     })
 }
 
-/// [`decode`] for a body that carries a token: the error says where decoding failed, never
-/// what the body holds.
-pub(crate) fn decode_withholding_body<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::Decode {
-        message: format!(
-            "{:?} error at line {} column {} (details withheld: the body carries a token)",
-            e.classify(),
-            e.line(),
-            e.column()
-        ),
-        excerpt: String::new(),
-    })
-}
-
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();

@@ -286,6 +286,40 @@ impl TriggerActionResponse {
             recommendation: None,
         }
     }
+
+    /// Decodes a trigger-action answer as the client does: in one pass when the recommendation
+    /// in it decodes whole (the common case); otherwise as its `Deserialize` does, the
+    /// recommendation read again on its own with its undecodable fields set aside
+    /// ([`RecommendationResponse::from_slice`]), or left out when it has no readable
+    /// decision. The answer carries an action token: an error never quotes the body.
+    ///
+    /// ```
+    /// use risk_core::{RecommendationType, TriggerActionResponse};
+    /// let body = br#"{"action_token": "at-1",
+    ///     "recommendation": {"recommendation": {"type": "ALLOW"}, "context": {"device_id": {"x": 1}}}}"#;
+    /// let answer = TriggerActionResponse::from_slice(body)?;
+    /// assert_eq!(answer.action_token.expose(), "at-1");
+    /// let recommendation = answer.recommendation.expect("kept, one field set aside");
+    /// assert_eq!(*recommendation.recommendation_type(), RecommendationType::Allow);
+    /// assert!(recommendation.undecoded.contains_key("context.device_id"));
+    /// # Ok::<(), risk_core::Error>(())
+    /// ```
+    pub fn from_slice(body: &[u8]) -> Result<Self, crate::Error> {
+        /// The answer when it decodes whole.
+        #[derive(Deserialize)]
+        struct Whole {
+            action_token: ActionToken,
+            #[serde(default)]
+            recommendation: Option<Box<RecommendationResponse>>,
+        }
+        if let Ok(whole) = serde_json::from_slice::<Whole>(body) {
+            return Ok(Self {
+                action_token: whole.action_token,
+                recommendation: whole.recommendation,
+            });
+        }
+        crate::error::decode_withholding_body(body)
+    }
 }
 
 fn lenient_recommendation<'de, D>(d: D) -> Result<Option<Box<RecommendationResponse>>, D::Error>
