@@ -97,39 +97,6 @@ async fn ok() -> &'static str {
     "ok"
 }
 
-/// The example servers' body middleware (axum): the whole body read, the claimed user taken
-/// from it into `ActionDetails`, the body handed on.
-async fn axum_action_details(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
-    };
-    let mut request =
-        axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
-    if let Some(details) = risk_demo_app::demo::action_details_from_json(&bytes) {
-        request.extensions_mut().insert(details);
-    }
-    next.run(request).await
-}
-
-/// The example servers' body middleware (actix-web).
-async fn actix_action_details(
-    mut req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    use actix_web::HttpMessage;
-    let bytes = req.extract::<actix_web::web::Bytes>().await?;
-    if let Some(details) = risk_demo_app::demo::action_details_from_json(&bytes) {
-        req.extensions_mut().insert(details);
-    }
-    req.set_payload(actix_web::dev::Payload::from(bytes));
-    next.call(req).await
-}
-
 /// axum with `RiskLayer` on each protected route.
 pub(crate) async fn axum(emulator: &str) -> Result<Server, LoadError> {
     use axum::routing::post;
@@ -138,7 +105,9 @@ pub(crate) async fn axum(emulator: &str) -> Result<Server, LoadError> {
     for (path, guard) in guards {
         let route = post(ok).route_layer(risk_tower::RiskLayer::new(guard));
         let route = if path == BODY_ROUTE {
-            route.route_layer(axum::middleware::from_fn(axum_action_details))
+            route.route_layer(axum::middleware::from_fn(
+                risk_demo_app::axum_app::action_details,
+            ))
         } else {
             route
         };
@@ -183,9 +152,9 @@ pub(crate) async fn actix(emulator: &str) -> Result<Server, LoadError> {
                         .wrap(risk_actix::RiskMiddleware::new(guard.clone()))
                         .route(web::post().to(ok));
                     app = if *path == BODY_ROUTE {
-                        app.service(
-                            resource.wrap(actix_web::middleware::from_fn(actix_action_details)),
-                        )
+                        app.service(resource.wrap(actix_web::middleware::from_fn(
+                            risk_demo_app::actix_app::action_details,
+                        )))
                     } else {
                         app.service(resource)
                     };

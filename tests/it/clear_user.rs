@@ -7,22 +7,12 @@ use axum::routing::post;
 use risk_core::{
     ActionResult, ActionResultReport, ActionToken, ActionType, RiskClient, TriggerActionRequest,
 };
-use risk_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, Telemetry, DEV_CLIENT_ID, DEV_CLIENT_SECRET,
-};
+use risk_emulator::{EmulatorHandle, Telemetry, DEV_CLIENT_ID};
 use risk_redis::testing::eventually;
 
 /// An emulator, a client, and a session whose user is set (a successful login reported).
 async fn logged_in() -> (EmulatorHandle, RiskClient, String) {
-    let emu = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
-        .await
-        .unwrap();
-    let client = RiskClient::builder()
-        .client_id(DEV_CLIENT_ID)
-        .client_secret(DEV_CLIENT_SECRET)
-        .base_url(emu.base_url())
-        .build()
-        .unwrap();
+    let (emu, client) = crate::emulator_with_client().await;
     let session = emu
         .create_session(
             &Telemetry::new()

@@ -5,25 +5,16 @@ use std::net::SocketAddr;
 
 use actix_web::{test as actix_test, web, App, HttpResponse};
 use risk_core::{
-    ActionType, Guard, RiskClient, Rule, RuleCondition, RuleMatcher, RuleMode, RuleOperator,
-    RuleRecommendation,
+    ActionType, Guard, Rule, RuleCondition, RuleMatcher, RuleMode, RuleOperator, RuleRecommendation,
 };
-use risk_emulator::{Emulator, EmulatorConfig, EmulatorHandle, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
+use risk_emulator::EmulatorHandle;
 use tower::ServiceExt;
 
 const BLOCKED: &str = "203.0.113.7:443";
 const CLEAN: &str = "198.51.100.1:443";
 
 async fn setup() -> (EmulatorHandle, Guard) {
-    let emu = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
-        .await
-        .unwrap();
-    let client = RiskClient::builder()
-        .client_id(DEV_CLIENT_ID)
-        .client_secret(DEV_CLIENT_SECRET)
-        .base_url(emu.base_url())
-        .build()
-        .unwrap();
+    let (emu, client) = crate::emulator_with_client().await;
     client
         .create_rule(
             &Rule::new("deny a test range", 1, RuleRecommendation::Deny)

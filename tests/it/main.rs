@@ -22,3 +22,18 @@ mod secured;
 mod slow_clients;
 mod step_up;
 mod vendor_shapes;
+
+/// An emulator with its default configuration, on loopback, and a client of it.
+async fn emulator_with_client() -> (risk_emulator::EmulatorHandle, risk_core::RiskClient) {
+    let emu =
+        risk_emulator::Emulator::start(risk_emulator::EmulatorConfig::default(), "127.0.0.1:0")
+            .await
+            .unwrap();
+    let client = risk_core::RiskClient::builder()
+        .client_id(risk_emulator::DEV_CLIENT_ID)
+        .client_secret(risk_emulator::DEV_CLIENT_SECRET)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    (emu, client)
+}

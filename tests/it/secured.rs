@@ -9,10 +9,8 @@ use actix_web::{test as actix_test, web, App, HttpResponse};
 use std::time::Duration;
 
 use risk_core::testing::RecordingSink;
-use risk_core::{ActionResult, ActionType, Guard, Reporter, RiskClient};
-use risk_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, Telemetry, DEV_CLIENT_ID, DEV_CLIENT_SECRET,
-};
+use risk_core::{ActionResult, ActionType, Guard, Reporter};
+use risk_emulator::{EmulatorHandle, Telemetry};
 use tower::ServiceExt;
 
 const HEADER: &str = "x-risk-secured-session-token";
@@ -28,15 +26,7 @@ async fn setup() -> (
     Reporter,
     RecordingSink,
 ) {
-    let emu = Emulator::start(EmulatorConfig::default(), "127.0.0.1:0")
-        .await
-        .unwrap();
-    let client = RiskClient::builder()
-        .client_id(DEV_CLIENT_ID)
-        .client_secret(DEV_CLIENT_SECRET)
-        .base_url(emu.base_url())
-        .build()
-        .unwrap();
+    let (emu, client) = crate::emulator_with_client().await;
     let session = emu
         .create_session(
             &Telemetry::new()

@@ -87,7 +87,7 @@ async fn read_body(
 
 /// Reads the claimed user and transaction data from the JSON body for the risk middleware
 /// behind it (see [`demo::action_details_from_json`]), then hands the body on unchanged.
-async fn action_details(
+pub async fn action_details(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

@@ -77,7 +77,7 @@ async fn read_body(State(backend): State<Backend>, request: Request, next: Next)
 
 /// Reads the claimed user and transaction data from the JSON body for the risk layer behind
 /// it (see [`demo::action_details_from_json`]), then hands the body on unchanged.
-async fn action_details(request: Request, next: Next) -> Response {
+pub async fn action_details(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     // Already read whole by `read_body`: this takes the buffer.
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
