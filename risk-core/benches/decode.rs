@@ -6,6 +6,9 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use risk_core::{RecommendationResponse, TriggerActionResponse};
 
 const SEED: &[u8] = include_bytes!("../tests/it/fixtures/seed_recommendation.json");
+/// The emulator's answer to `trigger-action?get_recommendation=true` for a new device (what
+/// the load harness's single-call routes decode).
+const EMULATOR: &[u8] = include_bytes!("../tests/it/fixtures/emulator_trigger_action.json");
 
 fn bench_decode(c: &mut Criterion) {
     c.bench_function("decode/recommendation", |b| {
@@ -29,6 +32,12 @@ fn bench_decode(c: &mut Criterion) {
         "decode/trigger-action with recommendation (from_slice)",
         |b| {
             b.iter(|| TriggerActionResponse::from_slice(black_box(trigger.as_bytes())).unwrap());
+        },
+    );
+    c.bench_function(
+        "decode/trigger-action, the emulator's answer (from_slice)",
+        |b| {
+            b.iter(|| TriggerActionResponse::from_slice(black_box(EMULATOR)).unwrap());
         },
     );
     c.bench_function("decode/json_value (lower bound)", |b| {

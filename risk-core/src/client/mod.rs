@@ -119,6 +119,8 @@ pub struct RiskClient {
 pub(crate) struct Inner {
     http: net::Http,
     base_url: Url,
+    /// The request path's URLs, joined once (a join parses the URL again).
+    endpoints: Endpoints,
     client_id: String,
     timeout: Duration,
     token_timeout: Option<Duration>,
@@ -132,6 +134,34 @@ pub(crate) struct Inner {
     /// The token resource of the activities endpoints.
     activities_resource: Resource,
     budget: Option<Arc<dyn Budget>>,
+}
+
+/// The URLs of the calls made on a protected request, joined with the base URL once, when the
+/// client is built.
+struct Endpoints {
+    trigger_action: Url,
+    /// `trigger-action?get_recommendation=true`.
+    trigger_recommended: Url,
+    recommendation: Url,
+    evaluate: Url,
+    action_result: Url,
+}
+
+impl Endpoints {
+    fn new(base: &Url) -> Result<Self, ConfigError> {
+        let trigger_action = join(base, "risk/v1/action/trigger-action")?;
+        let mut trigger_recommended = trigger_action.clone();
+        trigger_recommended
+            .query_pairs_mut()
+            .append_pair("get_recommendation", "true");
+        Ok(Self {
+            trigger_action,
+            trigger_recommended,
+            recommendation: join(base, "risk/v1/recommendation")?,
+            evaluate: join(base, "risk/v1/evaluate")?,
+            action_result: join(base, "risk/v1/action/result")?,
+        })
+    }
 }
 
 impl fmt::Debug for RiskClient {
@@ -173,6 +203,7 @@ impl RiskClient {
     pub(crate) fn from_config(config: ClientConfig) -> Result<Self, ConfigError> {
         let http = net::Http::new(&config.base_url, &config.user_agent)?;
         let token_url = join(&config.base_url, "oidc/token")?;
+        let endpoints = Endpoints::new(&config.base_url)?;
         let token_source = Arc::new(token::TokenSource::new(
             http.clone(),
             token_url,
@@ -186,6 +217,7 @@ impl RiskClient {
             inner: Arc::new(Inner {
                 http,
                 base_url: config.base_url,
+                endpoints,
                 client_id: config.client_id,
                 timeout: config.timeout,
                 token_timeout: config.token_timeout,
@@ -303,7 +335,7 @@ impl RiskClient {
         &self,
         request: &TriggerActionRequest,
     ) -> Result<TriggerActionResponse, Error> {
-        let url = self.url("risk/v1/action/trigger-action")?;
+        let url = self.inner.endpoints.trigger_action.clone();
         let body = self
             .send(
                 "trigger_action",
@@ -334,9 +366,7 @@ impl RiskClient {
         &self,
         request: &TriggerActionRequest,
     ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
-        let mut url = self.url("risk/v1/action/trigger-action")?;
-        url.query_pairs_mut()
-            .append_pair("get_recommendation", "true");
+        let url = self.inner.endpoints.trigger_recommended.clone();
         let body = self
             .send(
                 "trigger_action_with_recommendation",
@@ -365,7 +395,7 @@ impl RiskClient {
         if action_token.expose().is_empty() {
             return Err(invalid("action_token", "must not be empty"));
         }
-        let mut url = self.url("risk/v1/recommendation")?;
+        let mut url = self.inner.endpoints.recommendation.clone();
         url.query_pairs_mut()
             .append_pair("action_token", action_token.expose());
         let body = self
@@ -377,7 +407,7 @@ impl RiskClient {
     /// Reports how an action ended: `POST /risk/v1/action/result` (201). Safe to repeat for
     /// one action token, so it is retried.
     pub async fn report_action_result(&self, report: &ActionResultReport) -> Result<(), Error> {
-        let url = self.url("risk/v1/action/result")?;
+        let url = self.inner.endpoints.action_result.clone();
         self.send(
             "report_action_result",
             Method::POST,
@@ -392,7 +422,7 @@ impl RiskClient {
     /// Evaluates an entity (an IP address) against the tenant's rules, with no browser
     /// session: `POST /risk/v1/evaluate`. An assessment call (see the budget); repeatable.
     pub async fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, Error> {
-        let url = self.url("risk/v1/evaluate")?;
+        let url = self.inner.endpoints.evaluate.clone();
         let body = self
             .send(
                 "evaluate",

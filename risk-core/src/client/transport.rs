@@ -121,7 +121,8 @@ impl Inner {
             .unwrap_or(Err(Error::Timeout {
                 after: self.timeout,
             }));
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
         let status: Cow<'static, str> = match &result {
             Ok(_) => Cow::Borrowed("2xx"),
@@ -129,7 +130,7 @@ impl Inner {
                 .status()
                 .map_or(Cow::Borrowed(e.kind()), |s| Cow::Owned(s.to_string())),
         };
-        crate::telemetry::upstream(call.endpoint, status, started.elapsed().as_secs_f64());
+        crate::telemetry::upstream(call.endpoint, status, elapsed.as_secs_f64());
         match &result {
             Ok(_) => tracing::debug!(parent: &span, latency_ms, "risk call succeeded"),
             Err(e) => {

@@ -227,18 +227,139 @@ where
 
 /// A list whose elements may be `null` or of an unexpected shape: those elements are
 /// skipped instead of failing the whole payload. `null` (or an absent field, with
-/// `#[serde(default)]`) is an empty list.
+/// `#[serde(default)]`) is an empty list. Read as it streams: a string element (reasons,
+/// threats, input methods) is decoded straight from the input; only an element of another
+/// shape is buffered, to be tried and dropped if `T` refuses it.
 pub(crate) fn vec_skip_invalid<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: serde::de::DeserializeOwned,
 {
-    let items = Option::<Vec<serde_json::Value>>::deserialize(d)?.unwrap_or_default();
-    Ok(items
-        .into_iter()
-        .filter(|v| !v.is_null())
-        .filter_map(|v| T::deserialize(v).ok())
-        .collect())
+    use serde::de::value::{CowStrDeserializer, Error as ValueError};
+    use serde::de::{SeqAccess, Visitor};
+    use std::borrow::Cow;
+    use std::marker::PhantomData;
+
+    /// One element: a string as it comes, anything else as a JSON value.
+    enum Element<'de> {
+        Text(Cow<'de, str>),
+        Other(serde_json::Value),
+    }
+
+    impl<'de> Deserialize<'de> for Element<'de> {
+        fn deserialize<D2: Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
+            struct ElementVisitor;
+
+            impl<'de> Visitor<'de> for ElementVisitor {
+                type Value = Element<'de>;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("any JSON value")
+                }
+
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Element<'de>, E> {
+                    Ok(Element::Text(Cow::Borrowed(v)))
+                }
+
+                fn visit_str<E>(self, v: &str) -> Result<Element<'de>, E> {
+                    Ok(Element::Text(Cow::Owned(v.to_owned())))
+                }
+
+                fn visit_string<E>(self, v: String) -> Result<Element<'de>, E> {
+                    Ok(Element::Text(Cow::Owned(v)))
+                }
+
+                fn visit_bool<E>(self, v: bool) -> Result<Element<'de>, E> {
+                    Ok(Element::Other(v.into()))
+                }
+
+                fn visit_i64<E>(self, v: i64) -> Result<Element<'de>, E> {
+                    Ok(Element::Other(v.into()))
+                }
+
+                fn visit_u64<E>(self, v: u64) -> Result<Element<'de>, E> {
+                    Ok(Element::Other(v.into()))
+                }
+
+                fn visit_f64<E>(self, v: f64) -> Result<Element<'de>, E> {
+                    Ok(Element::Other(v.into()))
+                }
+
+                fn visit_unit<E>(self) -> Result<Element<'de>, E> {
+                    Ok(Element::Other(serde_json::Value::Null))
+                }
+
+                fn visit_none<E>(self) -> Result<Element<'de>, E> {
+                    Ok(Element::Other(serde_json::Value::Null))
+                }
+
+                fn visit_some<D3: Deserializer<'de>>(
+                    self,
+                    d: D3,
+                ) -> Result<Element<'de>, D3::Error> {
+                    Element::deserialize(d)
+                }
+
+                fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Element<'de>, A::Error> {
+                    serde_json::Value::deserialize(serde::de::value::SeqAccessDeserializer::new(
+                        seq,
+                    ))
+                    .map(Element::Other)
+                }
+
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    map: A,
+                ) -> Result<Element<'de>, A::Error> {
+                    serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(
+                        map,
+                    ))
+                    .map(Element::Other)
+                }
+            }
+
+            d.deserialize_any(ElementVisitor)
+        }
+    }
+
+    struct List<T>(PhantomData<T>);
+
+    impl<'de, T: serde::de::DeserializeOwned> Visitor<'de> for List<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list or null")
+        }
+
+        fn visit_none<E>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_unit<E>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Vec<T>, D2::Error> {
+            d.deserialize_seq(self)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(element) = seq.next_element::<Element<'de>>()? {
+                let item = match element {
+                    Element::Text(text) => {
+                        T::deserialize(CowStrDeserializer::<ValueError>::new(text)).ok()
+                    }
+                    Element::Other(serde_json::Value::Null) => None,
+                    Element::Other(value) => T::deserialize(value).ok(),
+                };
+                items.extend(item);
+            }
+            Ok(items)
+        }
+    }
+
+    d.deserialize_option(List(PhantomData))
 }
 
 /// Echoed custom attributes: entries whose value is not a string, number or boolean
@@ -498,3 +619,48 @@ macro_rules! open_enum {
 }
 
 pub(crate) use open_enum;
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use serde::Deserialize;
+
+    use super::vec_skip_invalid;
+    use crate::Reason;
+
+    #[derive(Deserialize)]
+    struct Lists {
+        #[serde(default, deserialize_with = "vec_skip_invalid")]
+        texts: Vec<String>,
+        #[serde(default, deserialize_with = "vec_skip_invalid")]
+        reasons: Vec<Reason>,
+    }
+
+    fn lists(json: &str) -> Result<Lists, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn a_streamed_list_keeps_strings_escaped_or_not_and_skips_the_rest() {
+        let l = lists(
+            r#"{"texts": ["plain", "esc\u0061ped", null, 7, true, {"a": ["b"]}, [1], "last"],
+                "reasons": ["DEVICE_NEW", "NEW_\u0055PSTREAM", null, {"code": 1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(l.texts, ["plain", "escaped", "last"]);
+        assert_eq!(
+            l.reasons,
+            [Reason::DeviceNew, Reason::Other("NEW_UPSTREAM".into())]
+        );
+    }
+
+    #[test]
+    fn null_or_absent_is_empty_and_a_scalar_is_an_error() {
+        assert!(lists(r#"{"texts": null}"#).unwrap().texts.is_empty());
+        assert!(lists("{}").unwrap().reasons.is_empty());
+        assert!(lists(r#"{"texts": "one"}"#).is_err());
+        // The same from a buffered value (the tolerant decoder's second pass).
+        let value = serde_json::json!({"texts": ["a", null, 2, "b"]});
+        assert_eq!(Lists::deserialize(value).unwrap().texts, ["a", "b"]);
+    }
+}
