@@ -265,6 +265,12 @@ async fn adapter_scenarios(
             Some(0),
         ),
         (
+            "floor: bare + trigger?get_recommendation, answer decoded",
+            Kind::DecodedFloor,
+            None,
+            Some(0),
+        ),
+        (
             "floor: bare + reqwest trigger?get_recommendation",
             Kind::ReqwestFloor,
             None,
