@@ -3,6 +3,7 @@
 //! answer; time comes from the caller.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -117,8 +118,77 @@ impl<V: Default> Swept<V> {
 
 /// Timestamps of actions per key within the rate window.
 type Windows = Swept<VecDeque<i64>>;
-/// Members seen per key, with when, within the hour.
-type Sets = Swept<HashMap<String, i64>>;
+/// Members seen per key within the hour.
+type Sets = Swept<Members>;
+
+/// The members seen under one key (the users of an IP, its devices), each with when it was last
+/// seen, in the order seen: expiry and eviction take from the front, so recording a member costs
+/// O(1) amortized under the history's lock, never a scan of the set.
+#[derive(Debug, Default)]
+struct Members {
+    /// Each member and when it was last seen.
+    last_seen: HashMap<Arc<str>, i64>,
+    /// `(when, member)` in time order; an entry older than its member's last sighting is stale
+    /// and skipped when it reaches the front.
+    order: VecDeque<(i64, Arc<str>)>,
+}
+
+impl Members {
+    /// Drops the members not seen within the hour before `now`.
+    fn expire(&mut self, now: i64) {
+        while self.order.front().is_some_and(|&(t, _)| t <= now - HOUR_MS) {
+            self.pop_front();
+        }
+    }
+
+    /// Takes the front entry, and its member with it when that was its last sighting.
+    fn pop_front(&mut self) {
+        if let Some((t, member)) = self.order.pop_front() {
+            if self.last_seen.get(&member) == Some(&t) {
+                self.last_seen.remove(&member);
+            }
+        }
+    }
+
+    /// Records `member` as seen at `now`; returns how many members were seen within the hour.
+    fn record(&mut self, member: &str, now: i64) -> usize {
+        self.expire(now);
+        let member: Arc<str> = match self.last_seen.get_key_value(member) {
+            Some((_, &t)) if t == now => return self.last_seen.len(),
+            Some((known, _)) => Arc::clone(known),
+            None => {
+                // Full: the member seen least recently goes (stale entries on the way are
+                // skipped; every member has its last sighting in `order`).
+                while self.last_seen.len() >= MAX_SET && !self.order.is_empty() {
+                    self.pop_front();
+                }
+                Arc::from(member)
+            }
+        };
+        self.last_seen.insert(Arc::clone(&member), now);
+        let behind = self.order.back().is_some_and(|&(t, _)| t > now);
+        self.order.push_back((now, member));
+        if behind {
+            // The clock moved back (the emulator's clock can be set): keep the time order.
+            self.order.make_contiguous().sort_unstable();
+        }
+        if self.order.len() > 2 * self.last_seen.len() + 16 {
+            // Sightings of members already seen leave stale entries behind: drop them once
+            // they outnumber the live ones (amortized O(1) per sighting, and the memory of a
+            // key stays proportional to its members).
+            let last_seen = &self.last_seen;
+            self.order
+                .retain(|(t, member)| last_seen.get(member) == Some(t));
+        }
+        self.last_seen.len()
+    }
+
+    /// How many members were seen within the hour before `now`.
+    fn count_at(&mut self, now: i64) -> usize {
+        self.expire(now);
+        self.last_seen.len()
+    }
+}
 
 /// Appends `now` to the window of `key` and returns the count within the window.
 fn bump(windows: &mut Windows, key: &str, now: i64) -> u64 {
@@ -136,19 +206,7 @@ fn bump(windows: &mut Windows, key: &str, now: i64) -> u64 {
 /// Records `member` as seen under `key` at `now`; returns how many members were seen
 /// within the last hour.
 fn bump_set(sets: &mut Sets, key: &str, member: &str, now: i64) -> u64 {
-    let members = sets.entry(key);
-    members.retain(|_, &mut t| t > now - HOUR_MS);
-    if members.len() >= MAX_SET && !members.contains_key(member) {
-        if let Some(oldest) = members
-            .iter()
-            .min_by_key(|(_, &t)| t)
-            .map(|(k, _)| k.clone())
-        {
-            members.remove(&oldest);
-        }
-    }
-    members.insert(member.to_owned(), now);
-    count(members.len())
+    count(sets.entry(key).record(member, now))
 }
 
 /// Drops one key of a full map (the first the map yields).
@@ -234,9 +292,11 @@ impl History {
             c.linking_user_to_device_count =
                 self.user_devices.get(user).map_or(0, |s| count(s.len()));
         } else {
-            c.ip_user_count_last_hour = self.ip_users.map.get(ip).map_or(0, |m| {
-                count(m.values().filter(|&&t| t > now - HOUR_MS).count())
-            });
+            c.ip_user_count_last_hour = self
+                .ip_users
+                .map
+                .get_mut(ip)
+                .map_or(0, |m| count(m.count_at(now)));
         }
         c
     }
@@ -248,10 +308,7 @@ impl History {
         self.ip_actions.sweep_step(stale_window);
         self.user_actions.sweep_step(stale_window);
         self.device_actions.sweep_step(stale_window);
-        let stale_set = |m: &mut HashMap<String, i64>| {
-            m.retain(|_, &mut t| t > now - HOUR_MS);
-            m.is_empty()
-        };
+        let stale_set = |m: &mut Members| m.count_at(now) == 0;
         self.ip_users.sweep_step(stale_set);
         self.ip_devices.sweep_step(stale_set);
     }
@@ -585,6 +642,52 @@ mod tests {
                 "new-{i} was evicted"
             );
         }
+    }
+
+    #[test]
+    fn members_count_within_the_hour_and_a_full_set_drops_the_least_recently_seen() {
+        let mut m = Members::default();
+        assert_eq!(m.record("a", 0), 1);
+        assert_eq!(m.record("b", 10), 2);
+        assert_eq!(m.record("a", 20), 2, "seen again: counted once");
+        // "b" was last seen at 10, "a" at 20: an hour after 10, only "a" is left.
+        assert_eq!(m.count_at(10 + HOUR_MS), 1);
+        assert_eq!(m.count_at(20 + HOUR_MS), 0);
+
+        let mut m = Members::default();
+        for i in 0..MAX_SET {
+            m.record(&format!("m{i}"), i64::try_from(i).unwrap());
+        }
+        // m0 is seen again: m1 is now the least recently seen, and goes for a new member.
+        m.record("m0", 5_000);
+        assert_eq!(m.record("new", 5_001), MAX_SET);
+        assert!(m.last_seen.contains_key("m0") && m.last_seen.contains_key("new"));
+        assert!(!m.last_seen.contains_key("m1"));
+        assert!(m.order.len() <= 2 * MAX_SET + 16);
+    }
+
+    #[test]
+    fn members_seen_again_and_again_stay_bounded_and_a_clock_set_back_is_followed() {
+        let mut m = Members::default();
+        for i in 0..10 * MAX_SET {
+            m.record(&format!("m{}", i % 3), i64::try_from(i).unwrap());
+        }
+        assert_eq!(m.count_at(20_000), 3);
+        assert!(
+            m.order.len() <= 2 * 3 + 16,
+            "{} entries kept",
+            m.order.len()
+        );
+        // The emulator's clock can be set back: what is recorded then still expires in time.
+        let mut m = Members::default();
+        m.record("late", 10 * HOUR_MS);
+        m.record("early", 0);
+        assert_eq!(
+            m.count_at(HOUR_MS + 1),
+            1,
+            "\"early\" expired, \"late\" kept"
+        );
+        assert!(m.last_seen.contains_key("late"));
     }
 
     #[test]
