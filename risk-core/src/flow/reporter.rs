@@ -205,7 +205,11 @@ impl ReporterBuilder {
         self
     }
 
-    /// Deliveries in progress at once (default 32, at least 1).
+    /// Deliveries in progress at once, at most (default 32, at least 1). The worker uses as
+    /// many as it needs to deliver what it finds within one [`linger`](Self::linger) at the
+    /// typical delivery time it measures: one or two against a nearby API, all of them
+    /// against a slow one, and while a flush or shutdown waits. So a batch never takes every
+    /// core from the requests for a moment when a few connections deliver it in time.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
@@ -224,9 +228,11 @@ impl ReporterBuilder {
         self
     }
 
-    /// How often a busy worker looks at the queue (default 20 ms): a report waits at most
-    /// this long before its delivery starts while reports keep coming; a worker that was
-    /// quiet starts on the first report at once.
+    /// How often a busy worker looks at the queue (default 20 ms). While reports keep
+    /// coming, what a look finds is delivered over the next linger, so a report waits up to
+    /// about two lingers before its delivery starts (longer only when the API is slower than
+    /// `concurrency` can make up for); a worker that was quiet starts on the first report at
+    /// once.
     pub fn linger(mut self, linger: Duration) -> Self {
         self.linger = linger.max(Duration::from_millis(1));
         self
@@ -392,7 +398,12 @@ impl Reporter {
     }
 }
 
-type Delivery = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// One delivery (its retries included); it ends with how long it took.
+type Delivery = Pin<Box<dyn Future<Output = Duration> + Send>>;
+
+/// How much a new delivery's time weighs in the typical delivery time (1/8: a moving average
+/// over about the last eight).
+const PACE_WEIGHT: u32 = 8;
 
 struct Worker {
     sink: Arc<dyn ResultSink>,
@@ -412,6 +423,11 @@ impl Worker {
     /// more than the rest of a request's risk work); after a quiet `linger` it waits on the
     /// queue again, and the next report wakes it. Flush and shutdown ring `control` to cut
     /// a linger short.
+    ///
+    /// What a look finds is paced over the next linger (see [`Worker::pace`]): no more
+    /// deliveries at once than needed to deliver the backlog within one linger at the
+    /// typical delivery time, so that a batch does not take every core from the requests
+    /// for a moment when one or two connections would deliver it in time.
     async fn run(self, mut inbox: mpsc::Receiver<Task>, control: Arc<Notify>) {
         let this = Arc::new(self);
         let mut deliveries: FuturesUnordered<Delivery> = FuturesUnordered::new();
@@ -423,9 +439,20 @@ impl Worker {
         // Something came within the last `linger`: look again at `look_at`.
         let mut busy = false;
         let mut look_at: Option<Instant> = None;
+        // How long a delivery typically takes (a moving average), once one has been timed.
+        let mut typical: Option<Duration> = None;
+        // A flush or shutdown is waiting: deliver at full concurrency until the queue is empty.
+        let mut hurry = false;
+        // The pace of this linger: it only rises until the next look, so that what a look
+        // found is delivered within the linger instead of ever more slowly as it drains.
+        let mut pace = 0;
         loop {
             let mut took = false;
-            while !closed && !draining && deliveries.len() < this.concurrency {
+            loop {
+                let limit = this.limit(hurry, &mut pace, inbox.len() + deliveries.len(), typical);
+                if closed || draining || deliveries.len() >= limit {
+                    break;
+                }
                 match inbox.try_recv() {
                     Ok(task) => {
                         took = true;
@@ -441,6 +468,9 @@ impl Worker {
                     Err(TryRecvError::Disconnected) => closed = true,
                 }
             }
+            if inbox.is_empty() && deliveries.is_empty() {
+                hurry = false;
+            }
             busy |= took;
             if took {
                 crate::telemetry::report_queue_depth(inbox.len());
@@ -454,22 +484,29 @@ impl Worker {
                 answer(&mut waiters);
                 return;
             }
-            let can_take = !closed && !draining && deliveries.len() < this.concurrency;
+            let limit = this.limit(hurry, &mut pace, inbox.len() + deliveries.len(), typical);
+            let can_take = !closed && !draining && deliveries.len() < limit;
             if busy || !can_take {
                 // One look per `linger`, however often deliveries finish meanwhile.
                 let at = *look_at.get_or_insert_with(|| Instant::now() + this.linger);
                 tokio::select! {
-                    Some(()) = deliveries.next(), if !deliveries.is_empty() => {}
-                    () = control.notified() => {}
+                    Some(elapsed) = deliveries.next(), if !deliveries.is_empty() => {
+                        typical = Some(moving_average(typical, elapsed));
+                    }
+                    () = control.notified() => hurry = true,
                     () = tokio::time::sleep_until(at), if can_take => {
                         look_at = None;
                         busy = took;
+                        pace = 0;
                     }
                 }
             } else {
                 // Quiet: wait on the queue itself; the next report wakes the worker.
+                pace = 0;
                 tokio::select! {
-                    Some(()) = deliveries.next(), if !deliveries.is_empty() => {}
+                    Some(elapsed) = deliveries.next(), if !deliveries.is_empty() => {
+                        typical = Some(moving_average(typical, elapsed));
+                    }
                     task = inbox.recv() => match task {
                         Some(task) => {
                             busy = true;
@@ -480,6 +517,39 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// How many deliveries may run at once: all of `concurrency` while a flush or shutdown
+    /// waits (`hurry`), else the linger's `pace`, raised to [`Worker::pace`] of `backlog`.
+    fn limit(
+        &self,
+        hurry: bool,
+        pace: &mut usize,
+        backlog: usize,
+        typical: Option<Duration>,
+    ) -> usize {
+        if hurry {
+            return self.concurrency;
+        }
+        *pace = (*pace).max(self.pace(backlog, typical));
+        *pace
+    }
+
+    /// How many deliveries may run at once for `backlog` reports (queued and in flight):
+    /// enough to deliver them all within one linger at the `typical` delivery time, at least
+    /// one, at most `concurrency` (all of it before a delivery has been timed). On loopback a
+    /// delivery takes a fraction of a millisecond and one or two at a time keep up; against a
+    /// remote API at 100 ms the same load uses the whole `concurrency`.
+    fn pace(&self, backlog: usize, typical: Option<Duration>) -> usize {
+        let Some(typical) = typical else {
+            return self.concurrency;
+        };
+        let linger = self.linger.as_nanos().max(1);
+        let work = typical.as_nanos().saturating_mul(backlog as u128);
+        let needed = work.div_ceil(linger);
+        usize::try_from(needed)
+            .unwrap_or(usize::MAX)
+            .clamp(1, self.concurrency)
     }
 
     /// Handles one task taken from the queue.
@@ -509,7 +579,8 @@ impl Worker {
         }
     }
 
-    async fn deliver(self: Arc<Self>, report: ActionResultReport) {
+    async fn deliver(self: Arc<Self>, report: ActionResultReport) -> Duration {
+        let started = Instant::now();
         let counters = &self.counters;
         let delivered = self
             .policy
@@ -534,6 +605,15 @@ impl Worker {
             }
         };
         crate::telemetry::report(outcome);
+        started.elapsed()
+    }
+}
+
+/// `typical` moved 1/[`PACE_WEIGHT`] of the way towards `took`.
+fn moving_average(typical: Option<Duration>, took: Duration) -> Duration {
+    match typical {
+        None => took,
+        Some(typical) => (typical * (PACE_WEIGHT - 1) + took) / PACE_WEIGHT,
     }
 }
 

@@ -338,3 +338,80 @@ async fn flush_and_shutdown_after_the_worker_stopped_answer_at_once() {
         start.elapsed()
     );
 }
+
+/// A sink whose every delivery takes `delay` and that keeps the most deliveries it saw at once.
+#[derive(Clone)]
+struct TimedSink {
+    delay: Duration,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TimedSink {
+    fn new(delay: Duration) -> Self {
+        Self {
+            delay,
+            in_flight: Arc::default(),
+            most: Arc::default(),
+        }
+    }
+
+    fn most_at_once(&self) -> usize {
+        self.most.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl ResultSink for TimedSink {
+    async fn report(&self, _report: &ActionResultReport) -> Result<(), Error> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        Ok(())
+    }
+}
+
+/// Submits one report and flushes it (the worker learns how long a delivery takes), then
+/// submits `n` at once and waits, without a flush (which would hurry the worker), until all
+/// are sent; returns the most deliveries at once of the batch, and how long it took.
+async fn paced_batch(sink: &TimedSink, n: usize) -> (usize, Duration) {
+    let reporter = Reporter::builder(sink.clone())
+        .concurrency(32)
+        .linger(Duration::from_millis(20))
+        .build();
+    reporter.submit(report(0)).unwrap();
+    reporter.flush(Duration::from_secs(60)).await.unwrap();
+    sink.most.store(0, std::sync::atomic::Ordering::SeqCst);
+
+    let started = tokio::time::Instant::now();
+    for i in 1..=n {
+        reporter.submit(report(i)).unwrap();
+    }
+    let deadline = started + Duration::from_secs(600);
+    while reporter.stats().sent < 1 + n as u64 {
+        assert!(tokio::time::Instant::now() < deadline, "not delivered");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    (sink.most_at_once(), started.elapsed())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_is_paced_over_a_linger_when_deliveries_are_quick() {
+    // 200 reports of 1 ms each fit in one 20 ms linger with 10 at a time: not 32.
+    let sink = TimedSink::new(Duration::from_millis(1));
+    let (most, took) = paced_batch(&sink, 200).await;
+    assert!((1..=10).contains(&most), "{most} deliveries at once");
+    assert!(took <= Duration::from_millis(60), "delivered in {took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_sink_gets_the_whole_concurrency() {
+    // 100 ms each: 200 reports need far more than 32 at once to go within a linger.
+    let sink = TimedSink::new(Duration::from_millis(100));
+    let (most, took) = paced_batch(&sink, 200).await;
+    assert_eq!(most, 32);
+    // Seven rounds of 32 at 100 ms each (plus the linger before the first look).
+    assert!(took <= Duration::from_millis(800), "delivered in {took:?}");
+}
