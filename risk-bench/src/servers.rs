@@ -97,8 +97,58 @@ async fn ok() -> &'static str {
     "ok"
 }
 
-/// axum with `RiskLayer` on each protected route.
+/// axum with `RiskLayer` on each protected route, on a runtime of its own (two workers, as
+/// many as cores, in a thread of its own) where its client and reporter are built too, as in
+/// the example server: the load generator's runtime only drives the load.
 pub(crate) async fn axum(emulator: &str) -> Result<Server, LoadError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("axum-server")
+        .enable_all()
+        .build()?;
+    let emulator = emulator.to_owned();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            match axum_app(&emulator).await {
+                Ok((listener, app, reporter)) => {
+                    let addr = listener.local_addr().map_err(|e| LoadError(e.to_string()));
+                    let _ = ready_tx.send(addr.map(|addr| (addr, reporter)));
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        });
+    });
+    let (addr, reporter) = ready_rx.await.map_err(|e| LoadError(e.to_string()))??;
+    Ok(Server {
+        name: "axum",
+        addr,
+        reporter,
+        stop: Some(Box::new(move || {
+            let _ = stop_tx.send(());
+        })),
+    })
+}
+
+/// The axum server's listener, service and reporter.
+async fn axum_app(
+    emulator: &str,
+) -> Result<
+    (
+        tokio::net::TcpListener,
+        axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+        Reporter,
+    ),
+    LoadError,
+> {
     use axum::routing::post;
     let Guards { guards, reporter } = guards(emulator)?;
     let mut router = axum::Router::new().route("/bare", post(ok));
@@ -114,37 +164,30 @@ pub(crate) async fn axum(emulator: &str) -> Result<Server, LoadError> {
         router = router.route(path, route);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Ok(Server {
-        name: "axum",
-        addr,
-        reporter,
-        stop: Some(Box::new(move || {
-            let _ = tx.send(());
-        })),
-    })
+    Ok((listener, app, reporter))
 }
 
 /// actix-web with `RiskMiddleware` on each protected route, in its own system thread
-/// (two workers, as many as cores).
+/// (two workers, as many as cores). The client and reporter are built inside the actix system,
+/// as `#[actix_web::main]` does in the example server: the reporter's worker runs on the
+/// system's thread, not on the load generator's runtime.
 pub(crate) async fn actix(emulator: &str) -> Result<Server, LoadError> {
     use actix_web::{web, App, HttpServer};
-    let Guards { guards, reporter } = guards(emulator)?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
+    let emulator = emulator.to_owned();
     let (handle_tx, handle_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let system = actix_web::rt::System::new();
         system.block_on(async move {
+            let Guards { guards, reporter } = match guards(&emulator) {
+                Ok(built) => built,
+                Err(e) => {
+                    let _ = handle_tx.send(Err(e.0));
+                    return;
+                }
+            };
             let server = HttpServer::new(move || {
                 let mut app = App::new().route("/bare", web::post().to(ok));
                 for (path, guard) in &guards {
@@ -167,7 +210,7 @@ pub(crate) async fn actix(emulator: &str) -> Result<Server, LoadError> {
             match server {
                 Ok(server) => {
                     let server = server.run();
-                    let _ = handle_tx.send(Ok(server.handle()));
+                    let _ = handle_tx.send(Ok((server.handle(), reporter)));
                     let _ = server.await;
                 }
                 Err(e) => {
@@ -176,7 +219,7 @@ pub(crate) async fn actix(emulator: &str) -> Result<Server, LoadError> {
             }
         });
     });
-    let handle = handle_rx
+    let (handle, reporter) = handle_rx
         .recv()
         .map_err(|e| LoadError(e.to_string()))?
         .map_err(LoadError)?;
