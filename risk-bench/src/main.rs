@@ -266,7 +266,7 @@ async fn adapter_scenarios(
         ),
         (
             "floor: bare + trigger?get_recommendation, answer decoded",
-            Kind::DecodedFloor,
+            Kind::Floor(FloorCalls::TriggerWithRecommendationDecoded),
             None,
             Some(0),
         ),

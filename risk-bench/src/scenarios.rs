@@ -115,6 +115,10 @@ fn action_token_of(body: &[u8]) -> Result<String, LoadError> {
 pub(crate) enum FloorCalls {
     /// `trigger-action?get_recommendation=true` (single-call mode's one call).
     TriggerWithRecommendation,
+    /// The same call, its answer then decoded as the client does
+    /// (`TriggerActionResponse::from_slice`): what decoding costs in place, apart from the
+    /// client's transport (a diagnostic, not a floor).
+    TriggerWithRecommendationDecoded,
     /// trigger-action, then recommendation (two-call mode).
     TriggerThenRecommendation,
     /// recommendation of a front-end action token (action-token mode).
@@ -137,10 +141,6 @@ pub(crate) enum Kind {
     /// `POST /bare` on the server, then `RiskClient::trigger_action_with_recommendation`:
     /// what the library's client costs over a plain HTTP client (no guard, no adapter).
     ClientFloor,
-    /// The single-call floor, its answer then decoded as the client does
-    /// (`TriggerActionResponse::from_slice`): what decoding costs in place, apart from the
-    /// client's transport.
-    DecodedFloor,
     /// `POST /bare`, then the floor's trigger-action through a plain reqwest client.
     ReqwestFloor,
     /// trigger-action then recommendation on the emulator, timed apart.
@@ -172,7 +172,7 @@ impl Transaction for Plan {
             Kind::Bare | Kind::Protected { .. } | Kind::ClientFloor | Kind::ReqwestFloor => {
                 vec![self.server]
             }
-            Kind::Floor(_) | Kind::DecodedFloor => vec![self.server, self.fixture.emulator],
+            Kind::Floor(_) => vec![self.server, self.fixture.emulator],
             Kind::Emulator | Kind::Fill(_) => vec![self.fixture.emulator],
         }
     }
@@ -221,6 +221,12 @@ impl Transaction for Plan {
                 ok_or_error(status, "the bare route")?;
                 let status = match calls {
                     FloorCalls::TriggerWithRecommendation => f.trigger(emulator, i, true).await?.0,
+                    FloorCalls::TriggerWithRecommendationDecoded => {
+                        let (status, body) = f.trigger(emulator, i, true).await?;
+                        ok_or_error(status, "the risk API")?;
+                        std::hint::black_box(risk_core::TriggerActionResponse::from_slice(&body)?);
+                        status
+                    }
                     FloorCalls::TriggerThenRecommendation => {
                         let (status, body) = f.trigger(emulator, i, false).await?;
                         ok_or_error(status, "trigger-action")?;
@@ -233,16 +239,6 @@ impl Transaction for Plan {
                     }
                 };
                 ok_or_error(status, "the risk API")
-            }
-            (Kind::DecodedFloor, [server, emulator]) => {
-                let (status, _) = server
-                    .send(Method::POST, "/bare", &ua, Bytes::new())
-                    .await?;
-                ok_or_error(status, "the bare route")?;
-                let (status, body) = f.trigger(emulator, i, true).await?;
-                ok_or_error(status, "the risk API")?;
-                std::hint::black_box(risk_core::TriggerActionResponse::from_slice(&body)?);
-                Ok(status)
             }
             (Kind::ClientFloor, [server]) => {
                 let (status, _) = server
