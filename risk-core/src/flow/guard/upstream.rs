@@ -93,9 +93,29 @@ impl GuardInner {
             created: !from_client,
             reporter: self.reporter.as_ref(),
         };
-        let answer = self
-            .ask(token, &mut held.token, &correlation_id, details, start)
-            .await;
+        let (answer, correlation_id) = match token {
+            Token::Action(client_token) => {
+                let action_token = held.token.insert(client_token);
+                let call = async {
+                    match self.recommender.recommendation(action_token).await {
+                        Ok(rec) => Answer::Recommendation(rec),
+                        Err(e) => Answer::Failed(e),
+                    }
+                };
+                (self.within_deadline(start, call).await, correlation_id)
+            }
+            Token::Session(session) | Token::SecuredSession(session) => {
+                // Built before the timed call, which then holds only references: the futures
+                // moved into the timeout stay small (the request is some 400 bytes). The
+                // correlation id goes into the request, and comes back out of it after.
+                let secured = asked == AskedWith::SecuredSessionToken;
+                let mut request = self.trigger_request(session, secured, correlation_id, details);
+                let answer = self
+                    .within_deadline(start, self.trigger(&request, &mut held.token))
+                    .await;
+                (answer, request.correlation_id.take().unwrap_or_default())
+            }
+        };
         // Only a token the API vouched for is kept: one trigger-action created, or the
         // client's once its recommendation matched this route.
         let (outcome, vouched, status) = self.map_answer(answer, asked);
@@ -142,51 +162,34 @@ impl GuardInner {
         }
     }
 
-    /// The upstream calls, within the deadline. `held` keeps the action token the
-    /// calls are about, even when the deadline cuts them short.
-    async fn ask(
+    /// The session-token calls: trigger-action with its recommendation (single-call mode),
+    /// or trigger-action then recommendation. `held` keeps the action token the calls are
+    /// about, even when the deadline cuts them short.
+    async fn trigger(
         &self,
-        token: Token,
+        request: &TriggerActionRequest,
         held: &mut Option<ActionToken>,
-        correlation_id: &str,
-        details: ActionDetails,
-        start: Instant,
     ) -> Answer {
-        let call = async {
-            let (session, secured) = match token {
-                Token::Action(client_token) => {
-                    let action_token = held.insert(client_token);
-                    return match self.recommender.recommendation(action_token).await {
+        if self.single_call {
+            return match self.recommender.trigger_with_recommendation(request).await {
+                Ok((created, recommendation)) => {
+                    *held = Some(created);
+                    match recommendation {
                         Ok(rec) => Answer::Recommendation(rec),
                         Err(e) => Answer::Failed(e),
-                    };
-                }
-                Token::Session(session) => (session, false),
-                Token::SecuredSession(session) => (session, true),
-            };
-            let request = self.trigger_request(session, secured, correlation_id, details);
-            if self.single_call {
-                return match self.recommender.trigger_with_recommendation(&request).await {
-                    Ok((created, recommendation)) => {
-                        *held = Some(created);
-                        match recommendation {
-                            Ok(rec) => Answer::Recommendation(rec),
-                            Err(e) => Answer::Failed(e),
-                        }
                     }
-                    Err(e) => Answer::Failed(e),
-                };
-            }
-            let action_token = match self.recommender.trigger_action(&request).await {
-                Ok(created) => held.insert(created),
-                Err(e) => return Answer::Failed(e),
-            };
-            match self.recommender.recommendation(action_token).await {
-                Ok(rec) => Answer::Recommendation(rec),
+                }
                 Err(e) => Answer::Failed(e),
-            }
+            };
+        }
+        let action_token = match self.recommender.trigger_action(request).await {
+            Ok(created) => held.insert(created),
+            Err(e) => return Answer::Failed(e),
         };
-        self.within_deadline(start, call).await
+        match self.recommender.recommendation(action_token).await {
+            Ok(rec) => Answer::Recommendation(rec),
+            Err(e) => Answer::Failed(e),
+        }
     }
 
     /// What the breaker counts, whether the held action token is vouched for, and the status.
@@ -283,7 +286,7 @@ impl GuardInner {
         &self,
         session: SessionToken,
         secured: bool,
-        correlation_id: &str,
+        correlation_id: String,
         details: ActionDetails,
     ) -> TriggerActionRequest {
         let action_type = self.action_type.clone();
