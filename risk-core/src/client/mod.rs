@@ -224,7 +224,7 @@ impl RiskClient {
                 retry: config.retry_policy,
                 user_agent: config.user_agent,
                 token_refresh_margin: config.token_refresh_margin,
-                tokens: token::new_cache(),
+                tokens: TokenCache::default(),
                 budget: config.budget,
                 token_source,
                 risk_resource: Some(Arc::from(RISK_RESOURCE)),
@@ -260,8 +260,7 @@ impl RiskClient {
 
     /// Drops the cached access tokens: the next call fetches a new one.
     pub async fn clear_token_cache(&self) {
-        self.inner.tokens.invalidate_all();
-        self.inner.tokens.run_pending_tasks().await;
+        self.inner.tokens.clear();
     }
 
     fn url(&self, path: &str) -> Result<Url, Error> {

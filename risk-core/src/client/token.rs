@@ -1,7 +1,7 @@
 //! Access tokens: fetched with client credentials, one per API family (the risk endpoints
-//! with the risk resource, the activities endpoints with the configured one), shared through a
-//! moka cache so that concurrent callers cause one request per family, expired ahead of
-//! `expires_in`.
+//! with the risk resource, the activities endpoints with the configured one), fetched once for
+//! all concurrent callers ([`TokenSource::shared_fetch`]) and kept in the client's
+//! [`TokenCache`] until a refresh margin before `expires_in`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use http::Method;
+use http::{HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
 use url::Url;
 
-use super::net::{Http, Outgoing};
+use super::net::{bearer_header, Http, Outgoing};
 use super::transport::{
     clone_error, deadline_after, error_message, retry_after, retry_wait, status_error,
     transport_error, FailedWhile, Failure,
@@ -36,14 +36,23 @@ const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
 /// A cached access token. `Debug` never shows it.
 #[derive(Clone)]
 pub(crate) struct AccessToken {
-    value: Arc<str>,
+    /// Its `Authorization: Bearer` value, built once (marked sensitive).
+    header: HeaderValue,
+    /// Compared by address: which fetch the token came from.
+    id: Arc<()>,
     /// How long the cache may keep it (`expires_in` minus the refresh margin).
     ttl: Duration,
 }
 
 impl AccessToken {
-    pub(crate) fn expose(&self) -> &str {
-        &self.value
+    /// The `Authorization` value that sends it.
+    pub(crate) fn header(&self) -> &HeaderValue {
+        &self.header
+    }
+
+    /// Whether both are the same token (from the same fetch).
+    fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.id, &other.id)
     }
 }
 
@@ -77,29 +86,64 @@ pub(crate) struct TokenKey {
     pub(crate) resource: Resource,
 }
 
-/// Per-entry expiry: each token lives for its own `ttl`.
-pub(crate) struct TokenExpiry;
-
-impl moka::Expiry<TokenKey, AccessToken> for TokenExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &TokenKey,
-        value: &AccessToken,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
+/// The client's tokens: one per API family it uses (at most two today, the risk calls' and the
+/// activities calls'), each until its `ttl` has passed. A lookup is a short scan under a lock
+/// never held across an await; fetching once for all concurrent callers is
+/// [`TokenSource::shared_fetch`]'s. (A general-purpose concurrent cache cost some 3,000
+/// instructions per lookup, on every call.)
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    entries: Mutex<Vec<CachedToken>>,
 }
 
-pub(crate) type TokenCache = moka::future::Cache<TokenKey, AccessToken>;
+struct CachedToken {
+    key: TokenKey,
+    token: AccessToken,
+    until: Instant,
+}
 
-/// A cache for the client's tokens: one per API family it uses (at most two today, the risk
-/// calls' and the activities calls').
-pub(crate) fn new_cache() -> TokenCache {
-    moka::future::Cache::builder()
-        .max_capacity(4)
-        .expire_after(TokenExpiry)
-        .build()
+impl TokenCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<CachedToken>> {
+        // Every change is a single push, replace or removal: a panic cannot leave it torn.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The token of `key`, unless it has expired.
+    fn get(&self, key: &TokenKey) -> Option<AccessToken> {
+        let now = Instant::now();
+        self.entries()
+            .iter()
+            .find(|e| e.key == *key && now < e.until)
+            .map(|e| e.token.clone())
+    }
+
+    /// Keeps `token` for `key`, for its `ttl` from now.
+    fn insert(&self, key: &TokenKey, token: AccessToken) {
+        let until = deadline_after(Instant::now(), token.ttl);
+        let mut entries = self.entries();
+        match entries.iter_mut().find(|e| e.key == *key) {
+            Some(entry) => {
+                entry.token = token;
+                entry.until = until;
+            }
+            None => entries.push(CachedToken {
+                key: key.clone(),
+                token,
+                until,
+            }),
+        }
+    }
+
+    /// Drops the token of `key` if it is `used`.
+    fn remove_if(&self, key: &TokenKey, used: &AccessToken) {
+        self.entries()
+            .retain(|e| !(e.key == *key && e.token.same(used)));
+    }
+
+    /// Drops every token.
+    pub(crate) fn clear(&self) {
+        self.entries().clear();
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -114,27 +158,20 @@ impl Inner {
     /// concurrent callers of that resource (see [`TokenSource::shared_fetch`]). The caller's
     /// own deadline is applied around the whole call by [`Inner::execute`].
     pub(crate) async fn access_token(&self, key: &TokenKey) -> Result<AccessToken, Error> {
-        if let Some(token) = self.tokens.get(key).await {
+        if let Some(token) = self.tokens.get(key) {
             return Ok(token);
         }
         // Boxed: the fetch's state stays out of every call's future (the cached token is the
         // common case).
-        Box::pin(
-            self.tokens
-                .try_get_with_by_ref(key, self.token_source.shared_fetch(&key.resource)),
-        )
-        .await
-        .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| clone_error(&e)))
+        let token = Box::pin(self.token_source.shared_fetch(&key.resource)).await?;
+        self.tokens.insert(key, token.clone());
+        Ok(token)
     }
 
     /// Drops `used` (the token of `key`) from the cache, unless another caller already
     /// replaced it.
-    pub(crate) async fn invalidate_token(&self, key: &TokenKey, used: &AccessToken) {
-        if let Some(current) = self.tokens.get(key).await {
-            if Arc::ptr_eq(&current.value, &used.value) {
-                self.tokens.invalidate(key).await;
-            }
-        }
+    pub(crate) fn invalidate_token(&self, key: &TokenKey, used: &AccessToken) {
+        self.tokens.remove_if(key, used);
     }
 }
 
@@ -377,9 +414,72 @@ impl TokenSource {
             ttl_s = ttl.as_secs(),
             "access token fetched"
         );
+        let header = bearer_header(&parsed.access_token).ok_or_else(|| Error::Decode {
+            message: "token response: the access_token cannot be sent in a header".to_owned(),
+            excerpt: String::new(),
+        })?;
         Ok(AccessToken {
-            value: Arc::from(parsed.access_token),
+            header,
+            id: Arc::new(()),
             ttl,
         })
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    fn token(value: &str, ttl_secs: u64) -> AccessToken {
+        AccessToken {
+            header: bearer_header(value).unwrap(),
+            id: Arc::new(()),
+            ttl: Duration::from_secs(ttl_secs),
+        }
+    }
+
+    fn key(api: Api) -> TokenKey {
+        TokenKey {
+            api,
+            resource: Some(Arc::from("https://risk.example")),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_is_kept_for_its_ttl_and_each_family_has_its_own() {
+        let cache = TokenCache::default();
+        let risk = token("risk-token", 60);
+        cache.insert(&key(Api::Risk), risk.clone());
+        assert!(cache.get(&key(Api::Activities)).is_none());
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(cache.get(&key(Api::Risk)).unwrap().same(&risk));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(cache.get(&key(Api::Risk)).is_none(), "expired at its ttl");
+
+        // A new token replaces the old one, with its own ttl.
+        let renewed = token("risk-token-2", 10);
+        cache.insert(&key(Api::Risk), renewed.clone());
+        assert!(cache.get(&key(Api::Risk)).unwrap().same(&renewed));
+        assert_eq!(cache.entries().len(), 1);
+        assert!(cache.get(&key(Api::Risk)).unwrap().header().is_sensitive());
+    }
+
+    #[test]
+    fn only_the_token_that_was_refused_is_dropped() {
+        let cache = TokenCache::default();
+        let used = token("old", 3600);
+        let current = token("new", 3600);
+        cache.insert(&key(Api::Risk), current.clone());
+        cache.insert(&key(Api::Activities), used.clone());
+        // Another caller already replaced the refused token: the new one stays.
+        cache.remove_if(&key(Api::Risk), &used);
+        assert!(cache.get(&key(Api::Risk)).unwrap().same(&current));
+        // The refused token of the other family goes, and only it.
+        cache.remove_if(&key(Api::Activities), &used);
+        assert!(cache.get(&key(Api::Activities)).is_none());
+        assert!(cache.get(&key(Api::Risk)).is_some());
+        cache.clear();
+        assert!(cache.get(&key(Api::Risk)).is_none());
     }
 }

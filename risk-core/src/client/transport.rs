@@ -163,7 +163,7 @@ impl Inner {
             let request = Outgoing {
                 method: call.method.clone(),
                 url: &call.url,
-                bearer: Some(token.expose()),
+                bearer: Some(token.header()),
                 body: call.body.clone().map(|body| ("application/json", body)),
             };
             // One span per attempt, in the OpenTelemetry HTTP client conventions (no query, no
@@ -215,7 +215,7 @@ impl Inner {
                         if status == 401 && !refreshed_token {
                             // Drop the token the server refused, fetch a new one, resend once.
                             refreshed_token = true;
-                            self.invalidate_token(&call.token, &token).await;
+                            self.invalidate_token(&call.token, &token);
                             tracing::debug!(
                                 attempt,
                                 "401 from risk endpoint: refreshing the access token"

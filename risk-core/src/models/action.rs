@@ -312,7 +312,7 @@ impl TriggerActionResponse {
             #[serde(default)]
             recommendation: Option<Box<RecommendationResponse>>,
         }
-        if let Ok(whole) = serde_json::from_slice::<Whole>(body) {
+        if let Some(whole) = super::de::whole::<Whole>(body) {
             return Ok(Self {
                 action_token: whole.action_token,
                 recommendation: whole.recommendation,

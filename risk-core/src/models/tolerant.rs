@@ -28,7 +28,7 @@ const MAX_FIELD_NAMES: usize = 256;
 
 /// Decodes a recommendation answer (`GET /risk/v1/recommendation`).
 pub(crate) fn recommendation(body: &[u8]) -> Result<RecommendationResponse, Error> {
-    if let Ok(response) = serde_json::from_slice::<RecommendationResponse>(body) {
+    if let Some(response) = super::de::whole::<RecommendationResponse>(body) {
         return Ok(response);
     }
     let value = serde_json::from_slice::<Value>(body).map_err(|e| Error::MalformedAnswer {

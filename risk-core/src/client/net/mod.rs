@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::Method;
 use http_body_util::BodyExt;
 use url::Url;
@@ -42,8 +42,9 @@ pub(crate) enum Http {
 pub(crate) struct Outgoing<'a> {
     pub(crate) method: Method,
     pub(crate) url: &'a Url,
-    /// The access token, sent as `Authorization: Bearer` (marked sensitive).
-    pub(crate) bearer: Option<&'a str>,
+    /// The `Authorization: Bearer` value of the access token, built once per token by
+    /// [`bearer_header`] (marked sensitive).
+    pub(crate) bearer: Option<&'a HeaderValue>,
     /// The body and its content type.
     pub(crate) body: Option<(&'static str, Bytes)>,
 }
@@ -150,7 +151,7 @@ impl Http {
                     .timeout(timeout)
                     .header(ACCEPT, HeaderValue::from_static("application/json"));
                 if let Some(bearer) = request.bearer {
-                    builder = builder.bearer_auth(bearer);
+                    builder = builder.header(AUTHORIZATION, bearer.clone());
                 }
                 if let Some((content_type, body)) = request.body {
                     builder = builder.header(CONTENT_TYPE, content_type).body(body);
@@ -171,15 +172,12 @@ impl Http {
     }
 }
 
-/// `Authorization: Bearer <token>`, marked sensitive (kept out of hyper's and `Debug`'s view).
-fn bearer_header(token: &str) -> Result<HeaderValue, HttpError> {
-    let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| HttpError {
-        message: "the access token is not a valid header value".to_owned(),
-        unsent: true,
-        timeout: false,
-    })?;
+/// `Authorization: Bearer <token>`, marked sensitive (kept out of hyper's and `Debug`'s view);
+/// `None` when the token cannot be a header value.
+pub(crate) fn bearer_header(token: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::try_from(format!("Bearer {token}")).ok()?;
     value.set_sensitive(true);
-    Ok(value)
+    Some(value)
 }
 
 impl HttpResponse {

@@ -26,7 +26,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::time::Instant;
 use url::{Host, Position, Url};
 
-use super::{bearer_header, Body, HttpError, HttpResponse, Outgoing};
+use super::{Body, HttpError, HttpResponse, Outgoing};
 use crate::error::ConfigError;
 
 /// An idle connection older than this is closed rather than used.
@@ -231,25 +231,25 @@ impl Pool {
                 timeout: false,
             });
         }
-        let mut builder = http::Request::builder()
-            .method(request.method)
-            .uri(&url[Position::BeforePath..Position::AfterQuery])
-            .header(HOST, self.authority.clone())
-            .header(USER_AGENT, self.user_agent.clone())
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(token) = request.bearer {
-            builder = builder.header(AUTHORIZATION, bearer_header(token)?);
+        let uri = http::Uri::try_from(&url[Position::BeforePath..Position::AfterQuery])
+            .map_err(|e| HttpError::new("building the request", &e, true))?;
+        // Built in place rather than through `http::request::Builder`, whose every step moves
+        // the whole request head: the headers are typed values already.
+        let (content_type, body) = request.body.unzip();
+        let mut out = http::Request::new(Full::new(body.unwrap_or_default()));
+        *out.method_mut() = request.method;
+        *out.uri_mut() = uri;
+        let headers = out.headers_mut();
+        headers.insert(HOST, self.authority.clone());
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(bearer) = request.bearer {
+            headers.insert(AUTHORIZATION, bearer.clone());
         }
-        let body = match request.body {
-            Some((content_type, body)) => {
-                builder = builder.header(CONTENT_TYPE, HeaderValue::from_static(content_type));
-                body
-            }
-            None => Bytes::new(),
-        };
-        builder
-            .body(Full::new(body))
-            .map_err(|e| HttpError::new("building the request", &e, true))
+        if let Some(content_type) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        Ok(out)
     }
 
     /// How many idle connections wait, not counting those already seen closed.

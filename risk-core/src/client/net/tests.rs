@@ -172,10 +172,11 @@ fn pool(server: &Server) -> Arc<Pool> {
 }
 
 async fn post(pool: &Arc<Pool>, url: &Url) -> Result<Vec<u8>, String> {
+    let bearer = super::bearer_header("token-1").unwrap();
     let request = Outgoing {
         method: Method::POST,
         url,
-        bearer: Some("token-1"),
+        bearer: Some(&bearer),
         body: Some(("application/json", Bytes::from_static(b"{\"a\":1}"))),
     };
     let response = pool.send(request).await.map_err(|e| e.message)?;
@@ -414,10 +415,11 @@ async fn a_request_written_but_unanswered_may_have_been_sent() {
     let server = serve(After::Unanswered, "{}", false).await;
     let pool = pool(&server);
     let url = server.url.join("risk/v1/action/trigger-action").unwrap();
+    let bearer = super::bearer_header("token-1").unwrap();
     let request = Outgoing {
         method: Method::POST,
         url: &url,
-        bearer: Some("token-1"),
+        bearer: Some(&bearer),
         body: Some(("application/json", Bytes::from_static(b"{}"))),
     };
     let Err(e) = pool.send(request).await else {
