@@ -280,6 +280,34 @@ async fn a_token_response_without_access_token_is_a_decode_error() {
 }
 
 #[tokio::test]
+async fn a_token_that_cannot_be_sent_in_a_header_is_a_decode_error_and_not_kept() {
+    // A line break cannot travel in `Authorization`: refused when it arrives, not at each call,
+    // and not kept (each call asks again).
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "line\nbreak", "expires_in": 3600})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    for _ in 0..2 {
+        let err = client.list_rules().await.unwrap_err();
+        match &err {
+            Error::Decode { message, excerpt } => {
+                assert!(message.contains("cannot be sent in a header"), "{message}");
+                assert!(excerpt.is_empty());
+                assert!(!message.contains("line"));
+            }
+            other => panic!("expected Decode, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn expires_in_as_a_string_is_accepted() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
