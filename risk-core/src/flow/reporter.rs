@@ -439,6 +439,12 @@ impl Worker {
         // Something came within the last `linger`: look again at `look_at`.
         let mut busy = false;
         let mut look_at: Option<Instant> = None;
+        // The look's timer, kept registered across the loop's turns and reset once per linger:
+        // a `sleep_until` made anew at each turn would leave the timer wheel and enter it again
+        // after every delivery, and could wake the runtime's parked timer driver each time.
+        let look = tokio::time::sleep_until(Instant::now() + this.linger);
+        tokio::pin!(look);
+        let mut armed_for: Option<Instant> = None;
         // How long a delivery typically takes (a moving average), once one has been timed.
         let mut typical: Option<Duration> = None;
         // A flush or shutdown is waiting: deliver at full concurrency until the queue is empty.
@@ -489,12 +495,16 @@ impl Worker {
             if busy || !can_take {
                 // One look per `linger`, however often deliveries finish meanwhile.
                 let at = *look_at.get_or_insert_with(|| Instant::now() + this.linger);
+                if armed_for != Some(at) {
+                    look.as_mut().reset(at);
+                    armed_for = Some(at);
+                }
                 tokio::select! {
                     Some(elapsed) = deliveries.next(), if !deliveries.is_empty() => {
                         typical = Some(moving_average(typical, elapsed));
                     }
                     () = control.notified() => hurry = true,
-                    () = tokio::time::sleep_until(at), if can_take => {
+                    () = &mut look, if can_take => {
                         look_at = None;
                         busy = took;
                         pace = 0;
