@@ -284,15 +284,7 @@ async fn a_token_that_cannot_be_sent_in_a_header_is_a_decode_error_and_not_kept(
     // A line break cannot travel in `Authorization`: refused when it arrives, not at each call,
     // and not kept (each call asks again).
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oidc/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": "line\nbreak", "expires_in": 3600})),
-        )
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_token(&server, "line\nbreak", 3600, 2).await;
     let client = client(&server);
     for _ in 0..2 {
         let err = client.list_rules().await.unwrap_err();
