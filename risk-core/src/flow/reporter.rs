@@ -436,15 +436,15 @@ impl Worker {
         let mut draining = false;
         // Every handle is gone, or a shutdown came, and the queue is empty.
         let mut closed = false;
-        // Something came within the last `linger`: look again at `look_at`.
+        // Something came within the last `linger`: look again when `look` fires.
         let mut busy = false;
-        let mut look_at: Option<Instant> = None;
-        // The look's timer, kept registered across the loop's turns and reset once per linger:
-        // a `sleep_until` made anew at each turn would leave the timer wheel and enter it again
-        // after every delivery, and could wake the runtime's parked timer driver each time.
+        // The next look's timer, set once per linger (`look_set`) and kept registered across
+        // the loop's turns: a `sleep_until` made anew at each turn would leave the timer wheel
+        // and enter it again after every delivery, and could wake the runtime's parked timer
+        // driver each time.
         let look = tokio::time::sleep_until(Instant::now() + this.linger);
         tokio::pin!(look);
-        let mut armed_for: Option<Instant> = None;
+        let mut look_set = false;
         // How long a delivery typically takes (a moving average), once one has been timed.
         let mut typical: Option<Duration> = None;
         // A flush or shutdown is waiting: deliver at full concurrency until the queue is empty.
@@ -494,10 +494,9 @@ impl Worker {
             let can_take = !closed && !draining && deliveries.len() < limit;
             if busy || !can_take {
                 // One look per `linger`, however often deliveries finish meanwhile.
-                let at = *look_at.get_or_insert_with(|| Instant::now() + this.linger);
-                if armed_for != Some(at) {
-                    look.as_mut().reset(at);
-                    armed_for = Some(at);
+                if !look_set {
+                    look.as_mut().reset(Instant::now() + this.linger);
+                    look_set = true;
                 }
                 tokio::select! {
                     Some(elapsed) = deliveries.next(), if !deliveries.is_empty() => {
@@ -505,7 +504,7 @@ impl Worker {
                     }
                     () = control.notified() => hurry = true,
                     () = &mut look, if can_take => {
-                        look_at = None;
+                        look_set = false;
                         busy = took;
                         pace = 0;
                     }
