@@ -62,6 +62,11 @@ impl ChildEmulator {
         Ok(Self { child, base })
     }
 
+    /// Its process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn memory(&self) -> Option<report::Memory> {
         report::Memory::read(&format!("/proc/{}/status", self.child.id()))
     }

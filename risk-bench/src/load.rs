@@ -15,6 +15,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::cpu::CpuTime;
+
 /// A failed transaction: the connection is opened again.
 #[derive(Debug)]
 pub(crate) struct LoadError(pub(crate) String);
@@ -129,6 +131,8 @@ pub(crate) struct Outcome {
     pub(crate) elapsed: Duration,
     /// The first failed transaction's error, if any.
     pub(crate) first_error: Option<String>,
+    /// CPU time spent by each party meanwhile, when measured.
+    pub(crate) cpu: Option<CpuTime>,
 }
 
 impl Outcome {
@@ -146,6 +150,7 @@ impl Outcome {
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }
+        self.cpu = self.cpu.zip(other.cpu).map(|(a, b)| a.add(b));
     }
 
     pub(crate) fn rps(&self) -> f64 {
@@ -202,6 +207,7 @@ pub(crate) async fn run<T: Transaction>(
         statuses: BTreeMap::new(),
         elapsed: Duration::ZERO,
         first_error: None,
+        cpu: None,
     };
     while let Some(joined) = workers.join_next().await {
         let (latency, steps, ok, errors, statuses, first_error) = joined??;

@@ -2,13 +2,15 @@
 //! program; `--in-process-emulator` to share the harness's runtime, or `--emulator URL`),
 //! serves the protected routes through both adapters on loopback, drives them with its
 //! own keep-alive load generator, and prints one table (p50, p99, max, requests/s, the ratio
-//! of each protected route's p50 to its raw floor), plus the emulator's own latency under 32
+//! of each protected route's p50 to its raw floor, the CPU each request cost the load
+//! generator, the server and the emulator), plus the emulator's own latency under 32
 //! connections and its memory after `--actions` actions.
 //!
 //! `cargo run --release -p risk-bench` (about 5 minutes), `-- --quick` (under a minute),
 //! `-- --quick --smoke` (seconds: CI checks that it runs and writes its JSON; no thresholds).
 #![expect(clippy::print_stdout, reason = "a command-line tool prints its table")]
 
+mod cpu;
 mod emulator;
 mod load;
 mod report;
@@ -121,6 +123,7 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(cpu::LOAD_THREAD)
         .enable_all()
         .build()
     {
@@ -146,7 +149,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: &Args) -> Result<(), LoadError> {
     let settings = args.settings();
-    let (_in_process, _child, base) = match &args.emulator {
+    let (_in_process, child, base) = match &args.emulator {
         Some(url) => (None, None, url.trim_end_matches('/').to_owned()),
         None if args.in_process_emulator => {
             let emu = start_emulator().await?;
@@ -175,7 +178,16 @@ async fn run(args: &Args) -> Result<(), LoadError> {
             "axum" => servers::axum(&base).await?,
             _ => servers::actix(&base).await?,
         };
-        adapter_scenarios(&mut report, &server, &fixture, args, &settings).await?;
+        let emulator_pid = child.as_ref().map(ChildEmulator::pid);
+        adapter_scenarios(
+            &mut report,
+            &server,
+            &fixture,
+            emulator_pid,
+            args,
+            &settings,
+        )
+        .await?;
         server.stop();
     }
     report.emulator_stats = stats(emulator_addr).await.ok();
@@ -184,6 +196,7 @@ async fn run(args: &Args) -> Result<(), LoadError> {
     if args.no_emulator_run {
         return finish(args, &mut report);
     }
+    drop(child);
     let child = match args.emulator {
         Some(_) => None,
         None => Some(ChildEmulator::start()?),
@@ -220,6 +233,7 @@ async fn adapter_scenarios(
     report: &mut Report,
     server: &Server,
     fixture: &Arc<Fixture>,
+    emulator_pid: Option<u32>,
     args: &Args,
     settings: &Settings,
 ) -> Result<(), LoadError> {
@@ -343,10 +357,11 @@ async fn adapter_scenarios(
             if slot.slow_result {
                 set_slow_result(fixture.emulator, true).await?;
             }
-            let outcome = measure(
+            let measured = measure(
                 server,
                 &slot.kind,
                 fixture,
+                emulator_pid,
                 args.connections,
                 slice,
                 round == 0,
@@ -355,12 +370,16 @@ async fn adapter_scenarios(
             if slot.slow_result {
                 set_slow_result(fixture.emulator, false).await?;
             }
-            let outcome = outcome?;
+            let (mut outcome, started) = measured?;
+            // The reports of this slice are its work too: CPU is read once they are sent.
+            server.settle().await;
+            outcome.cpu = cpu::CpuTime::now(emulator_pid)
+                .zip(started)
+                .map(|(now, then)| now.since(then));
             match &mut slot.outcome {
                 Some(total) => total.merge(outcome),
                 None => slot.outcome = Some(outcome),
             }
-            server.settle().await;
         }
         eprintln!(
             "  {:<6} round {}/{} done",
@@ -420,15 +439,16 @@ fn protected(path: &'static str, action_token: bool) -> Kind {
 }
 
 /// One slice of a scenario; `warm_up`: first a short unrecorded run (connections, token
-/// cache, pools).
+/// cache, pools). With the CPU time spent so far (after the warm-up), when it can be read.
 async fn measure(
     server: &Server,
     kind: &Arc<Kind>,
     fixture: &Arc<Fixture>,
+    emulator_pid: Option<u32>,
     connections: usize,
     duration: Duration,
     warm_up: bool,
-) -> Result<load::Outcome, LoadError> {
+) -> Result<(load::Outcome, Option<cpu::CpuTime>), LoadError> {
     let plan = Arc::new(Plan {
         kind: Arc::clone(kind),
         server: server.addr,
@@ -443,7 +463,8 @@ async fn measure(
         )
         .await?;
     }
-    load::run(plan, connections, duration, None).await
+    let started = cpu::CpuTime::now(emulator_pid);
+    Ok((load::run(plan, connections, duration, None).await?, started))
 }
 
 /// The emulator alone at `--emulator-connections`: trigger-action and recommendation timed

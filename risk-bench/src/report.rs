@@ -5,6 +5,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::cpu::CpuPerRequest;
 use crate::load::{LoadError, Outcome};
 
 /// One measured scenario.
@@ -23,6 +24,9 @@ pub(crate) struct Row {
     pub(crate) ratio_to_floor: Option<f64>,
     /// Answers by status.
     pub(crate) statuses: std::collections::BTreeMap<u16, u64>,
+    /// CPU time per request, by party (Linux; the emulator's only when it is the harness's
+    /// child process).
+    pub(crate) cpu_per_request: Option<CpuPerRequest>,
 }
 
 impl Row {
@@ -36,6 +40,7 @@ impl Row {
             o.errors,
         );
         row.statuses.clone_from(&o.statuses);
+        row.cpu_per_request = o.cpu.and_then(|cpu| cpu.per_request(o.ok + o.errors));
         row
     }
 
@@ -59,6 +64,7 @@ impl Row {
             max_us: h.max(),
             ratio_to_floor: None,
             statuses: std::collections::BTreeMap::new(),
+            cpu_per_request: None,
         }
     }
 
@@ -139,11 +145,11 @@ impl Report {
     }
 
     pub(crate) fn print(&mut self) {
-        println!("| scenario | target | conns | req/s | p50 | p99 | max | errors | p50 / floor |");
-        println!("|---|---|---|---|---|---|---|---|---|");
+        println!("| scenario | target | conns | req/s | p50 | p99 | max | errors | p50 / floor | CPU µs/request: load / server / emulator |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
         for r in &self.rows {
             println!(
-                "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
                 r.scenario,
                 r.target,
                 r.connections,
@@ -154,6 +160,13 @@ impl Report {
                 r.errors,
                 r.ratio_to_floor
                     .map_or_else(String::new, |x| format!("{x:.2}×")),
+                r.cpu_per_request.map_or_else(String::new, |c| format!(
+                    "{:.0} / {:.0} / {}",
+                    c.load_us,
+                    c.server_us,
+                    c.emulator_us
+                        .map_or_else(|| "-".to_owned(), |e| format!("{e:.0}"))
+                )),
             );
         }
         if let Some(s) = &self.emulator_stats {
