@@ -207,9 +207,12 @@ impl ReporterBuilder {
 
     /// Deliveries in progress at once, at most (default 32, at least 1). The worker uses as
     /// many as it needs to deliver what it finds within one [`linger`](Self::linger) at the
-    /// typical delivery time it measures: one or two against a nearby API, all of them
-    /// against a slow one, and while a flush or shutdown waits. So a batch never takes every
-    /// core from the requests for a moment when a few connections deliver it in time.
+    /// typical delivery time it measures, and at least four (when that many wait): four
+    /// against a nearby API, all of them against a slow one, and while a flush or shutdown
+    /// waits. So a batch never takes every core from the requests for a moment when a few
+    /// connections deliver it in time, while deliveries that go out together share the
+    /// wake-ups of the server's threads and the API's (on loopback, one at a time cost each
+    /// report twice the CPU of four at a time).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
@@ -405,6 +408,14 @@ type Delivery = Pin<Box<dyn Future<Output = Duration> + Send>>;
 /// over about the last eight).
 const PACE_WEIGHT: u32 = 8;
 
+/// The fewest deliveries the pace allows at once (unless `concurrency` is lower). Deliveries
+/// that go out together share their wake-ups: the worker's runtime wakes once for several
+/// answers, and so does the API's. With the load harness on loopback, one at a time cost
+/// each report about 70 µs of CPU (server and API together), four at a time about 35; the
+/// price is a deeper moment of contention for the requests, though a rarer one (README,
+/// Benchmarks).
+const MIN_PACE: usize = 4;
+
 struct Worker {
     sink: Arc<dyn ResultSink>,
     counters: Arc<Counters>,
@@ -426,8 +437,9 @@ impl Worker {
     ///
     /// What a look finds is paced over the next linger (see [`Worker::pace`]): no more
     /// deliveries at once than needed to deliver the backlog within one linger at the
-    /// typical delivery time, so that a batch does not take every core from the requests
-    /// for a moment when one or two connections would deliver it in time.
+    /// typical delivery time (but a few together, [`MIN_PACE`]), so that a batch does not
+    /// take every core from the requests for a moment when a few connections would deliver
+    /// it in time.
     async fn run(self, mut inbox: mpsc::Receiver<Task>, control: Arc<Notify>) {
         let this = Arc::new(self);
         let mut deliveries: FuturesUnordered<Delivery> = FuturesUnordered::new();
@@ -546,9 +558,10 @@ impl Worker {
 
     /// How many deliveries may run at once for `backlog` reports (queued and in flight):
     /// enough to deliver them all within one linger at the `typical` delivery time, at least
-    /// one, at most `concurrency` (all of it before a delivery has been timed). On loopback a
-    /// delivery takes a fraction of a millisecond and one or two at a time keep up; against a
-    /// remote API at 100 ms the same load uses the whole `concurrency`.
+    /// [`MIN_PACE`], at most `concurrency` (all of it before a delivery has been timed). On
+    /// loopback a delivery takes a fraction of a millisecond and one or two at a time would
+    /// keep up, but four share their wake-ups; against a remote API at 100 ms the same load
+    /// uses the whole `concurrency`.
     fn pace(&self, backlog: usize, typical: Option<Duration>) -> usize {
         let Some(typical) = typical else {
             return self.concurrency;
@@ -558,7 +571,7 @@ impl Worker {
         let needed = work.div_ceil(linger);
         usize::try_from(needed)
             .unwrap_or(usize::MAX)
-            .clamp(1, self.concurrency)
+            .clamp(MIN_PACE.min(self.concurrency), self.concurrency)
     }
 
     /// Handles one task taken from the queue.

@@ -407,6 +407,16 @@ async fn a_batch_is_paced_over_a_linger_when_deliveries_are_quick() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn quick_deliveries_still_go_four_at_a_time() {
+    // 40 reports of 0.1 ms each would fit in one 20 ms linger one at a time; they go four
+    // at a time, to share their wake-ups, and no more.
+    let sink = TimedSink::new(Duration::from_micros(100));
+    let (most, took) = paced_batch(&sink, 40).await;
+    assert_eq!(most, 4);
+    assert!(took <= Duration::from_millis(60), "delivered in {took:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_slow_sink_gets_the_whole_concurrency() {
     // 100 ms each: 200 reports need far more than 32 at once to go within a linger.
     let sink = TimedSink::new(Duration::from_millis(100));
