@@ -58,27 +58,26 @@ impl Token {
             session: session_tokens,
             action: action_tokens,
         } = accepted;
-        let malformed = Err(BadInput::InvalidToken(TokenProblem::Malformed));
-        if action_tokens {
-            if let Some(raw) = headers.get(names.action_token_name()) {
-                return Self::action(raw);
-            }
-            if headers.contains(names.action_token_name()) {
-                return malformed;
-            }
+        // A header that is present but not text is malformed, not missing. The headers a
+        // request usually lacks (the action token's, the secured token's) are looked up once:
+        // whether they are there, and only then what they say.
+        let malformed = || Err(BadInput::InvalidToken(TokenProblem::Malformed));
+        let action = names.action_token_name();
+        if action_tokens && headers.contains(action) {
+            return headers.get(action).map_or_else(malformed, Self::action);
         }
         if !session_tokens {
             return Err(BadInput::MissingToken);
         }
-        if let Some(raw) = headers.get(names.secured_session_token_name()) {
-            return Self::secured_session(raw);
-        }
-        if headers.contains(names.secured_session_token_name()) {
-            return malformed;
+        let secured = names.secured_session_token_name();
+        if headers.contains(secured) {
+            return headers
+                .get(secured)
+                .map_or_else(malformed, Self::secured_session);
         }
         match headers.get(names.session_token_name()) {
             Some(raw) => Self::session(raw),
-            None if headers.contains(names.session_token_name()) => malformed,
+            None if headers.contains(names.session_token_name()) => malformed(),
             None => Err(BadInput::MissingToken),
         }
     }
@@ -263,6 +262,76 @@ mod tests {
         let session_only = [("x-risk-session-token", "st-1")];
         assert_eq!(
             Token::from_headers(&session_only, &names, actions),
+            Err(BadInput::MissingToken)
+        );
+    }
+
+    /// Headers as a raw map gives them: a value that is not text is present but has no text
+    /// (`None`). Counts the lookups.
+    struct Raw<'a> {
+        headers: &'a [(&'a str, Option<&'a str>)],
+        lookups: std::cell::Cell<usize>,
+    }
+
+    impl<'a> Raw<'a> {
+        fn new(headers: &'a [(&'a str, Option<&'a str>)]) -> Self {
+            Self {
+                headers,
+                lookups: std::cell::Cell::new(0),
+            }
+        }
+
+        fn find(&self, name: &str) -> Option<Option<&str>> {
+            self.lookups.set(self.lookups.get() + 1);
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        }
+    }
+
+    impl HeaderLookup for Raw<'_> {
+        fn get(&self, name: &str) -> Option<&str> {
+            self.find(name).flatten()
+        }
+
+        fn contains(&self, name: &str) -> bool {
+            self.find(name).is_some()
+        }
+    }
+
+    #[test]
+    fn a_token_header_that_is_not_text_is_malformed_and_absent_ones_are_looked_up_once() {
+        let names = HeaderNames::default();
+        let all = TokenKinds {
+            session: true,
+            action: true,
+        };
+        let malformed = Err(BadInput::InvalidToken(TokenProblem::Malformed));
+        for name in [
+            "x-risk-action-token",
+            "x-risk-secured-session-token",
+            "x-risk-session-token",
+        ] {
+            let headers = [(name, None)];
+            assert_eq!(
+                Token::from_headers(&Raw::new(&headers), &names, all),
+                malformed,
+                "{name}"
+            );
+        }
+        // The usual request: a session token alone. The two headers it lacks cost one lookup
+        // each, the session token's one.
+        let usual = [("x-risk-session-token", Some("st-1"))];
+        let raw = Raw::new(&usual);
+        assert!(matches!(
+            Token::from_headers(&raw, &names, all),
+            Ok(Token::Session(_))
+        ));
+        assert_eq!(raw.lookups.get(), 3);
+        let none = Raw::new(&[]);
+        assert_eq!(
+            Token::from_headers(&none, &names, all),
             Err(BadInput::MissingToken)
         );
     }
