@@ -110,7 +110,7 @@ impl Args {
             rounds: match (self.smoke, self.quick) {
                 (true, _) => 1,
                 (false, true) => 3,
-                (false, false) => 5,
+                (false, false) => 20,
             },
             emulator: Duration::from_secs_f64(self.emulator_seconds.unwrap_or(emulator)),
             actions: self.actions.unwrap_or(actions),
@@ -343,7 +343,9 @@ async fn adapter_scenarios(
         .collect();
     // The scenarios take turns, `rounds` slices each: a drift of the machine's speed during
     // the run (other tenants of the host, frequency) reaches every scenario alike, so that
-    // the ratios to the floors hold even when the absolute figures move.
+    // the ratios to the floors hold even when the absolute figures move. A slice also has
+    // its own luck (which threads share a core for its length): twenty half-second slices
+    // of each scenario average it over more draws than five did.
     let slice = settings.scenario.div_f64(f64::from(settings.rounds));
     for round in 0..settings.rounds {
         for slot in &mut selected {
