@@ -60,12 +60,9 @@ impl CpuTime {
         }
     }
 
-    /// Per request, in microseconds.
+    /// Per request, in microseconds; `None` for no request.
     pub(crate) fn per_request(self, requests: u64) -> Option<CpuPerRequest> {
-        let per = |d: Duration| {
-            let requests = u32::try_from(requests.max(1)).unwrap_or(u32::MAX);
-            (d / requests).as_secs_f64() * 1e6
-        };
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / requests as f64;
         (requests > 0).then(|| CpuPerRequest {
             load_us: per(self.load),
             server_us: per(self.server),
