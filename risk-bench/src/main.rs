@@ -123,7 +123,13 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name(cpu::LOAD_THREAD)
+        // Named for what they do (`top -H`, `perf`, the CPU column): the child serving the
+        // emulator is the same program.
+        .thread_name(if args.serve_emulator {
+            "emulator"
+        } else {
+            cpu::LOAD_THREAD
+        })
         .enable_all()
         .build()
     {
