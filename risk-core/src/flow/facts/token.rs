@@ -208,6 +208,12 @@ impl fmt::Display for TokenProblem {
 mod tests {
     use super::*;
 
+    /// A route accepting both kinds of token.
+    const ALL: TokenKinds = TokenKinds {
+        session: true,
+        action: true,
+    };
+
     #[test]
     fn tokens() {
         assert_eq!(
@@ -230,10 +236,6 @@ mod tests {
     #[test]
     fn action_header_wins_only_when_enabled() {
         let names = HeaderNames::default();
-        let all = TokenKinds {
-            session: true,
-            action: true,
-        };
         let sessions = TokenKinds {
             session: true,
             action: false,
@@ -247,7 +249,7 @@ mod tests {
             ("x-risk-session-token", "st-1"),
         ];
         assert!(matches!(
-            Token::from_headers(&both, &names, all),
+            Token::from_headers(&both, &names, ALL),
             Ok(Token::Action(_))
         ));
         assert!(matches!(
@@ -303,10 +305,6 @@ mod tests {
     #[test]
     fn a_token_header_that_is_not_text_is_malformed_and_absent_ones_are_looked_up_once() {
         let names = HeaderNames::default();
-        let all = TokenKinds {
-            session: true,
-            action: true,
-        };
         let malformed = Err(BadInput::InvalidToken(TokenProblem::Malformed));
         for name in [
             "x-risk-action-token",
@@ -315,7 +313,7 @@ mod tests {
         ] {
             let headers = [(name, None)];
             assert_eq!(
-                Token::from_headers(&Raw::new(&headers), &names, all),
+                Token::from_headers(&Raw::new(&headers), &names, ALL),
                 malformed,
                 "{name}"
             );
@@ -325,13 +323,13 @@ mod tests {
         let usual = [("x-risk-session-token", Some("st-1"))];
         let raw = Raw::new(&usual);
         assert!(matches!(
-            Token::from_headers(&raw, &names, all),
+            Token::from_headers(&raw, &names, ALL),
             Ok(Token::Session(_))
         ));
         assert_eq!(raw.lookups.get(), 3);
         let none = Raw::new(&[]);
         assert_eq!(
-            Token::from_headers(&none, &names, all),
+            Token::from_headers(&none, &names, ALL),
             Err(BadInput::MissingToken)
         );
     }
