@@ -13,7 +13,7 @@ use risk_actix::RiskMiddleware;
 use risk_core::testing::NoopSink;
 use risk_core::{
     ActionToken, ActionType, Guard, RecommendationResponse, RecommendationType, Recommender,
-    Reporter, TriggerActionRequest,
+    Reporter, RiskAnswer, TriggerActionRequest,
 };
 
 /// Answers at once, records nothing (the test doubles record every call).
@@ -28,11 +28,8 @@ impl Recommender for ReadyRecommender {
         Ok(ActionToken::new("bench-action-token"))
     }
 
-    async fn recommendation(
-        &self,
-        _token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, risk_core::Error> {
-        Ok(Box::new(self.0.clone()))
+    async fn recommendation(&self, _token: &ActionToken) -> Result<RiskAnswer, risk_core::Error> {
+        Ok(self.0.clone().into())
     }
 }
 

@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use risk_core::testing::NoopSink;
 use risk_core::{
     ActionToken, ActionType, ClientLimit, Decision, Error, Guard, RecommendationResponse,
-    RecommendationType, Recommender, Reporter, TriggerActionRequest,
+    RecommendationType, Recommender, Reporter, RiskAnswer, TriggerActionRequest,
 };
 
 /// The cheapest in-process recommender: clones of a ready token and a ready response.
@@ -39,11 +39,8 @@ impl Recommender for Ready {
         Ok(self.token.clone())
     }
 
-    async fn recommendation(
-        &self,
-        _action_token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error> {
-        Ok(Box::new(self.response.clone()))
+    async fn recommendation(&self, _action_token: &ActionToken) -> Result<RiskAnswer, Error> {
+        Ok(self.response.clone().into())
     }
 }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::error::Error;
 use crate::models::{
-    ActionResultReport, ActionToken, EvaluateRequest, EvaluateResponse, RecommendationResponse,
+    ActionResultReport, ActionToken, EvaluateRequest, EvaluateResponse, RiskAnswer,
     TriggerActionRequest,
 };
 
@@ -16,11 +16,11 @@ pub trait Recommender: Send + Sync + 'static {
     /// Triggers the action (session-token mode) and returns its action token.
     async fn trigger_action(&self, request: &TriggerActionRequest) -> Result<ActionToken, Error>;
 
-    /// Fetches the recommendation for an action token.
-    async fn recommendation(
-        &self,
-        action_token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error>;
+    /// Fetches the recommendation for an action token. The [`RiskClient`](crate::RiskClient)
+    /// reads its decision and leaves the rest of the answer to be decoded when asked for;
+    /// a recommender that has a [`RecommendationResponse`](crate::RecommendationResponse)
+    /// returns it with `.into()`.
+    async fn recommendation(&self, action_token: &ActionToken) -> Result<RiskAnswer, Error>;
 
     /// Evaluates an entity (an IP address) against the tenant's rules (the guard's
     /// [entity mode](crate::GuardBuilder::evaluate_client_ip)). The default answers that the
@@ -40,7 +40,7 @@ pub trait Recommender: Send + Sync + 'static {
     async fn trigger_with_recommendation(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
+    ) -> Result<(ActionToken, Result<RiskAnswer, Error>), Error> {
         let action_token = self.trigger_action(request).await?;
         let recommendation = self.recommendation(&action_token).await;
         Ok((action_token, recommendation))
@@ -53,17 +53,14 @@ impl<R: Recommender + ?Sized> Recommender for std::sync::Arc<R> {
         (**self).trigger_action(request).await
     }
 
-    async fn recommendation(
-        &self,
-        action_token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error> {
+    async fn recommendation(&self, action_token: &ActionToken) -> Result<RiskAnswer, Error> {
         (**self).recommendation(action_token).await
     }
 
     async fn trigger_with_recommendation(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
+    ) -> Result<(ActionToken, Result<RiskAnswer, Error>), Error> {
         (**self).trigger_with_recommendation(request).await
     }
 

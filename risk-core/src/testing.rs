@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 
 use crate::error::Error;
 use crate::models::{
-    ActionResultReport, ActionToken, RecommendationResponse, RecommendationType,
+    ActionResultReport, ActionToken, RecommendationResponse, RecommendationType, RiskAnswer,
     TriggerActionRequest,
 };
 use crate::recommender::{Recommender, ResultSink};
@@ -55,7 +55,7 @@ type MakeError = Arc<dyn Fn() -> Error + Send + Sync>;
 
 #[derive(Clone)]
 enum Answer {
-    Ok(Box<RecommendationResponse>),
+    Ok(RiskAnswer),
     Err(MakeError),
 }
 
@@ -85,7 +85,7 @@ impl StaticRecommender {
     /// Always answers `response`.
     pub fn new(response: RecommendationResponse) -> Self {
         Self {
-            answer: Answer::Ok(Box::new(response)),
+            answer: Answer::Ok(response.into()),
             delay: None,
             calls: Arc::default(),
         }
@@ -117,8 +117,10 @@ impl StaticRecommender {
     /// recommendation does not name the route's action.
     #[must_use]
     pub fn for_action(mut self, action_type: crate::models::ActionType) -> Self {
-        if let Answer::Ok(response) = &mut self.answer {
+        if let Answer::Ok(answer) = &mut self.answer {
+            let mut response = answer.clone().into_response();
             response.context.action_type = Some(action_type);
+            *answer = response.into();
         }
         self
     }
@@ -152,10 +154,7 @@ impl Recommender for StaticRecommender {
         Ok(unique_action_token())
     }
 
-    async fn recommendation(
-        &self,
-        _action_token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error> {
+    async fn recommendation(&self, _action_token: &ActionToken) -> Result<RiskAnswer, Error> {
         self.calls.recommendation.fetch_add(1, Ordering::SeqCst);
         if let Some(d) = self.delay {
             tokio::time::sleep(d).await;
@@ -264,10 +263,7 @@ impl Recommender for ScriptedRecommender {
         Ok(unique_action_token())
     }
 
-    async fn recommendation(
-        &self,
-        _action_token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error> {
+    async fn recommendation(&self, _action_token: &ActionToken) -> Result<RiskAnswer, Error> {
         self.calls.recommendation.fetch_add(1, Ordering::SeqCst);
         let step = lock(&self.steps).pop_front();
         match step {
@@ -275,7 +271,7 @@ impl Recommender for ScriptedRecommender {
                 if let Some(d) = step.delay {
                     tokio::time::sleep(d).await;
                 }
-                step.answer.map(Box::new)
+                step.answer.map(RiskAnswer::from)
             }
             None => Err(Error::Transport {
                 message: "ScriptedRecommender: script exhausted".to_owned(),

@@ -9,7 +9,7 @@ use http::{Request, Response};
 use risk_core::testing::NoopSink;
 use risk_core::{
     ActionToken, ActionType, Error, Guard, RecommendationResponse, RecommendationType, Recommender,
-    Reporter, TriggerActionRequest,
+    Reporter, RiskAnswer, TriggerActionRequest,
 };
 use risk_tower::RiskLayer;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
@@ -23,11 +23,8 @@ impl Recommender for Ready {
         Ok(ActionToken::new("bench-action-token"))
     }
 
-    async fn recommendation(
-        &self,
-        _token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error> {
-        Ok(Box::new(self.0.clone()))
+    async fn recommendation(&self, _token: &ActionToken) -> Result<RiskAnswer, Error> {
+        Ok(self.0.clone().into())
     }
 }
 

@@ -15,7 +15,7 @@ use risk_actix::{RiskAssessment, RiskExt, RiskMiddleware, RiskResponseExt};
 use risk_core::testing::{RecordingSink, StaticRecommender};
 use risk_core::{
     ActionResult, ActionToken, ActionType, ChallengeType, ErrorBehavior, Guard, Outcome,
-    RecommendationResponse, RecommendationType, Recommender, Reporter, ResponseSpec,
+    RecommendationResponse, RecommendationType, Recommender, Reporter, ResponseSpec, RiskAnswer,
     TriggerActionRequest, Verdict,
 };
 use serde_json::{json, Value};
@@ -473,16 +473,10 @@ impl Recommender for PerRequestRecommender {
         Ok(ActionToken::new(format!("at-{n}")))
     }
 
-    async fn recommendation(
-        &self,
-        token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, risk_core::Error> {
+    async fn recommendation(&self, token: &ActionToken) -> Result<RiskAnswer, risk_core::Error> {
         self.barrier.wait().await;
         let n: f64 = token.expose().trim_start_matches("at-").parse().unwrap();
-        Ok(Box::new(RecommendationResponse::new(
-            RecommendationType::Allow,
-            n,
-        )))
+        Ok(RecommendationResponse::new(RecommendationType::Allow, n).into())
     }
 }
 

@@ -21,7 +21,7 @@ use crate::error::{decode_withholding_body, ConfigError, Error};
 use crate::models::{
     ActionResultReport, ActionToken, ActivityEvent, AssigneeRequest, ClearUserRequest,
     EvaluateRequest, EvaluateResponse, EventType, MessageResponse, RecommendationResponse,
-    StreamOptions, TriggerActionRequest, TriggerActionResponse, RISK_RESOURCE,
+    RiskAnswer, StreamOptions, TriggerActionRequest, TriggerActionResponse, RISK_RESOURCE,
 };
 use crate::recommender::{Recommender, ResultSink};
 
@@ -356,7 +356,7 @@ impl RiskClient {
         request: &TriggerActionRequest,
     ) -> Result<(ActionToken, RecommendationResponse), Error> {
         let (action_token, recommendation) = self.trigger_recommended(request).await?;
-        Ok((action_token, *recommendation?))
+        Ok((action_token, recommendation?.into_response()))
     }
 
     /// [`trigger_action_with_recommendation`](Self::trigger_action_with_recommendation),
@@ -364,7 +364,7 @@ impl RiskClient {
     async fn trigger_recommended(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
+    ) -> Result<(ActionToken, Result<RiskAnswer, Error>), Error> {
         let url = self.inner.endpoints.trigger_recommended.clone();
         let body = self
             .send(
@@ -375,15 +375,12 @@ impl RiskClient {
                 Replay::UnsentOnly,
             )
             .await?;
-        let response = TriggerActionResponse::from_slice(&body)?;
-        let recommendation = match response.recommendation {
-            Some(recommendation) => Ok(recommendation),
-            None => self
-                .get_recommendation(&response.action_token)
-                .await
-                .map(Box::new),
+        let (action_token, answer) = RiskAnswer::from_trigger_action(body)?;
+        let recommendation = match answer {
+            Some(answer) => Ok(answer),
+            None => self.recommendation_answer(&action_token).await,
         };
-        Ok((response.action_token, recommendation))
+        Ok((action_token, recommendation))
     }
 
     /// Fetches the recommendation for an action: `GET /risk/v1/recommendation?action_token=..`.
@@ -391,16 +388,26 @@ impl RiskClient {
         &self,
         action_token: &ActionToken,
     ) -> Result<RecommendationResponse, Error> {
+        let body = self.recommendation_body(action_token).await?;
+        RecommendationResponse::from_slice(&body)
+    }
+
+    /// [`get_recommendation`](Self::get_recommendation) for the guard: the decision read, the
+    /// rest decoded when asked for.
+    async fn recommendation_answer(&self, action_token: &ActionToken) -> Result<RiskAnswer, Error> {
+        let body = self.recommendation_body(action_token).await?;
+        RiskAnswer::from_json(body.into())
+    }
+
+    async fn recommendation_body(&self, action_token: &ActionToken) -> Result<Vec<u8>, Error> {
         if action_token.expose().is_empty() {
             return Err(invalid("action_token", "must not be empty"));
         }
         let mut url = self.inner.endpoints.recommendation.clone();
         url.query_pairs_mut()
             .append_pair("action_token", action_token.expose());
-        let body = self
-            .send("get_recommendation", Method::GET, url, None, Replay::Always)
-            .await?;
-        RecommendationResponse::from_slice(&body)
+        self.send("get_recommendation", Method::GET, url, None, Replay::Always)
+            .await
     }
 
     /// Reports how an action ended: `POST /risk/v1/action/result` (201). Safe to repeat for
@@ -587,11 +594,8 @@ impl Recommender for RiskClient {
             .map(|r| r.action_token)
     }
 
-    async fn recommendation(
-        &self,
-        action_token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error> {
-        self.get_recommendation(action_token).await.map(Box::new)
+    async fn recommendation(&self, action_token: &ActionToken) -> Result<RiskAnswer, Error> {
+        self.recommendation_answer(action_token).await
     }
 
     async fn evaluate(&self, request: &EvaluateRequest) -> Result<EvaluateResponse, Error> {
@@ -602,7 +606,7 @@ impl Recommender for RiskClient {
     async fn trigger_with_recommendation(
         &self,
         request: &TriggerActionRequest,
-    ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
+    ) -> Result<(ActionToken, Result<RiskAnswer, Error>), Error> {
         self.trigger_recommended(request).await
     }
 }

@@ -97,7 +97,9 @@ impl Assessment {
         self.evaluation.status()
     }
 
-    /// The full recommendation, when the API answered.
+    /// The full recommendation, when the API answered. Decoded on the first call (the
+    /// decision, which the accessors below read, was read when the answer arrived): see
+    /// [`RiskAnswer`](crate::RiskAnswer).
     pub fn recommendation(&self) -> Option<&RecommendationResponse> {
         self.evaluation.recommendation()
     }

@@ -7,14 +7,17 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::facts::BadInput;
-use crate::models::{ActionToken, ActionType, Reason, RecommendationResponse, RecommendationType};
+use crate::models::{
+    ActionToken, ActionType, Reason, RecommendationResponse, RecommendationType, RiskAnswer,
+};
 
 /// How the assessment of a request went.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum AssessmentStatus {
-    /// The risk API answered (boxed: the answer is large, and moves through the flow).
-    Assessed(Box<RecommendationResponse>),
+    /// The risk API answered: its decision, and the rest of its answer decoded when first
+    /// asked for.
+    Assessed(RiskAnswer),
     /// The risk API could not be asked or did not answer in time.
     Unavailable(Unavailable),
     /// The request's token was missing or unusable; the risk API was not asked (or refused it).
@@ -151,7 +154,7 @@ impl fmt::Display for Degraded {
 /// let e = Evaluation::new(
 ///     ActionType::Login,
 ///     "req-1",
-///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Allow, 12.0))),
+///     AssessmentStatus::Assessed(RecommendationResponse::new(RecommendationType::Allow, 12.0).into()),
 /// );
 /// assert_eq!(e.recommendation_type(), Some(&RecommendationType::Allow));
 /// assert_eq!(e.risk_score(), Some(12.0));
@@ -226,28 +229,33 @@ impl Evaluation {
         &self.status
     }
 
-    /// The full recommendation, when the API answered.
-    pub fn recommendation(&self) -> Option<&RecommendationResponse> {
+    /// The API's answer, when it answered.
+    pub fn answer(&self) -> Option<&RiskAnswer> {
         match &self.status {
-            AssessmentStatus::Assessed(r) => Some(r),
+            AssessmentStatus::Assessed(answer) => Some(answer),
             _ => None,
         }
     }
 
+    /// The full recommendation, when the API answered (decoded on the first call: see
+    /// [`RiskAnswer`]).
+    pub fn recommendation(&self) -> Option<&RecommendationResponse> {
+        self.answer().map(RiskAnswer::response)
+    }
+
     /// TRUST, ALLOW, CHALLENGE, DENY (or unknown), when the API answered.
     pub fn recommendation_type(&self) -> Option<&RecommendationType> {
-        self.recommendation()
-            .map(RecommendationResponse::recommendation_type)
+        self.answer().map(RiskAnswer::recommendation_type)
     }
 
     /// The risk score (0–100), when the API gave one.
     pub fn risk_score(&self) -> Option<f64> {
-        self.recommendation().and_then(|r| r.risk_score)
+        self.answer().and_then(RiskAnswer::risk_score)
     }
 
     /// The reasons, empty when there is no recommendation.
     pub fn reasons(&self) -> &[Reason] {
-        self.recommendation().map_or(&[], |r| r.reasons.as_slice())
+        self.answer().map_or(&[], RiskAnswer::reasons)
     }
 
     /// Whether the risk API was unavailable (the error behaviour decides).

@@ -167,10 +167,9 @@ mod tests {
         Evaluation::new(
             ActionType::Transaction,
             "req-9",
-            AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(
-                RecommendationType::Challenge,
-                60.0,
-            ))),
+            AssessmentStatus::Assessed(
+                RecommendationResponse::new(RecommendationType::Challenge, 60.0).into(),
+            ),
         )
     }
 

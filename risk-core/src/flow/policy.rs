@@ -139,13 +139,13 @@ impl Policy for MonitorOnly {
 /// use risk_core::*;
 /// let policy = ScoreThresholds::new(60.0, 90.0).unwrap();
 /// let scored = |s| Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Allow, s))));
+///     AssessmentStatus::Assessed(RiskAnswer::from(RecommendationResponse::new(RecommendationType::Allow, s))));
 /// assert_eq!(policy.decide(&scored(59.9)).kind(), VerdictKind::Proceed);
 /// assert_eq!(policy.decide(&scored(60.0)).kind(), VerdictKind::Challenge);
 /// assert_eq!(policy.decide(&scored(90.0)).kind(), VerdictKind::Deny);
 /// // A low score does not overrule a DENY.
 /// let denied = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Deny, 5.0))));
+///     AssessmentStatus::Assessed(RiskAnswer::from(RecommendationResponse::new(RecommendationType::Deny, 5.0))));
 /// assert_eq!(policy.decide(&denied).kind(), VerdictKind::Deny);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -193,8 +193,8 @@ impl ScoreThresholds {
 
 impl Policy for ScoreThresholds {
     fn decide(&self, evaluation: &Evaluation) -> Verdict {
-        match (evaluation.risk_score(), evaluation.recommendation()) {
-            (Some(score), Some(rec)) if score.is_finite() => {
+        match (evaluation.risk_score(), evaluation.recommendation_type()) {
+            (Some(score), Some(recommended)) if score.is_finite() => {
                 let by_score = if score >= self.deny_at {
                     VerdictKind::Deny
                 } else if score >= self.challenge_at {
@@ -202,7 +202,7 @@ impl Policy for ScoreThresholds {
                 } else {
                     VerdictKind::Proceed
                 };
-                let by_recommendation = default_kind(rec.recommendation_type());
+                let by_recommendation = default_kind(recommended);
                 let kind = if severity(by_score) >= severity(by_recommendation) {
                     by_score
                 } else {
@@ -223,7 +223,7 @@ impl Policy for ScoreThresholds {
 /// // Challenge instead of denying.
 /// let policy = RecommendationMap::default().deny(VerdictKind::Challenge);
 /// let a = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Deny, 99.0))));
+///     AssessmentStatus::Assessed(RiskAnswer::from(RecommendationResponse::new(RecommendationType::Deny, 99.0))));
 /// assert_eq!(policy.decide(&a).kind(), VerdictKind::Challenge);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,10 +310,10 @@ impl Policy for RecommendationMap {
 /// ```
 /// use risk_core::*;
 /// let challenged = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Challenge, 60.0))));
+///     AssessmentStatus::Assessed(RiskAnswer::from(RecommendationResponse::new(RecommendationType::Challenge, 60.0))));
 /// assert!(StepUp.decide(&challenged).is_proceed());
 /// let allowed = Evaluation::new(ActionType::Login, "c",
-///     AssessmentStatus::Assessed(Box::new(RecommendationResponse::new(RecommendationType::Allow, 5.0))));
+///     AssessmentStatus::Assessed(RiskAnswer::from(RecommendationResponse::new(RecommendationType::Allow, 5.0))));
 /// assert_eq!(StepUp.decide(&allowed).status(), Some(403));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]

@@ -129,8 +129,8 @@ impl ChallengeDetails {
             status: 403,
             action_token: evaluation.action_token().cloned(),
             challenge_type: evaluation
-                .recommendation()
-                .and_then(|r| r.recommendation.challenge_type.clone()),
+                .answer()
+                .and_then(|a| a.challenge_type().cloned()),
         }
     }
 

@@ -333,16 +333,7 @@ where
     let raw = Option::<Box<serde_json::value::RawValue>>::deserialize(d)?;
     Ok(raw.and_then(|raw| {
         RecommendationResponse::from_slice(raw.get().as_bytes())
-            .map_err(|e| {
-                let why = match &e {
-                    crate::Error::MalformedAnswer { message, .. } => message.as_str(),
-                    other => other.kind(),
-                };
-                tracing::debug!(
-                    why,
-                    "trigger-action's recommendation has no readable decision; asking for it"
-                );
-            })
+            .map_err(|e| super::answer::no_decision(&e))
             .ok()
             .map(Box::new)
     }))

@@ -6,6 +6,7 @@
 //! reverse), and enums that the service may extend keep unknown values as `Other`.
 
 mod action;
+mod answer;
 pub(crate) mod de;
 mod evaluate;
 mod events;
@@ -21,6 +22,7 @@ pub use action::{
     ClaimedUserIdType, ClearUserRequest, CustomAttributes, MessageResponse, TriggerActionRequest,
     TriggerActionResponse,
 };
+pub use answer::RiskAnswer;
 pub use evaluate::{EvaluateRequest, EvaluateResponse};
 pub use events::{ActivityEvent, EventType, StreamOptions};
 pub use recommendation::{

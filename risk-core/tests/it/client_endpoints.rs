@@ -150,6 +150,54 @@ async fn trigger_action_with_recommendation_falls_back_to_get() {
 }
 
 #[tokio::test]
+async fn the_guards_calls_read_the_decision_and_leave_the_rest_for_later() {
+    let (server, client) = setup().await;
+    let answer = json!({
+        "id": "r4",
+        "recommendation": {"type": "CHALLENGE", "challenge_type": "sms_otp"},
+        "risk_score": "64.5",
+        "reasons": ["DEVICE_NEW"],
+        "context": {"action_type": "login", "ip": "203.0.113.7", "device_id": {"odd": 1}}
+    });
+    risk_call("POST", "/risk/v1/action/trigger-action")
+        .and(query_param("get_recommendation", "true"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "action_token": ACTION_TOKEN,
+            "recommendation": answer
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    risk_call("GET", "/risk/v1/recommendation")
+        .and(query_param("action_token", ACTION_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let request = TriggerActionRequest::new(SESSION_TOKEN, ActionType::Login);
+    let (token, inline) = Recommender::trigger_with_recommendation(&client, &request)
+        .await
+        .unwrap();
+    let inline = inline.unwrap();
+    let fetched = Recommender::recommendation(&client, &token).await.unwrap();
+    for answer in [inline, fetched] {
+        // The decision, read as it arrived; the rest not decoded yet.
+        assert_eq!(answer.recommendation_type(), &RecommendationType::Challenge);
+        assert_eq!(answer.challenge_type(), Some(&ChallengeType::SmsOtp));
+        assert_eq!(answer.risk_score(), Some(64.5));
+        assert_eq!(answer.action_type(), Some(&ActionType::Login));
+        assert_eq!(answer.reasons().len(), 1);
+        assert!(!answer.is_decoded());
+        // The rest on first access, its undecodable field set aside.
+        assert_eq!(answer.context.ip.as_deref(), Some("203.0.113.7"));
+        assert!(answer.is_decoded());
+        assert_eq!(answer.id, "r4");
+        assert!(answer.undecoded.contains_key("context.device_id"));
+    }
+}
+
+#[tokio::test]
 async fn get_recommendation_encodes_the_token_in_the_query() {
     let (server, client) = setup().await;
     let odd_token = "at+with/odd=chars&more";

@@ -10,8 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use risk_core::{
     ActionToken, ActionType, BadInput, Error, ErrorBehavior, EvaluateRequest, EvaluateResponse,
-    Guard, RecommendationResponse, RecommendationType, Recommender, RequestFacts,
-    TriggerActionRequest,
+    Guard, RecommendationType, Recommender, RequestFacts, RiskAnswer, TriggerActionRequest,
 };
 
 use crate::flow_support::Checked;
@@ -42,7 +41,7 @@ impl Recommender for ScriptedEvaluator {
         unreachable!("entity mode never triggers an action")
     }
 
-    async fn recommendation(&self, _: &ActionToken) -> Result<Box<RecommendationResponse>, Error> {
+    async fn recommendation(&self, _: &ActionToken) -> Result<RiskAnswer, Error> {
         unreachable!("entity mode never asks for an action's recommendation")
     }
 

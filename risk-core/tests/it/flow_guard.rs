@@ -500,10 +500,7 @@ impl Recommender for Signalling {
         self.inner.trigger_action(request).await
     }
 
-    async fn recommendation(
-        &self,
-        token: &ActionToken,
-    ) -> Result<Box<RecommendationResponse>, Error> {
+    async fn recommendation(&self, token: &ActionToken) -> Result<RiskAnswer, Error> {
         let answer = self.inner.recommendation(token).await;
         self.answered.notify_one();
         answer
@@ -804,7 +801,7 @@ impl Recommender for TriggersThenHangs {
         Ok(ActionToken::new("act-dropped"))
     }
 
-    async fn recommendation(&self, _: &ActionToken) -> Result<Box<RecommendationResponse>, Error> {
+    async fn recommendation(&self, _: &ActionToken) -> Result<RiskAnswer, Error> {
         std::future::pending().await
     }
 }

@@ -10,7 +10,7 @@ fn assessed(t: RecommendationType, score: Option<f64>) -> Evaluation {
     Evaluation::new(
         ActionType::Login,
         "corr-1",
-        AssessmentStatus::Assessed(Box::new(rec)),
+        AssessmentStatus::Assessed(rec.into()),
     )
     .with_action_token(ActionToken::new("action-token-0001"))
 }

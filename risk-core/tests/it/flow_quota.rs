@@ -235,21 +235,18 @@ async fn session_mode_asks_for_the_recommendation_in_one_call() {
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(ActionToken::new("at-two-calls"))
         }
-        async fn recommendation(
-            &self,
-            _: &ActionToken,
-        ) -> Result<Box<RecommendationResponse>, Error> {
+        async fn recommendation(&self, _: &ActionToken) -> Result<RiskAnswer, Error> {
             self.single
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(Box::new(allow()))
+            Ok(allow().into())
         }
         async fn trigger_with_recommendation(
             &self,
             _: &TriggerActionRequest,
-        ) -> Result<(ActionToken, Result<Box<RecommendationResponse>, Error>), Error> {
+        ) -> Result<(ActionToken, Result<RiskAnswer, Error>), Error> {
             self.combined
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok((ActionToken::new("at-one-call"), Ok(Box::new(allow()))))
+            Ok((ActionToken::new("at-one-call"), Ok(allow().into())))
         }
     }
     let recommender = Combined::default();

@@ -203,7 +203,7 @@ impl GuardInner {
         let (Some(reporter), Some(token)) = (&self.reporter, evaluation.action_token()) else {
             return;
         };
-        let result = if evaluation.recommendation().is_some() {
+        let result = if evaluation.answer().is_some() {
             ActionResult::Failure
         } else if evaluation.is_unavailable() {
             ActionResult::Incomplete

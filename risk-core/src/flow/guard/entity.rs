@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -12,11 +11,11 @@ use tokio::time::Instant;
 use super::upstream::{Answer, AskedWith};
 use super::GuardInner;
 use crate::flow::evaluation::{AssessmentStatus, Evaluation};
-use crate::models::{EvaluateRequest, RecommendationResponse};
+use crate::models::{EvaluateRequest, RecommendationResponse, RiskAnswer};
 
 /// The answers kept per IP address (successful ones only: a DENY is cached, an error never).
 pub(super) struct EntityCache {
-    answers: moka::future::Cache<IpAddr, Arc<RecommendationResponse>>,
+    answers: moka::future::Cache<IpAddr, RiskAnswer>,
     hits: AtomicU64,
 }
 
@@ -56,10 +55,7 @@ impl GuardInner {
         };
         if let Some(cached) = cache.answers.get(&ip).await {
             cache.hits.fetch_add(1, Ordering::Relaxed);
-            return evaluation(
-                correlation_id,
-                AssessmentStatus::Assessed(Box::new((*cached).clone())),
-            );
+            return evaluation(correlation_id, AssessmentStatus::Assessed(cached));
         }
         let permit = match self.breaker_permit() {
             Ok(permit) => permit,
@@ -81,7 +77,7 @@ impl GuardInner {
                     rec.preview_rule = answer.preview_rule;
                     rec.context.ip = Some(ip.to_string());
                     rec.context.action_type = Some(self.action_type.clone());
-                    Answer::Recommendation(Box::new(rec))
+                    Answer::Recommendation(rec.into())
                 }
                 Err(e) => Answer::Failed(e),
             }
@@ -92,7 +88,7 @@ impl GuardInner {
             p.record(outcome, start);
         }
         if let AssessmentStatus::Assessed(rec) = &status {
-            cache.answers.insert(ip, Arc::new((**rec).clone())).await;
+            cache.answers.insert(ip, rec.clone()).await;
         }
         evaluation(correlation_id, status)
     }

@@ -11,11 +11,11 @@ use crate::error::Error;
 use crate::flow::breaker::{outcome_of, CallOutcome, Permit};
 use crate::flow::evaluation::{AssessmentStatus, Evaluation, Unavailable, UnavailableCause};
 use crate::flow::facts::{ActionDetails, BadInput, Token, TokenProblem};
-use crate::models::{ActionToken, RecommendationResponse, SessionToken, TriggerActionRequest};
+use crate::models::{ActionToken, RiskAnswer, SessionToken, TriggerActionRequest};
 
 /// What the upstream calls produced, before the breaker and the mapping.
 pub(super) enum Answer {
-    Recommendation(Box<RecommendationResponse>),
+    Recommendation(RiskAnswer),
     Failed(Error),
     /// The deadline passed.
     TimedOut,
@@ -212,7 +212,7 @@ impl GuardInner {
             // action (say `logout`) replayed here, or one whose action the API did not say,
             // is refused.
             Answer::Recommendation(rec)
-                if from_client && rec.context.action_type.as_ref() != Some(&self.action_type) =>
+                if from_client && rec.action_type() != Some(&self.action_type) =>
             {
                 let wrong = BadInput::InvalidToken(TokenProblem::WrongAction);
                 (
