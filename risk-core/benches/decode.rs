@@ -3,7 +3,7 @@
 #![expect(missing_docs, clippy::unwrap_used, reason = "benchmark code")]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use risk_core::{RecommendationResponse, TriggerActionResponse};
+use risk_core::{RecommendationResponse, RiskAnswer, TriggerActionResponse};
 
 const SEED: &[u8] = include_bytes!("../tests/it/fixtures/seed_recommendation.json");
 /// The emulator's answer to `trigger-action?get_recommendation=true` for a new device (what
@@ -38,6 +38,24 @@ fn bench_decode(c: &mut Criterion) {
         "decode/trigger-action, the emulator's answer (from_slice)",
         |b| {
             b.iter(|| TriggerActionResponse::from_slice(black_box(EMULATOR)).unwrap());
+        },
+    );
+    // What the guard reads on the request path: the decision, the rest left for later.
+    c.bench_function("decode/recommendation, decision only (RiskAnswer)", |b| {
+        b.iter(|| RiskAnswer::from_slice(black_box(SEED)).unwrap());
+    });
+    let emulator: serde_json::Value = serde_json::from_slice(EMULATOR).unwrap();
+    let emulator = serde_json::to_vec(&emulator["recommendation"]).unwrap();
+    c.bench_function(
+        "decode/the emulator's recommendation, whole (from_slice)",
+        |b| {
+            b.iter(|| RecommendationResponse::from_slice(black_box(&emulator)).unwrap());
+        },
+    );
+    c.bench_function(
+        "decode/the emulator's recommendation, decision only (RiskAnswer)",
+        |b| {
+            b.iter(|| RiskAnswer::from_slice(black_box(&emulator)).unwrap());
         },
     );
     c.bench_function("decode/json_value (lower bound)", |b| {

@@ -214,7 +214,7 @@ impl RiskAnswer {
     /// aside in [`undecoded`](RecommendationResponse::undecoded), counted and logged, as
     /// [`RecommendationResponse::from_slice`] does). Its decision fields are the ones above.
     pub fn response(&self) -> &RecommendationResponse {
-        self.0.full.get_or_init(|| Box::new(self.decode()))
+        self.0.full.get_or_init(|| Box::new(self.0.decode()))
     }
 
     /// Whether the full response has been decoded (by [`response`](Self::response), or
@@ -225,29 +225,28 @@ impl RiskAnswer {
 
     /// The full response, decoded if it is not yet.
     pub fn into_response(self) -> RecommendationResponse {
-        let _ = self.response();
         match Arc::try_unwrap(self.0) {
-            Ok(inner) => inner
-                .full
-                .into_inner()
-                .map_or_else(|| inner.decision.fallback(), |full| *full),
-            Err(shared) => shared
-                .full
-                .get()
-                .map_or_else(|| shared.decision.fallback(), |full| (**full).clone()),
+            Ok(mut inner) => match inner.full.take() {
+                Some(full) => *full,
+                None => inner.decode(),
+            },
+            Err(shared) => Self(shared).response().clone(),
         }
     }
+}
 
+impl Inner {
     fn decode(&self) -> RecommendationResponse {
         let decoded = self
-            .0
             .raw
             .as_deref()
             .and_then(|raw| RecommendationResponse::from_slice(raw).ok());
-        // The raw JSON read as a decision when it arrived, so it decodes (the tolerant decoder
-        // keeps any readable decision); the fallback is for the impossible case.
-        let mut response = decoded.unwrap_or_else(|| self.0.decision.fallback());
-        self.0.decision.apply(&mut response);
+        // The JSON read as a decision when it arrived, so it decodes (the tolerant decoder
+        // keeps any readable decision); the decision alone is for the impossible case.
+        let mut response = decoded.unwrap_or_else(|| {
+            RecommendationResponse::new(self.decision.recommendation_type.clone(), 0.0)
+        });
+        self.decision.apply(&mut response);
         response
     }
 }
@@ -262,15 +261,6 @@ pub(crate) fn no_decision(e: &Error) {
         why,
         "trigger-action's recommendation has no readable decision; asking for it"
     );
-}
-
-impl Decision {
-    /// A response holding the decision alone.
-    fn fallback(&self) -> RecommendationResponse {
-        let mut response = RecommendationResponse::new(self.recommendation_type.clone(), 0.0);
-        self.apply(&mut response);
-        response
-    }
 }
 
 impl From<RecommendationResponse> for RiskAnswer {
@@ -361,6 +351,25 @@ mod tests {
         assert_eq!(copy.context.device_id.as_deref(), Some("d-1"));
         assert_eq!(a.response().risk_score, Some(61.5));
         assert_eq!(a.response().reasons, [Reason::DeviceNew]);
+    }
+
+    #[test]
+    fn into_response_decodes_once_whether_shared_or_not() {
+        let value = json!({ "id": "r-2", "recommendation": { "type": "TRUST" }, "risk_score": 3 });
+        let alone = answer(&value).unwrap();
+        assert!(!alone.is_decoded());
+        let response = alone.into_response();
+        assert_eq!(
+            (response.id.as_str(), response.risk_score),
+            ("r-2", Some(3.0))
+        );
+        let shared = answer(&value).unwrap();
+        let other = shared.clone();
+        assert_eq!(shared.into_response(), response);
+        assert!(
+            other.is_decoded(),
+            "the clone kept what into_response decoded"
+        );
     }
 
     #[test]
