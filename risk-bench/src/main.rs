@@ -352,9 +352,18 @@ async fn adapter_scenarios(
     // the ratios to the floors hold even when the absolute figures move. A slice also has
     // its own luck (which threads share a core for its length): twenty half-second slices
     // of each scenario average it over more draws than five did.
+    //
+    // Each round takes them in an order of its own (shuffled, the same in every run): a
+    // slice is touched by the one before it (which threads are awake, what the emulator just
+    // did), and in a fixed order each scenario would always follow the same one.
     let slice = settings.scenario.div_f64(f64::from(settings.rounds));
+    let mut order: Vec<usize> = (0..selected.len()).collect();
     for round in 0..settings.rounds {
-        for slot in &mut selected {
+        fastrand::Rng::with_seed(u64::from(round)).shuffle(&mut order);
+        for &index in &order {
+            let Some(slot) = selected.get_mut(index) else {
+                continue;
+            };
             let fresh;
             let fixture = if slot.action_tokens {
                 fresh = Arc::new(emulator::with_fresh_action_tokens(fixture).await?);
