@@ -18,6 +18,7 @@ use self::transport::{decode, Call, Replay};
 use crate::budget::{Budget, CallPriority};
 use crate::config::{ClientConfig, RetryPolicy, RiskClientBuilder};
 use crate::error::{decode_withholding_body, ConfigError, Error};
+use crate::models::answer::Sampler;
 use crate::models::{
     ActionResultReport, ActionToken, ActivityEvent, AssigneeRequest, ClearUserRequest,
     EvaluateRequest, EvaluateResponse, EventType, MessageResponse, RecommendationResponse,
@@ -134,6 +135,8 @@ pub(crate) struct Inner {
     /// The token resource of the activities endpoints.
     activities_resource: Resource,
     budget: Option<Arc<dyn Budget>>,
+    /// One answer a minute for the guard decoded whole as it arrives (see `Sampler`).
+    sampler: Sampler,
 }
 
 /// The URLs of the calls made on a protected request, joined with the base URL once, when the
@@ -229,6 +232,7 @@ impl RiskClient {
                 token_source,
                 risk_resource: Some(Arc::from(RISK_RESOURCE)),
                 activities_resource: config.activities_resource.map(Arc::from),
+                sampler: Sampler::new(),
             }),
         })
     }
@@ -377,7 +381,10 @@ impl RiskClient {
             .await?;
         let (action_token, answer) = RiskAnswer::from_trigger_action(body)?;
         let recommendation = match answer {
-            Some(answer) => Ok(answer),
+            Some(answer) => {
+                self.inner.sampler.sample(&answer);
+                Ok(answer)
+            }
             None => self.recommendation_answer(&action_token).await,
         };
         Ok((action_token, recommendation))
@@ -396,7 +403,9 @@ impl RiskClient {
     /// rest decoded when asked for.
     async fn recommendation_answer(&self, action_token: &ActionToken) -> Result<RiskAnswer, Error> {
         let body = self.recommendation_body(action_token).await?;
-        RiskAnswer::from_json(body.into())
+        let answer = RiskAnswer::from_json(body.into())?;
+        self.inner.sampler.sample(&answer);
+        Ok(answer)
     }
 
     async fn recommendation_body(&self, action_token: &ActionToken) -> Result<Vec<u8>, Error> {

@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -22,6 +24,9 @@ use crate::error::Error;
 /// transaction). The decision is read when the answer arrives; the rest is decoded the
 /// first time it is asked for ([`response`](Self::response), or any field through `Deref`),
 /// at most once, and kept. A handler that looks only at the decision never pays for the rest.
+/// (The [`RiskClient`](crate::RiskClient) decodes one answer a minute whole as it arrives, so
+/// that a field the vendor changed is still counted and logged: see
+/// [`undecoded`](RecommendationResponse::undecoded).)
 ///
 /// Cloning is cheap (a reference count), and clones share the decoded response.
 ///
@@ -251,6 +256,45 @@ impl Inner {
     }
 }
 
+/// How often the client decodes an answer whole as it arrives.
+const SAMPLE_EVERY: Duration = Duration::from_secs(60);
+
+/// Decodes one answer a minute whole as it arrives (the first at once), so that a field the
+/// vendor changed is counted and logged within a minute even when no handler reads the full
+/// responses. The other answers keep their decoding for when it is asked for.
+pub(crate) struct Sampler {
+    start: Instant,
+    /// When the next sample is due, in milliseconds since `start`.
+    next: AtomicU64,
+}
+
+impl Sampler {
+    pub(crate) fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// Decodes `answer` whole now when it is the first of its minute.
+    pub(crate) fn sample(&self, answer: &RiskAnswer) {
+        if !answer.is_decoded() && self.due(self.start.elapsed()) {
+            let _ = answer.response();
+        }
+    }
+
+    fn due(&self, elapsed: Duration) -> bool {
+        let now = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let next = self.next.load(Ordering::Relaxed);
+        let later = now.saturating_add(u64::try_from(SAMPLE_EVERY.as_millis()).unwrap_or(0));
+        now >= next
+            && self
+                .next
+                .compare_exchange(next, later, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 /// Logs why trigger-action's recommendation is left out (the guard then asks for it).
 pub(crate) fn no_decision(e: &Error) {
     let why = match e {
@@ -351,6 +395,24 @@ mod tests {
         assert_eq!(copy.context.device_id.as_deref(), Some("d-1"));
         assert_eq!(a.response().risk_score, Some(61.5));
         assert_eq!(a.response().reasons, [Reason::DeviceNew]);
+    }
+
+    #[test]
+    fn one_answer_a_minute_is_decoded_as_it_arrives() {
+        let sampler = Sampler::new();
+        let minute = Duration::from_secs(60);
+        assert!(sampler.due(Duration::ZERO), "the first answer");
+        assert!(!sampler.due(Duration::from_secs(59)));
+        assert!(sampler.due(minute));
+        assert!(!sampler.due(minute + Duration::from_secs(1)));
+        assert!(sampler.due(minute * 5), "after a quiet spell, at once");
+        let value = json!({ "recommendation": { "type": "ALLOW" }, "context": { "ip": [] } });
+        let sampler = Sampler::new();
+        let (first, second) = (answer(&value).unwrap(), answer(&value).unwrap());
+        sampler.sample(&first);
+        sampler.sample(&second);
+        assert!(first.is_decoded() && first.undecoded.contains_key("context.ip"));
+        assert!(!second.is_decoded());
     }
 
     #[test]

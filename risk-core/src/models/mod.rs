@@ -6,7 +6,7 @@
 //! reverse), and enums that the service may extend keep unknown values as `Other`.
 
 mod action;
-mod answer;
+pub(crate) mod answer;
 pub(crate) mod de;
 mod evaluate;
 mod events;
