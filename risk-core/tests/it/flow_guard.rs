@@ -830,3 +830,47 @@ async fn a_check_dropped_after_trigger_action_reports_incomplete_once() {
     assert_eq!(reports[0].action_token, ActionToken::new("act-dropped"));
     assert_eq!(reports[0].result, ActionResult::Incomplete);
 }
+
+/// Answers from JSON as the `RiskClient` does: the decision read, the rest left for later.
+struct FromJson(&'static str);
+
+#[async_trait::async_trait]
+impl Recommender for FromJson {
+    async fn trigger_action(&self, _: &TriggerActionRequest) -> Result<ActionToken, Error> {
+        Ok(ActionToken::new("act-json"))
+    }
+
+    async fn recommendation(&self, _: &ActionToken) -> Result<RiskAnswer, Error> {
+        RiskAnswer::from_slice(self.0.as_bytes())
+    }
+}
+
+#[tokio::test]
+async fn deciding_never_decodes_more_than_the_decision() {
+    // A score policy, a suggested challenge and the action-token check read the decision
+    // alone; the rest (with a field that does not decode) waits for the handler.
+    const ANSWER: &str = r#"{"id": "r-7", "recommendation": {"type": "ALLOW", "challenge_type": "sms_otp"},
+        "risk_score": 75, "reasons": ["DEVICE_NEW"],
+        "context": {"action_type": "login", "device_id": {"odd": true}}}"#;
+    let s = setup(FromJson(ANSWER), |b| {
+        b.policy(ScoreThresholds::new(60.0, 90.0).unwrap())
+    });
+    for pairs in [
+        session("sess-1"),
+        vec![("x-risk-action-token", "front-end-action-1".to_owned())],
+    ] {
+        let d = check(&s.guard, &pairs).await;
+        let Verdict::Challenge(details) = &d.verdict else {
+            panic!("a score of 75 is challenged: {:?}", d.verdict);
+        };
+        assert_eq!(details.challenge_type, Some(ChallengeType::SmsOtp));
+        assert_eq!(d.assessment.risk_score(), Some(75.0));
+        assert_eq!(d.assessment.reasons(), [Reason::DeviceNew]);
+        let answer = d.assessment.evaluation().answer().unwrap();
+        assert!(!answer.is_decoded(), "deciding decoded the whole answer");
+        let full = d.assessment.recommendation().unwrap();
+        assert_eq!(full.id, "r-7");
+        assert!(full.undecoded.contains_key("context.device_id"));
+        assert!(answer.is_decoded());
+    }
+}
