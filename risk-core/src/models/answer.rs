@@ -87,16 +87,17 @@ impl Decision {
 
 /// The decision's fields as they are on the wire, read with the same tolerant decoders as
 /// the full model: when this decodes, the full decoding finds the same values. Every other
-/// field is skipped without being built.
+/// field is skipped without being built. Each level is read from a JSON object only
+/// ([`Object`]); any other shape leaves the answer to the whole decoding.
 #[derive(Deserialize)]
 struct DecisionWire {
-    recommendation: RecommendationWire,
+    recommendation: Object<RecommendationWire>,
     #[serde(default, deserialize_with = "opt_f64_lenient")]
     risk_score: Option<f64>,
     #[serde(default, deserialize_with = "vec_skip_invalid")]
     reasons: Vec<Reason>,
     #[serde(default)]
-    context: Option<ContextWire>,
+    context: Option<Object<ContextWire>>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +112,30 @@ struct RecommendationWire {
 struct ContextWire {
     #[serde(default, deserialize_with = "opt_text_lenient")]
     action_type: Option<ActionType>,
+}
+
+/// `T` read from a JSON object and nothing else. serde reads a struct from an array as
+/// readily as from an object (its fields in order), so `[["DENY"]]` would read as an answer
+/// whose type is `DENY`: the whole decoding, which looks for `recommendation.type`, calls it
+/// malformed, and the decision read must not say otherwise.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(Fields(std::marker::PhantomData))
+            .map(Object)
+    }
 }
 
 impl RiskAnswer {
@@ -140,18 +165,19 @@ impl RiskAnswer {
     /// [`from_slice`](Self::from_slice), keeping `raw` itself (no copy).
     pub(crate) fn from_json(raw: Bytes) -> Result<Self, Error> {
         let wire = match std::str::from_utf8(&raw) {
-            Ok(text) => serde_json::from_str::<DecisionWire>(text).ok(),
-            Err(_) => serde_json::from_slice::<DecisionWire>(&raw).ok(),
+            Ok(text) => serde_json::from_str::<Object<DecisionWire>>(text).ok(),
+            Err(_) => serde_json::from_slice::<Object<DecisionWire>>(&raw).ok(),
         };
-        let Some(wire) = wire else {
+        let Some(Object(wire)) = wire else {
             return RecommendationResponse::from_slice(&raw).map(Self::from);
         };
+        let Object(recommendation) = wire.recommendation;
         let decision = Decision {
-            recommendation_type: wire.recommendation.recommendation_type,
-            challenge_type: wire.recommendation.challenge_type,
+            recommendation_type: recommendation.recommendation_type,
+            challenge_type: recommendation.challenge_type,
             risk_score: wire.risk_score,
             reasons: wire.reasons,
-            action_type: wire.context.and_then(|c| c.action_type),
+            action_type: wire.context.and_then(|Object(c)| c.action_type),
         };
         Ok(Self(Arc::new(Inner {
             decision,
@@ -460,6 +486,46 @@ mod tests {
         }
         let e = RiskAnswer::from_json(Bytes::from_static(b"<html>")).unwrap_err();
         assert_eq!(e.kind(), "malformed_answer");
+    }
+
+    /// Found by the `recommendation` fuzz target: serde reads a struct from a JSON array as
+    /// readily as from an object, so the decision read took `[["34"]]` for an answer whose
+    /// type is `34`, which the whole decoding rightly calls malformed. Whatever the shape,
+    /// the two must agree.
+    #[test]
+    fn the_decision_reads_objects_only_and_agrees_with_the_whole_decoding() {
+        for body in [
+            &br#"[["34"]]"#[..],
+            br#"[[	"34"]]"#,
+            br#"[["DENY", "otp"], 12, ["BEHAVIOR_BOT"]]"#,
+            br#"{"recommendation": ["DENY"]}"#,
+            br#"{"recommendation": {"type": "DENY"}, "context": ["login"]}"#,
+            br#"{"recommendation": {"type": "DENY"}, "context": []}"#,
+        ] {
+            let lazy = RiskAnswer::from_slice(body);
+            let whole = RecommendationResponse::from_slice(body);
+            let text = String::from_utf8_lossy(body);
+            assert_eq!(lazy.is_ok(), whole.is_ok(), "{text}");
+            if let (Ok(lazy), Ok(whole)) = (lazy, whole) {
+                assert_eq!(
+                    lazy.recommendation_type(),
+                    whole.recommendation_type(),
+                    "{text}"
+                );
+                assert_eq!(
+                    lazy.action_type(),
+                    whole.context.action_type.as_ref(),
+                    "{text}"
+                );
+                assert_eq!(*lazy.response(), whole, "{text}");
+            }
+        }
+        for body in [&br#"[["34"]]"#[..], br#"[[	"34"]]"#] {
+            assert_eq!(
+                RiskAnswer::from_slice(body).unwrap_err().kind(),
+                "malformed_answer"
+            );
+        }
     }
 
     #[test]
