@@ -496,7 +496,7 @@ mod tests {
     fn the_decision_reads_objects_only_and_agrees_with_the_whole_decoding() {
         for body in [
             &br#"[["34"]]"#[..],
-            br#"[[	"34"]]"#,
+            b"[[\t\"34\"]]",
             br#"[["DENY", "otp"], 12, ["BEHAVIOR_BOT"]]"#,
             br#"{"recommendation": ["DENY"]}"#,
             br#"{"recommendation": {"type": "DENY"}, "context": ["login"]}"#,
@@ -520,7 +520,7 @@ mod tests {
                 assert_eq!(*lazy.response(), whole, "{text}");
             }
         }
-        for body in [&br#"[["34"]]"#[..], br#"[[	"34"]]"#] {
+        for body in [&br#"[["34"]]"#[..], b"[[\t\"34\"]]"] {
             assert_eq!(
                 RiskAnswer::from_slice(body).unwrap_err().kind(),
                 "malformed_answer"
