@@ -6,7 +6,7 @@
 //! generator, the server and the emulator), plus the emulator's own latency under 32
 //! connections and its memory after `--actions` actions.
 //!
-//! `cargo run --release -p risk-bench` (about 5 minutes), `-- --quick` (under a minute),
+//! `cargo run --release -p risk-bench` (about 7 minutes), `-- --quick` (under a minute),
 //! `-- --quick --smoke` (seconds: CI checks that it runs and writes its JSON; no thresholds).
 #![expect(clippy::print_stdout, reason = "a command-line tool prints its table")]
 
@@ -35,7 +35,7 @@ use servers::Server;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Short runs (1.5 s per scenario, 4 s on the emulator, 50,000 actions): under a minute.
+    /// Short runs (1.2 s per scenario, 4 s on the emulator, 50,000 actions): under a minute.
     #[arg(long)]
     quick: bool,
     /// Shortest runs, to check that the harness works (CI): figures mean nothing.
@@ -47,7 +47,7 @@ struct Args {
     /// Connections driving the emulator directly.
     #[arg(long, default_value_t = 32)]
     emulator_connections: usize,
-    /// Seconds per adapter scenario (default 10; 1.5 with --quick).
+    /// Seconds per adapter scenario (default 10; 1.2 with --quick).
     #[arg(long)]
     seconds: Option<f64>,
     /// Seconds of the emulator run (default 60; 4 with --quick).
@@ -102,7 +102,7 @@ impl Args {
     fn settings(&self) -> Settings {
         let (scenario, emulator, actions, sessions) = match (self.smoke, self.quick) {
             (true, _) => (0.3, 0.5, 2_000, 64),
-            (false, true) => (1.5, 4.0, 50_000, 2_048),
+            (false, true) => (1.2, 4.0, 50_000, 2_048),
             (false, false) => (10.0, 60.0, 1_000_000, 4_096),
         };
         Settings {
