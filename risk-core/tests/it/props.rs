@@ -110,15 +110,19 @@ proptest! {
         prop_assert_eq!(facts.client_ip, Some(peer));
     }
 
-    /// A valid `x-request-id` (visible ASCII, at most 128 characters) is the correlation id;
-    /// anything else is replaced by a generated one.
+    /// An `x-request-id` that, trimmed of the spaces and tabs around a header value, is
+    /// visible ASCII of at most 128 characters is the correlation id, trimmed; anything else
+    /// is replaced by a generated one.
     #[test]
-    fn the_request_id_is_kept_only_when_valid(id in "\\PC{0,140}") {
+    fn the_request_id_is_kept_only_when_valid(id in "[ \\t]{0,2}([\\x21-\\x7e]{0,130}|\\PC{0,140})[ \\t]{0,2}") {
         let guard = guard();
         let facts = guard.facts(&[("x-request-id", id.as_str())], None, None);
-        let valid = !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (0x21..=0x7E).contains(&b));
+        let trimmed = id.trim_matches(|c: char| c == ' ' || c == '\t');
+        let valid = !trimmed.is_empty()
+            && trimmed.len() <= 128
+            && trimmed.bytes().all(|b| (0x21..=0x7E).contains(&b));
         if valid {
-            prop_assert_eq!(facts.correlation_id, id);
+            prop_assert_eq!(facts.correlation_id, trimmed);
         } else {
             prop_assert!(facts.correlation_id.len() == 32
                 && facts.correlation_id.bytes().all(|b| b.is_ascii_hexdigit()));
