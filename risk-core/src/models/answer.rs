@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::action::{ActionType, ChallengeType, TriggerActionResponse};
-use super::de::{opt_f64_lenient, opt_text_lenient, vec_skip_invalid};
+use super::de::{opt_f64_lenient, opt_text_lenient, vec_skip_invalid, whole};
 use super::recommendation::{Reason, RecommendationResponse, RecommendationType};
 use super::token::ActionToken;
 use crate::error::Error;
@@ -164,11 +164,7 @@ impl RiskAnswer {
 
     /// [`from_slice`](Self::from_slice), keeping `raw` itself (no copy).
     pub(crate) fn from_json(raw: Bytes) -> Result<Self, Error> {
-        let wire = match std::str::from_utf8(&raw) {
-            Ok(text) => serde_json::from_str::<Object<DecisionWire>>(text).ok(),
-            Err(_) => serde_json::from_slice::<Object<DecisionWire>>(&raw).ok(),
-        };
-        let Some(Object(wire)) = wire else {
+        let Some(Object(wire)) = whole::<Object<DecisionWire>>(&raw) else {
             return RecommendationResponse::from_slice(&raw).map(Self::from);
         };
         let Object(recommendation) = wire.recommendation;
@@ -200,13 +196,9 @@ impl RiskAnswer {
             recommendation: Option<&'a RawValue>,
         }
         let body = Bytes::from(body);
-        let wire = match std::str::from_utf8(&body) {
-            Ok(text) => serde_json::from_str::<TriggerWire<'_>>(text).ok(),
-            Err(_) => serde_json::from_slice::<TriggerWire<'_>>(&body).ok(),
-        };
-        let Some(wire) = wire else {
-            let whole = TriggerActionResponse::from_slice(&body)?;
-            return Ok((whole.action_token, whole.recommendation.map(Self::from)));
+        let Some(wire) = whole::<TriggerWire<'_>>(&body) else {
+            let decoded = TriggerActionResponse::from_slice(&body)?;
+            return Ok((decoded.action_token, decoded.recommendation.map(Self::from)));
         };
         let answer = wire.recommendation.and_then(|raw| {
             Self::from_json(body.slice_ref(raw.get().as_bytes()))

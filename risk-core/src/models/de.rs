@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// `body` decoded whole as `T`, or `None`. A body that is UTF-8 (as every JSON answer is) is
-/// checked once and decoded as text, so that its strings are not checked one by one: for a
-/// recommendation that is a sixth of the decoding's instructions. Any other body is decoded as
-/// bytes, as before: its stray bytes may sit in fields the model skips.
-pub(crate) fn whole<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
+/// `body` decoded whole as `T` (which may borrow from it), or `None`. A body that is UTF-8 (as
+/// every JSON answer is) is checked once and decoded as text, so that its strings are not
+/// checked one by one: for a recommendation that is a sixth of the decoding's instructions.
+/// Any other body is decoded as bytes, as before: its stray bytes may sit in fields the model
+/// skips.
+pub(crate) fn whole<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
     match std::str::from_utf8(body) {
         Ok(text) => serde_json::from_str(text).ok(),
         Err(_) => serde_json::from_slice(body).ok(),
